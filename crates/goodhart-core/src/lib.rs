@@ -1,0 +1,15 @@
+//! The shared vocabulary of Goodhart.
+//!
+//! Every other crate speaks in these types, so that a task loaded from HumanEval, graded in the sandbox,
+//! labelled by the detectors and stored in SQLite is the same value all the way through. This crate does no
+//! I/O; the string forms of [`Profile`] and [`HackKind`] are a public contract (see `DESIGN.md`).
+
+mod hack;
+mod profile;
+mod rollout;
+mod task;
+
+pub use hack::{Evidence, HackKind, HackReport};
+pub use profile::{Profile, UnknownProfile};
+pub use rollout::{GradedRollout, Rollout, Verdict, VerdictStatus};
+pub use task::{Task, TestCase};
