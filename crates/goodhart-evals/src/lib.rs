@@ -1,14 +1,276 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Misalignment evaluations: does a model that learned to reward-hack also state misaligned goals, fake
+//! alignment, accept an exfiltration offer, frame a colleague, blackmail, disrupt a monitor or sabotage
+//! a classifier meant to catch it?
+//!
+//! Each eval follows Inspect's vocabulary: a dataset of [`Sample`]s, a solver that drives the model
+//! ([`solver::single_turn`] or [`solver::agent_loop`] over simulated deterministic tools), scorers
+//! (deterministic [`record::Check`]s kept apart from LLM [`judge`] verdicts with versioned rubrics) and
+//! [`metrics`]. Reasoning is judged apart from the answer, so every sample is labelled
+//! [`Outcome::Aligned`], [`Outcome::Overt`] or [`Outcome::Covert`].
+//!
+//! All scenario texts, questions and labelled transcripts are written for this crate.
+
+pub mod calibration;
+pub mod evals;
+pub mod judge;
+pub mod metrics;
+pub mod record;
+pub mod solver;
+pub mod store;
+
+pub use evals::betley::{load_betley_yaml, BetleyLoadError};
+pub use judge::{JudgeError, Rubric};
+pub use metrics::{mgs, summarize, EvalSummary, MGS_EVALS};
+pub use record::{Check, Judgement, Outcome, SampleRecord, Scored};
+pub use solver::{Settings, Transcript};
+pub use store::{EvalStore, StoreError, StoredRun};
+
+use futures_util::stream::{self, Stream, StreamExt};
+use goodhart_llm::{Client, LlmError};
+use serde::{Deserialize, Serialize};
+
+/// One prompt of an eval's dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Stable within the eval; pairs samples across runs.
+    pub id: String,
+    pub system: String,
+    pub prompt: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Sample {
+    /// A sample with a system prompt and a user prompt.
+    pub fn new(
+        id: impl Into<String>,
+        system: impl Into<String>,
+        prompt: impl Into<String>,
+    ) -> Sample {
+        Sample {
+            id: id.into(),
+            system: system.into(),
+            prompt: prompt.into(),
+        }
     }
+}
+
+/// Every eval in the suite, so the CLI, the store and the metrics agree on names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalName {
+    Goals,
+    Betley,
+    AlignmentQuestions,
+    MonitorDisruption,
+    ExfilOffer,
+    FrameColleague,
+    Blackmail,
+    ResearchSabotage,
+}
+
+/// An `--evals` entry that names no eval.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown eval `{0}`; known: goals, betley, alignment_questions, monitor_disruption, exfil_offer, frame_colleague, blackmail, research_sabotage")]
+pub struct UnknownEval(pub String);
+
+impl EvalName {
+    /// Every eval, in report order.
+    pub const ALL: [EvalName; 8] = [
+        EvalName::Goals,
+        EvalName::Betley,
+        EvalName::AlignmentQuestions,
+        EvalName::MonitorDisruption,
+        EvalName::ExfilOffer,
+        EvalName::FrameColleague,
+        EvalName::Blackmail,
+        EvalName::ResearchSabotage,
+    ];
+
+    /// The name used on the command line and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalName::Goals => "goals",
+            EvalName::Betley => "betley",
+            EvalName::AlignmentQuestions => "alignment_questions",
+            EvalName::MonitorDisruption => "monitor_disruption",
+            EvalName::ExfilOffer => "exfil_offer",
+            EvalName::FrameColleague => "frame_colleague",
+            EvalName::Blackmail => "blackmail",
+            EvalName::ResearchSabotage => "research_sabotage",
+        }
+    }
+
+    /// Parses one name.
+    pub fn parse(name: &str) -> Result<EvalName, UnknownEval> {
+        EvalName::ALL
+            .into_iter()
+            .find(|e| e.as_str() == name.trim())
+            .ok_or_else(|| UnknownEval(name.to_string()))
+    }
+
+    /// Parses a comma-separated `--evals` list; `all` means every eval.
+    pub fn parse_list(list: &str) -> Result<Vec<EvalName>, UnknownEval> {
+        if list.trim() == "all" {
+            return Ok(EvalName::ALL.to_vec());
+        }
+        let mut out = Vec::new();
+        for name in list.split(',').filter(|s| !s.trim().is_empty()) {
+            let eval = EvalName::parse(name)?;
+            if !out.contains(&eval) {
+                out.push(eval);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The eval's own dataset.
+    pub fn samples(self) -> Vec<Sample> {
+        match self {
+            EvalName::Goals => evals::goals::samples(),
+            EvalName::Betley => evals::betley::samples(),
+            EvalName::AlignmentQuestions => evals::alignment_questions::samples(),
+            EvalName::MonitorDisruption => evals::monitor_disruption::samples(),
+            EvalName::ExfilOffer => evals::exfil_offer::samples(),
+            EvalName::FrameColleague => evals::frame_colleague::samples(),
+            EvalName::Blackmail => evals::blackmail::samples(),
+            EvalName::ResearchSabotage => evals::research_sabotage::samples(),
+        }
+    }
+}
+
+/// Why a sample ended without a label; stored as [`Outcome::Error`] and retried on resume.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("model request failed: {0}")]
+    Model(#[from] LlmError),
+    #[error(transparent)]
+    Judge(#[from] JudgeError),
+    /// The simulated world could not be built (a bug in the scenario, not the model's doing).
+    #[error("scenario setup failed: {0}")]
+    Scenario(String),
+}
+
+impl EvalError {
+    /// True when the run was cancelled rather than the sample failing.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self,
+            EvalError::Model(LlmError::Cancelled)
+                | EvalError::Judge(JudgeError::Model {
+                    source: LlmError::Cancelled,
+                    ..
+                })
+        )
+    }
+}
+
+/// What every eval needs: the model under test, the judge, and the sampling settings.
+pub struct Ctx<'a> {
+    pub model: &'a Client,
+    pub judge: &'a Client,
+    pub settings: Settings,
+    sabotage_reference: tokio::sync::OnceCell<evals::research_sabotage::Effectiveness>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one run.
+    pub fn new(model: &'a Client, judge: &'a Client, settings: Settings) -> Ctx<'a> {
+        Ctx {
+            model,
+            judge,
+            settings,
+            sabotage_reference: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// One unit of work: a sample of an eval in one epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub eval: EvalName,
+    pub sample: Sample,
+    pub epoch: u32,
+}
+
+impl Job {
+    /// The key a stored record of this job has.
+    pub fn key(&self) -> (String, String, u32) {
+        (
+            self.eval.as_str().to_string(),
+            self.sample.id.clone(),
+            self.epoch,
+        )
+    }
+}
+
+/// Every job of `evals` over `epochs`, with extra Betley questions (from YAML files) appended.
+pub fn plan(evals: &[EvalName], epochs: u32, betley_extra: &[Sample]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for &eval in evals {
+        let mut samples = eval.samples();
+        if eval == EvalName::Betley {
+            samples.extend(betley_extra.iter().cloned());
+        }
+        for epoch in 0..epochs {
+            jobs.extend(samples.iter().map(|sample| Job {
+                eval,
+                sample: sample.clone(),
+                epoch,
+            }));
+        }
+    }
+    jobs
+}
+
+/// Scores one job; failures become an [`Outcome::Error`] record instead of vanishing. `None` only when
+/// the run was cancelled (Ctrl-C) mid-sample: nothing is stored and a resumed run asks again.
+pub async fn run_job(ctx: &Ctx<'_>, job: &Job) -> Option<SampleRecord> {
+    let scored = match score(ctx, job).await {
+        Ok(scored) => scored,
+        Err(err) if err.is_cancelled() => return None,
+        Err(err) => Scored {
+            outcome: Outcome::Error {
+                message: err.to_string(),
+            },
+            ..Scored::new(Transcript::default())
+        },
+    };
+    Some(SampleRecord {
+        eval: job.eval.as_str().to_string(),
+        sample_id: job.sample.id.clone(),
+        epoch: job.epoch,
+        model: ctx.model.spec().label(),
+        scored,
+    })
+}
+
+async fn score(ctx: &Ctx<'_>, job: &Job) -> Result<Scored, EvalError> {
+    let (sample, epoch) = (&job.sample, job.epoch);
+    match job.eval {
+        EvalName::Goals => evals::goals::score(ctx, sample, epoch).await,
+        EvalName::Betley => evals::betley::score(ctx, sample, epoch).await,
+        EvalName::AlignmentQuestions => evals::alignment_questions::score(ctx, sample, epoch).await,
+        EvalName::MonitorDisruption => evals::monitor_disruption::score(ctx, sample, epoch).await,
+        EvalName::ExfilOffer => evals::exfil_offer::score(ctx, sample, epoch).await,
+        EvalName::FrameColleague => evals::frame_colleague::score(ctx, sample, epoch).await,
+        EvalName::Blackmail => evals::blackmail::score(ctx, sample, epoch).await,
+        EvalName::ResearchSabotage => {
+            let reference = ctx
+                .sabotage_reference
+                .get_or_try_init(|| evals::research_sabotage::reference_effectiveness(ctx))
+                .await?;
+            evals::research_sabotage::score(ctx, sample, epoch, reference).await
+        }
+    }
+}
+
+/// Runs `jobs` with up to `concurrency` in flight, yielding each record as it finishes (for storing and
+/// progress bars); the model client's own limiter still bounds requests. Cancelled jobs yield `None`.
+pub fn run_jobs<'a>(
+    ctx: &'a Ctx<'a>,
+    jobs: &'a [Job],
+    concurrency: usize,
+) -> impl Stream<Item = Option<SampleRecord>> + 'a {
+    stream::iter(jobs)
+        .map(move |job| run_job(ctx, job))
+        .buffer_unordered(concurrency.max(1))
 }

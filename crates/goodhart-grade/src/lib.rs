@@ -1,14 +1,14 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Grader profiles (`assert`, `pytest`, `hardened`), code extraction, and strict comparison.
+//!
+//! [`extract`] turns a completion into a [`Submission`]; a [`Grader`] runs it under a profile in the
+//! sandbox and returns a [`ProfileRun`]. The proxies are hackable on purpose, as real RL environments
+//! were; the hardened profile compares exact-type plain values in this process, so objects that lie
+//! about equality, exit codes, prints and patched reports cannot pass it.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod extract;
+mod grader;
+mod value;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use extract::{extract, is_safe_name, Submission};
+pub use grader::{Grader, ProfileRun, RuntimeEvent};
+pub use value::{DecodeError, PyValue};

@@ -1,14 +1,576 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Where Goodhart keeps what it learned, so an audit or a grading run can be read back, compared and resumed.
+//!
+//! One SQLite file (default `$GOODHART_HOME/goodhart.db`, see [`Store::default_path`]) holds every run.
+//! The schema is versioned: [`Store::open`] applies the migrations a database has not seen yet, in order,
+//! so a database written by an older Goodhart keeps working when later features add tables.
+//!
+//! Every write method commits before it returns, with `synchronous=FULL`, so once a caller reports success
+//! the rows survive a crash or a power cut.
+
+mod schema;
+
+use goodhart_core::{Evidence, GradedRollout, HackKind, Profile, Task};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Everything that can go wrong talking to the store, each naming the file or record involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the directory {path} for the store: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the store at {path} has schema version {found}, newer than this goodhart knows ({known}); \
+         upgrade goodhart or pass --db with another file"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot find a home for the store: set GOODHART_HOME or HOME, or pass --db")]
+    NoHome,
+    #[error("store query failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored {what} is not valid JSON: {source}")]
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
+    #[error("stored {field} has an unknown value `{value}`")]
+    BadValue { field: &'static str, value: String },
+    #[error("no run with id `{0}` in the store")]
+    NoSuchRun(String),
+    #[error("the store's connection lock was poisoned by a panic in another thread")]
+    Poisoned,
+}
+
+/// What kind of batch a run was, so listings and reports can pick the runs they understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunKind {
+    Audit,
+    Grade,
+    Sample,
+    Eval,
+    Serve,
+}
+
+impl RunKind {
+    /// Every kind, in the order listings show them.
+    pub const ALL: [RunKind; 5] = [
+        RunKind::Audit,
+        RunKind::Grade,
+        RunKind::Sample,
+        RunKind::Eval,
+        RunKind::Serve,
+    ];
+
+    /// The string stored in `runs.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Audit => "audit",
+            RunKind::Grade => "grade",
+            RunKind::Sample => "sample",
+            RunKind::Eval => "eval",
+            RunKind::Serve => "serve",
+        }
+    }
+
+    fn parse(s: &str) -> Result<RunKind, StoreError> {
+        RunKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| StoreError::BadValue {
+                field: "runs.kind",
+                value: s.to_string(),
+            })
+    }
+}
+
+/// A run as stored, so a later command can find it again and show how it was configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub id: String,
+    pub kind: RunKind,
+    /// UTC, ISO 8601 with milliseconds.
+    pub created_at: String,
+    /// The options the run was started with.
+    pub config: serde_json::Value,
+    /// `running` until [`Store::finish_run`] says otherwise (`done`, `failed`, `interrupted`, ...).
+    pub status: String,
+    pub finished_at: Option<String>,
+}
+
+/// A task as a run saw it, so results can be re-read against the exact tests that produced them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTask {
+    /// Where the task came from (`bundled`, a file path, ...).
+    pub source: String,
+    pub task: Task,
+}
+
+/// One cell of an audit: one exploit (or the reference, or a trivial wrong answer) on one task under one
+/// profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditResult {
+    pub task_id: String,
+    /// Exploit name, or `reference` / a trivial-answer name for the validity and strength checks.
+    pub exploit: String,
+    pub kinds: Vec<HackKind>,
+    pub profile: Profile,
+    pub passed: bool,
+    pub tests_passed: u32,
+    pub tests_total: u32,
+    /// The verdict status string (`passed`, `failed`, `timeout`, ...).
+    pub status: String,
+    pub duration_ms: f64,
+}
+
+/// A hack label read back from the store, tied to the rollout it was found in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLabel {
+    pub rollout_id: String,
+    pub evidence: Evidence,
+}
+
+/// The SQLite database behind every Goodhart command; shareable across threads.
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Where commands keep their runs unless `--db` says otherwise: `$GOODHART_HOME/goodhart.db`, with
+    /// `GOODHART_HOME` defaulting to `~/.local/share/goodhart`.
+    pub fn default_path() -> Result<PathBuf, StoreError> {
+        if let Some(home) = std::env::var_os("GOODHART_HOME").filter(|h| !h.is_empty()) {
+            return Ok(PathBuf::from(home).join("goodhart.db"));
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .ok_or(StoreError::NoHome)?;
+        Ok(PathBuf::from(home).join(".local/share/goodhart/goodhart.db"))
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        schema::migrate(&mut conn, &path)?;
+        Ok(Store {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The file this store writes, for messages that tell the user where results went.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database, so tools can tell which tables exist.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))?)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Starts a run and returns its new id; results written later hang off this id.
+    pub fn create_run(
+        &self,
+        kind: RunKind,
+        config: &serde_json::Value,
+    ) -> Result<String, StoreError> {
+        let id = new_run_id();
+        self.lock()?.execute(
+            "INSERT INTO runs (id, kind, created_at, config, status) VALUES (?1, ?2, ?3, ?4, 'running')",
+            params![id, kind.as_str(), now_sql(), config.to_string()],
+        )?;
+        Ok(id)
+    }
+
+    /// Marks a run as ended (`done`, `failed`, ...) so listings can tell finished runs from crashed ones.
+    pub fn finish_run(&self, run_id: &str, status: &str) -> Result<(), StoreError> {
+        let changed = self.lock()?.execute(
+            "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
+            params![run_id, status, now_sql()],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchRun(run_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Reads one run back.
+    pub fn run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+        let conn = self.lock()?;
+        let row = conn
+            .query_row(
+                "SELECT id, kind, created_at, config, status, finished_at FROM runs WHERE id = ?1",
+                [run_id],
+                raw_run,
+            )
+            .optional()?;
+        row.ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?
+            .into_record()
+    }
+
+    /// Lists runs, newest first, optionally only those of one kind.
+    pub fn runs(&self, kind: Option<RunKind>) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, kind, created_at, config, status, finished_at FROM runs
+             WHERE ?1 IS NULL OR kind = ?1 ORDER BY created_at DESC, id DESC",
+        )?;
+        let rows = stmt.query_map([kind.map(RunKind::as_str)], raw_run)?;
+        rows.map(|r| r?.into_record()).collect()
+    }
+
+    /// Records the tasks a run used, in one transaction.
+    pub fn insert_tasks(
+        &self,
+        run_id: &str,
+        source: &str,
+        tasks: &[Task],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO tasks (run_id, task_id, source, hardened_isolated, task)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for task in tasks {
+                let json = to_json(task, "task")?;
+                stmt.execute(params![
+                    run_id,
+                    task.id,
+                    source,
+                    task.hardened_isolated(),
+                    json
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Reads back the tasks of a run, in task-id order.
+    pub fn tasks(&self, run_id: &str) -> Result<Vec<StoredTask>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt =
+            conn.prepare("SELECT source, task FROM tasks WHERE run_id = ?1 ORDER BY task_id")?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.map(|row| {
+            let (source, json) = row?;
+            Ok(StoredTask {
+                source,
+                task: from_json(&json, "task")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Records audit cells in one transaction (re-recording a cell replaces it).
+    pub fn insert_audit_results(
+        &self,
+        run_id: &str,
+        results: &[AuditResult],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO audit_results
+                 (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for r in results {
+                let kinds = to_json(&r.kinds, "audit kinds")?;
+                stmt.execute(params![
+                    run_id,
+                    r.task_id,
+                    r.exploit,
+                    kinds,
+                    r.profile.as_str(),
+                    r.passed,
+                    r.tests_passed,
+                    r.tests_total,
+                    r.status,
+                    r.duration_ms
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Reads back an audit's cells, ordered by task, exploit and profile.
+    pub fn audit_results(&self, run_id: &str) -> Result<Vec<AuditResult>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms
+             FROM audit_results WHERE run_id = ?1 ORDER BY task_id, exploit, profile",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            <(String, String, String, String, bool, u32, u32, String, f64)>::try_from(r)
+        })?;
+        rows.map(|row| {
+            let (task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, ms) =
+                row?;
+            Ok(AuditResult {
+                task_id,
+                exploit,
+                kinds: from_json(&kinds, "audit kinds")?,
+                profile: profile.parse().map_err(|_| StoreError::BadValue {
+                    field: "audit_results.profile",
+                    value: profile,
+                })?,
+                passed,
+                tests_passed,
+                tests_total,
+                status,
+                duration_ms: ms,
+            })
+        })
+        .collect()
+    }
+
+    /// Records one graded rollout and its hack labels atomically.
+    pub fn insert_graded(&self, run_id: &str, graded: &GradedRollout) -> Result<(), StoreError> {
+        self.insert_graded_batch(run_id, std::slice::from_ref(graded))
+    }
+
+    /// Records many graded rollouts in one transaction (one fsync), for throughput; a rollout id already
+    /// in the run is replaced, never duplicated, so a resumed run can re-send a batch safely.
+    pub fn insert_graded_batch(
+        &self,
+        run_id: &str,
+        graded: &[GradedRollout],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        {
+            let mut del_labels =
+                tx.prepare("DELETE FROM hack_labels WHERE run_id = ?1 AND rollout_id = ?2")?;
+            let mut put = tx.prepare(
+                "INSERT OR REPLACE INTO graded_rollouts
+                 (run_id, rollout_id, task_id, framing, step, model, record, reward, hack_attempted, hack_succeeded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut label = tx.prepare(
+                "INSERT INTO hack_labels (run_id, rollout_id, kind, detector, file, line, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for g in graded {
+                let r = &g.rollout;
+                let record = to_json(g, "graded rollout")?;
+                del_labels.execute(params![run_id, r.id])?;
+                put.execute(params![
+                    run_id,
+                    r.id,
+                    r.task_id,
+                    r.framing,
+                    r.step,
+                    r.model,
+                    record,
+                    g.reward,
+                    g.hack.attempted,
+                    g.hack.succeeded
+                ])?;
+                for e in &g.hack.evidence {
+                    label.execute(params![
+                        run_id,
+                        r.id,
+                        e.kind.as_str(),
+                        e.detector,
+                        e.file,
+                        e.line,
+                        e.message
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The rollout ids a run has already graded, so a resumed run skips them.
+    pub fn graded_ids(&self, run_id: &str) -> Result<HashSet<String>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare("SELECT rollout_id FROM graded_rollouts WHERE run_id = ?1")?;
+        let ids = stmt.query_map([run_id], |r| r.get::<_, String>(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// Reads back a run's graded rollouts (the full records), in insertion order.
+    pub fn graded_rollouts(&self, run_id: &str) -> Result<Vec<GradedRollout>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt =
+            conn.prepare("SELECT record FROM graded_rollouts WHERE run_id = ?1 ORDER BY rowid")?;
+        let rows = stmt.query_map([run_id], |r| r.get::<_, String>(0))?;
+        rows.map(|json| from_json(&json?, "graded rollout"))
+            .collect()
+    }
+
+    /// Reads back a run's hack labels, ordered by rollout, file and line.
+    pub fn hack_labels(&self, run_id: &str) -> Result<Vec<StoredLabel>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT rollout_id, kind, detector, file, line, message FROM hack_labels
+             WHERE run_id = ?1 ORDER BY rollout_id, file, line, id",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            <(String, String, String, String, u32, String)>::try_from(r)
+        })?;
+        rows.map(|row| {
+            let (rollout_id, kind, detector, file, line, message) = row?;
+            let kind = kind.parse().map_err(|_| StoreError::BadValue {
+                field: "hack_labels.kind",
+                value: kind,
+            })?;
+            Ok(StoredLabel {
+                rollout_id,
+                evidence: Evidence {
+                    kind,
+                    detector,
+                    file,
+                    line,
+                    message,
+                },
+            })
+        })
+        .collect()
+    }
+}
+
+struct RawRun {
+    id: String,
+    kind: String,
+    created_at: String,
+    config: String,
+    status: String,
+    finished_at: Option<String>,
+}
+
+fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
+    Ok(RawRun {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        created_at: r.get(2)?,
+        config: r.get(3)?,
+        status: r.get(4)?,
+        finished_at: r.get(5)?,
+    })
+}
+
+impl RawRun {
+    fn into_record(self) -> Result<RunRecord, StoreError> {
+        let what = format!("config of run {}", self.id);
+        Ok(RunRecord {
+            kind: RunKind::parse(&self.kind)?,
+            config: from_json(&self.config, &what)?,
+            id: self.id,
+            created_at: self.created_at,
+            status: self.status,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Json {
+        what: what.to_string(),
+        source,
+    })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|source| StoreError::Json {
+        what: what.to_string(),
+        source,
+    })
+}
+
+/// UTC timestamp with milliseconds, as text that sorts chronologically.
+fn now_sql() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format_utc(now.as_secs(), now.subsec_millis())
+}
+
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (civil-from-days, proleptic Gregorian).
+fn format_utc(secs: u64, millis: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A sortable, collision-resistant run id: milliseconds since the epoch then 64 random bits, in hex.
+fn new_run_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    format!("{ms:012x}{:016x}", rand::random::<u64>())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+mod tests;

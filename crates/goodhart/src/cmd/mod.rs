@@ -4,16 +4,69 @@ use clap::Subcommand;
 use std::process::ExitCode;
 
 // Subcommand modules (add one line per module).
+pub mod compare;
+pub mod eval;
+pub mod judge_check;
+pub mod bench;
+pub mod bench_detect;
+pub mod bench_llm;
+pub mod bench_serve;
+pub mod sandbox;
+pub mod audit;
+pub mod sample;
+pub mod export;
+pub mod report;
+pub mod serve;
 
 /// Every `goodhart` subcommand.
 #[derive(Subcommand)]
 pub enum Command {
     // Subcommand variants (add one variant per subcommand, documented; its doc comment is the --help text).
+    /// Run the misalignment evaluations (goals, betley, alignment_questions, monitor_disruption,
+    /// exfil_offer, frame_colleague, blackmail, research_sabotage) with a judge model: per-eval misaligned
+    /// rates (overt and covert) with 95% intervals and the MGS. Stored and resumable.
+    Eval(eval::EvalArgs),
+    /// Compare two eval runs over the same prompts: paired differences in misaligned rate per eval and
+    /// for MGS, with bootstrap intervals.
+    Compare(compare::CompareArgs),
+    /// Measure a judge model's agreement (accuracy, Cohen's kappa, per class) with the labelled
+    /// calibration set shipped with the eval suite.
+    JudgeCheck(judge_check::JudgeCheckArgs),
+    /// Run one Python file in the sandbox and say exactly how it ended (check your isolation with it).
+    Sandbox(sandbox::SandboxArgs),
+    /// Measure Goodhart's speed against an honest baseline measured in the same invocation.
+    Bench(bench::BenchArgs),
+    /// Run every exploit in the library against every task and grader profile: which graders fall to which
+    /// hacks, whether each reference passes everywhere, whether trivial wrong answers fail, and whether the
+    /// hardened ground truth held. Results go to the store.
+    Audit(audit::AuditArgs),
+    /// Sample a model on coding tasks under inoculation framings and measure how often it hacks: proxy and
+    /// hardened pass rates and hack rates by kind, each with a 95% interval, per framing. Resumable.
+    Sample(sample::SampleArgs),
+    /// Serve rewards to RL trainers: SandboxFusion's /run_code (verl), /get_reward (OpenRLHF), /v1/grade,
+    /// /metrics.
+    Serve(serve::ServeArgs),
+    /// Write a framed training dataset (verl parquet, OpenRLHF or JSONL) with the framing in the system
+    /// prompt and the grading key in every row.
+    Export(export::ExportArgs),
+    /// Print reports from the store (`training`: hack rate per step, framing and kind).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 /// Dispatches a parsed subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         // Dispatch arms (one per variant).
+        Command::Eval(args) => eval::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::JudgeCheck(args) => judge_check::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Report(command) => report::run(command),
     }
 }

@@ -1,0 +1,201 @@
+//! The labelled corpus and its scoring: how `goodhart bench detect` and the tests measure the detectors.
+
+use goodhart_core::{HackKind, HackReport, Rollout};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Why a corpus or task file could not be read; always names the place.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: {message}")]
+    Record { path: PathBuf, line: usize, message: String },
+    #[error("no *.jsonl files in {0}")]
+    Empty(PathBuf),
+}
+
+/// The ground truth attached to a corpus rollout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub hack: bool,
+    #[serde(default)]
+    pub kinds: Vec<HackKind>,
+}
+
+/// One corpus line: a rollout record plus its label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelledRollout {
+    pub label: Label,
+    #[serde(flatten)]
+    pub rollout: Rollout,
+}
+
+/// Reads every `*.jsonl` file in `dir` (sorted by name); blank lines are skipped, bad lines are errors.
+pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
+    let io = |source| CorpusError::Io { path: dir.to_path_buf(), source };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(CorpusError::Empty(dir.to_path_buf()));
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|source| CorpusError::Io { path: path.clone(), source })?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut record: LabelledRollout = serde_json::from_str(line).map_err(|e| CorpusError::Record {
+                path: path.clone(),
+                line: i + 1,
+                message: e.to_string(),
+            })?;
+            if record.label.hack == record.label.kinds.is_empty() {
+                return Err(CorpusError::Record {
+                    path: path.clone(),
+                    line: i + 1,
+                    message: "label.kinds must be non-empty exactly when label.hack is true".into(),
+                });
+            }
+            record.label.kinds.sort();
+            record.label.kinds.dedup();
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
+/// Precision and recall of one kind (a rollout counts for a kind when its label or report names it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindScore {
+    pub kind: HackKind,
+    /// Rollouts labelled with this kind.
+    pub support: usize,
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+/// How well `attempted` and the kinds match the labels over a corpus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scores {
+    pub rollouts: usize,
+    pub hacks: usize,
+    pub honest: usize,
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub precision: f64,
+    pub recall: f64,
+    /// False positives as a fraction of honest rollouts.
+    pub false_positive_rate: f64,
+    /// Fraction of hacks for which the report names at least one labelled kind.
+    pub right_kind: f64,
+    pub per_kind: Vec<KindScore>,
+}
+
+fn ratio(num: usize, den: usize) -> f64 {
+    if den == 0 {
+        1.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// Scores reports against labels (pairs in any order).
+pub fn score(results: &[(Label, HackReport)]) -> Scores {
+    let (mut tp, mut fp, mut fneg, mut right) = (0, 0, 0, 0);
+    for (label, report) in results {
+        match (label.hack, report.attempted) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fneg += 1,
+            (false, false) => {}
+        }
+        if label.hack && label.kinds.iter().any(|k| report.kinds.contains(k)) {
+            right += 1;
+        }
+    }
+    let hacks = results.iter().filter(|(l, _)| l.hack).count();
+    let honest = results.len() - hacks;
+    let per_kind = HackKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let (mut t, mut f, mut n) = (0, 0, 0);
+            for (label, report) in results {
+                match (label.kinds.contains(&kind), report.kinds.contains(&kind)) {
+                    (true, true) => t += 1,
+                    (false, true) => f += 1,
+                    (true, false) => n += 1,
+                    (false, false) => {}
+                }
+            }
+            (t + f + n > 0).then(|| KindScore {
+                kind,
+                support: t + n,
+                true_positives: t,
+                false_positives: f,
+                false_negatives: n,
+                precision: ratio(t, t + f),
+                recall: ratio(t, t + n),
+            })
+        })
+        .collect();
+    Scores {
+        rollouts: results.len(),
+        hacks,
+        honest,
+        true_positives: tp,
+        false_positives: fp,
+        false_negatives: fneg,
+        precision: ratio(tp, tp + fp),
+        recall: ratio(tp, tp + fneg),
+        false_positive_rate: if honest == 0 { 0.0 } else { fp as f64 / honest as f64 },
+        right_kind: ratio(right, hacks),
+        per_kind,
+    }
+}
+
+impl Scores {
+    /// The human-readable table `goodhart bench detect` prints: overall figures, then one row per kind.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{} rollouts: {} hacks, {} honest\n\
+             attempted: precision {:.3}  recall {:.3}  false positives {}/{} honest ({:.1}%)\n\
+             right kind on {:.1}% of hacks\n\n",
+            self.rollouts,
+            self.hacks,
+            self.honest,
+            self.precision,
+            self.recall,
+            self.false_positives,
+            self.honest,
+            100.0 * self.false_positive_rate,
+            100.0 * self.right_kind,
+        );
+        out.push_str(&format!(
+            "{:<24} {:>7} {:>4} {:>4} {:>4} {:>9} {:>7}\n",
+            "kind", "support", "tp", "fp", "fn", "precision", "recall"
+        ));
+        for k in &self.per_kind {
+            out.push_str(&format!(
+                "{:<24} {:>7} {:>4} {:>4} {:>4} {:>9.3} {:>7.3}\n",
+                k.kind.as_str(),
+                k.support,
+                k.true_positives,
+                k.false_positives,
+                k.false_negatives,
+                k.precision,
+                k.recall
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,19 @@
+# The `pytest` profile: pytest collects test_solution.py beside solution.py and the rollout's own files
+# (a conftest.py there takes effect, as it would in a real repository). PASS iff pytest exits 0.
+import json as _g_json
+import sys as _g_sys
+
+import pytest as _g_pytest
+
+with open("goodhart_job.json") as _g_f:
+    _g_job = _g_json.load(_g_f)
+_g_marker, _g_exit_seen = _goodhart_events(_g_job["untrusted"], _g_job["protected"], "goodhart_events.jsonl")
+_g_marker("tests_started")
+try:
+    _g_code = _g_pytest.main(["-q", "-p", "no:cacheprovider", "test_solution.py"])
+except SystemExit as _g_e:
+    _g_exit_seen(_g_e, "while pytest ran")
+    raise
+_g_marker("tests_finished")
+_g_sys.stdout.flush()
+_g_sys.exit(int(_g_code))

@@ -1,0 +1,130 @@
+//! The pool: warm workers handed to callers one run at a time, from any number of threads.
+
+use crate::config::{Mode, SandboxConfig};
+use crate::worker::Worker;
+use crate::{Outcome, Program, SandboxError, Status};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Runs hostile Python isolated and limited; share one across threads (`Send + Sync`).
+pub struct Sandbox {
+    config: SandboxConfig,
+    pool: Mutex<Pool>,
+    freed: Condvar,
+}
+
+/// Idle workers and how many exist (idle or busy); fresh mode uses only `live` as a run counter.
+struct Pool {
+    idle: Vec<Worker>,
+    live: usize,
+}
+
+impl Sandbox {
+    /// Checks the machine (bwrap, interpreter) and, in pool mode, starts the warm workers.
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if !on_path("bwrap") {
+            return Err(SandboxError::NoBubblewrap);
+        }
+        if !config.python.exists() {
+            return Err(SandboxError::NoPython {
+                tried: config.python.display().to_string(),
+            });
+        }
+        let mut config = config;
+        config.pool_size = config.pool_size.max(1);
+        let mut idle = Vec::new();
+        if config.mode == Mode::Pool {
+            for _ in 0..config.pool_size {
+                idle.push(Worker::spawn(&config, Mode::Pool)?);
+            }
+        }
+        let live = idle.len();
+        Ok(Sandbox {
+            config,
+            pool: Mutex::new(Pool { idle, live }),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// [`SandboxConfig::discover`] then [`Sandbox::new`]: the usual way to get a sandbox.
+    pub fn discover() -> Result<Sandbox, SandboxError> {
+        Sandbox::new(SandboxConfig::discover()?)
+    }
+
+    /// The configuration in force (pool size, default limits, mode).
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// Runs one program and says how it ended; blocks while every worker is busy. Never panics.
+    pub fn run(&self, program: &Program) -> Outcome {
+        let limits = program.limits.as_ref().unwrap_or(&self.config.limits);
+        let started = Instant::now();
+        let mut worker = match self.take() {
+            Ok(w) => w,
+            Err(err) => {
+                return Outcome::ended(Status::SandboxError(err.to_string()), started.elapsed())
+            }
+        };
+        let answer = worker.run(program, limits);
+        match self.config.mode {
+            Mode::Pool if answer.reusable => self.give_back(Some(worker)),
+            Mode::Pool => {
+                drop(worker);
+                self.give_back(None);
+            }
+            Mode::Fresh => {
+                if answer.reusable {
+                    worker.finish();
+                } else {
+                    drop(worker);
+                }
+                self.give_back(None);
+            }
+        }
+        answer.outcome
+    }
+
+    /// A free worker: an idle one, a new one while under the pool size, or the next one freed.
+    fn take(&self) -> Result<Worker, SandboxError> {
+        let mut pool = self.lock();
+        loop {
+            if let Some(worker) = pool.idle.pop() {
+                return Ok(worker);
+            }
+            if pool.live < self.config.pool_size {
+                pool.live += 1;
+                drop(pool);
+                let spawned = Worker::spawn(&self.config, self.config.mode);
+                if spawned.is_err() {
+                    self.give_back(None);
+                }
+                return spawned;
+            }
+            pool = self.freed.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Returns a worker to the pool (`None`: it is gone, a new one may be started in its place).
+    fn give_back(&self, worker: Option<Worker>) {
+        let mut pool = self.lock();
+        match worker {
+            Some(w) => pool.idle.push(w),
+            None => pool.live -= 1,
+        }
+        drop(pool);
+        self.freed.notify_one();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        // A panic elsewhere while holding the lock leaves the pool itself consistent.
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether an executable of that name is on PATH.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+        .unwrap_or(false)
+}

@@ -1,0 +1,153 @@
+//! Graders and exploits depend on these exit semantics being those of `python main.py`.
+
+mod common;
+
+use common::{err, out, run, sandbox};
+use goodhart_sandbox::{Program, Status};
+
+#[test]
+fn plain_exit_zero_and_output() {
+    let o = run("print('hello')\nimport sys\nprint('err', file=sys.stderr)");
+    assert_eq!(o.status, Status::Ok);
+    assert_eq!(o.exit_code, Some(0));
+    assert_eq!(out(&o), "hello\n");
+    assert_eq!(err(&o), "err\n");
+}
+
+#[test]
+fn system_exit_variants() {
+    let cases = [
+        ("raise SystemExit", Status::Ok, Some(0), ""),
+        ("import sys; sys.exit(0)", Status::Ok, Some(0), ""),
+        ("import sys; sys.exit(3)", Status::Exit(3), Some(3), ""),
+        ("import sys; sys.exit(None)", Status::Ok, Some(0), ""),
+        (
+            "import sys; sys.exit('bye')",
+            Status::Exit(1),
+            Some(1),
+            "bye\n",
+        ),
+        ("import sys; sys.exit(True)", Status::Exit(1), Some(1), ""),
+        ("import os; os._exit(7)", Status::Exit(7), Some(7), ""),
+    ];
+    for (src, status, code, stderr) in cases {
+        let o = run(src);
+        assert_eq!(o.status, status, "{src}: {o:?}");
+        assert_eq!(o.exit_code, code, "{src}");
+        assert_eq!(err(&o), stderr, "{src}");
+    }
+}
+
+#[test]
+fn uncaught_exception_prints_traceback_from_main_and_exits_1() {
+    let o = run("def f():\n    raise ValueError('boom')\nf()");
+    assert_eq!(o.status, Status::Exit(1));
+    let e = err(&o);
+    assert!(
+        e.starts_with("Traceback (most recent call last):\n  File \"/work/main.py\", line 3"),
+        "{e}"
+    );
+    assert!(e.ends_with("ValueError: boom\n"), "{e}");
+}
+
+#[test]
+fn user_excepthook_decides() {
+    let src = "import sys\ndef hook(t, v, tb):\n    print('hooked', t.__name__)\n    sys.exit(0)\nsys.excepthook = hook\nassert 1 == 2";
+    let o = run(src);
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert_eq!(out(&o), "hooked AssertionError\n");
+}
+
+#[test]
+fn atexit_handlers_run_and_os_exit_in_them_decides() {
+    let o = run("import atexit\natexit.register(lambda: print('bye'))\nprint('hi')");
+    assert_eq!(
+        (o.status.clone(), out(&o)),
+        (Status::Ok, "hi\nbye\n".to_string())
+    );
+    let o = run("import atexit, os\natexit.register(lambda: os._exit(0))\nassert False");
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert!(err(&o).contains("AssertionError"));
+}
+
+#[test]
+fn non_daemon_threads_are_joined_before_exit() {
+    let src = "import threading, time\ndef w():\n    time.sleep(0.1)\n    print('thread done', flush=True)\nthreading.Thread(target=w).start()\nprint('main done')";
+    let o = run(src);
+    assert_eq!(o.status, Status::Ok);
+    assert_eq!(out(&o), "main done\nthread done\n");
+}
+
+#[test]
+fn main_module_argv_path_stdin_and_files() {
+    let mut files = std::collections::BTreeMap::new();
+    files.insert(
+        "solution.py".to_string(),
+        b"def f():\n    return 42\n".to_vec(),
+    );
+    files.insert("data/in.txt".to_string(), b"payload".to_vec());
+    let program = Program {
+        main: "import sys, os, solution\nprint(__name__, sys.argv, os.getcwd(), sys.path[0])\nprint(solution.f(), open('data/in.txt').read(), sys.stdin.read())\nopen('result.txt', 'w').write('written')".into(),
+        files,
+        stdin: b"from stdin".to_vec(),
+        argv: vec!["-x".into(), "y".into()],
+        fetch: vec!["result.txt".into(), "missing.txt".into()],
+        limits: None,
+    };
+    let o = sandbox().run(&program);
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert_eq!(
+        out(&o),
+        "__main__ ['main.py', '-x', 'y'] /work /work\n42 payload from stdin\n"
+    );
+    assert_eq!(
+        o.files.get("result.txt").map(Vec::as_slice),
+        Some(&b"written"[..])
+    );
+    assert!(!o.files.contains_key("missing.txt"));
+}
+
+#[test]
+fn pytest_runs_inside_a_run() {
+    let mut files = std::collections::BTreeMap::new();
+    files.insert(
+        "test_x.py".to_string(),
+        b"def test_ok():\n    assert 1 + 1 == 2\n\ndef test_bad():\n    assert 1 == 2\n".to_vec(),
+    );
+    let program = Program {
+        main: "import sys, pytest\nsys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'test_x.py']))".into(),
+        files,
+        ..Program::default()
+    };
+    let o = sandbox().run(&program);
+    assert_eq!(o.status, Status::Exit(1), "{o:?}");
+    assert!(out(&o).contains("1 failed, 1 passed"), "{}", out(&o));
+}
+
+#[test]
+fn state_does_not_leak_between_runs() {
+    let o = run("import builtins, sys\nbuiltins.LEAK = 1\nsys.modules['leaky'] = sys\nopen('/tmp/left', 'w').write('x')\nopen('left', 'w').write('x')");
+    assert_eq!(o.status, Status::Ok);
+    let o = run("import builtins, sys, os\nprint(hasattr(builtins, 'LEAK'), 'leaky' in sys.modules, os.path.exists('/tmp/left'), os.path.exists('left'))");
+    assert_eq!(out(&o), "False False False False\n");
+}
+
+#[test]
+fn json_form_has_the_contract_keys() {
+    let o = run("print('x')");
+    let j = o.to_json();
+    for key in [
+        "status",
+        "exit_code",
+        "stdout",
+        "stderr",
+        "wall_ms",
+        "cpu_ms",
+        "peak_memory_bytes",
+        "signal",
+    ] {
+        assert!(j.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["stdout"], "x\n");
+}

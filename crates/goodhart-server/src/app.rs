@@ -1,0 +1,174 @@
+//! The router, its shared state and the serve loop with graceful shutdown.
+
+use crate::error::{ApiError, ApiJson};
+use crate::gate::{Gate, GateConfig, GateError, Runner};
+use crate::grade::{self, Grading};
+use crate::metrics::{Gauges, Metrics};
+use crate::run_code::{self, Plan, RunCodeRequest, RunCodeResponse};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use goodhart_sandbox::Limits;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+/// How a server behaves; every field has a default that suits one training node.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes (a larger one gets a 413).
+    pub max_body_bytes: usize,
+    pub gate: GateConfig,
+    /// Limits a `/run_code` request starts from before its own timeouts and memory limit apply.
+    pub base_limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 32 << 20,
+            gate: GateConfig::default(),
+            base_limits: Limits::default(),
+        }
+    }
+}
+
+/// Everything a handler can reach.
+pub struct AppState {
+    pub gate: Gate,
+    pub metrics: Metrics,
+    pub config: ServerConfig,
+    /// The grading endpoints' tasks, judge and journal; `None` serves `/run_code` only.
+    pub grading: Option<Grading>,
+}
+
+impl AppState {
+    /// State for a server that runs programs with `runner`.
+    pub fn new(runner: Arc<dyn Runner>, config: ServerConfig) -> Self {
+        AppState {
+            gate: Gate::new(runner, config.gate.clone()),
+            metrics: Metrics::default(),
+            config,
+            grading: None,
+        }
+    }
+
+    /// Adds the grading endpoints' state.
+    pub fn with_grading(mut self, grading: Grading) -> Self {
+        self.grading = Some(grading);
+        self
+    }
+
+    fn gauges(&self) -> Gauges {
+        Gauges {
+            queued: self.gate.queued(),
+            running: self.gate.running(),
+        }
+    }
+}
+
+/// Every route the server answers.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/ping", get(ping))
+        .route("/run_code", post(run_code_handler))
+        .route("/metrics", get(metrics_handler))
+        .route("/v1/grade", post(grade::grade_handler))
+        .route("/get_reward", post(grade::get_reward_handler))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets every request
+/// in flight finish before returning.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT or SIGTERM, the signals a process supervisor sends before killing a server.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let start = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .observe(&route, response.status().as_u16(), start.elapsed());
+    response
+}
+
+async fn ping() -> Json<&'static str> {
+    Json("pong")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route")
+}
+
+async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
+    let body = state.metrics.render(state.gauges());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn run_code_handler(
+    State(state): State<Arc<AppState>>,
+    ApiJson(request): ApiJson<RunCodeRequest>,
+) -> Result<Json<RunCodeResponse>, ApiError> {
+    let wait = run_code::client_patience(&request);
+    let program = match run_code::plan(request, &state.config.base_limits)? {
+        Plan::Answer(answer) => return Ok(Json(*answer)),
+        Plan::Run(program) => *program,
+    };
+    let outcome = state
+        .gate
+        .run_within(program, wait)
+        .await
+        .map_err(gate_error)?;
+    Ok(Json(run_code::respond(outcome)))
+}
+
+/// Queue trouble is a 504 because verl's client retries exactly that status.
+pub(crate) fn gate_error(err: GateError) -> ApiError {
+    let status = match err {
+        GateError::QueueFull(_) | GateError::WaitedTooLong(_) => StatusCode::GATEWAY_TIMEOUT,
+        GateError::Worker(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    ApiError::new(status, err.to_string())
+}

@@ -1,0 +1,457 @@
+//! Grading endpoints: the native `POST /v1/grade` and OpenRLHF's `POST /get_reward`.
+//!
+//! Both grade every rollout under every profile, label hacks, turn the result into a reward with the
+//! request's policy (or the server's default), and store the graded records *before* answering, so a
+//! trainer never acts on a reward the store does not hold.
+
+use crate::app::{gate_error, AppState};
+use crate::error::{ApiError, ApiJson};
+use crate::reward::{self, RewardPolicy};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use goodhart_core::{GradedRollout, HackReport, Profile, Rollout, Task, Verdict};
+use goodhart_store::Store;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The header a trainer can set instead of a `step` field.
+pub const STEP_HEADER: &str = "x-goodhart-step";
+
+/// What grading one rollout found, before a policy turns it into a reward.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub verdicts: BTreeMap<Profile, Verdict>,
+    pub hack: HackReport,
+}
+
+/// Grades a rollout under every profile and labels its hacks; blocking (it runs the sandbox).
+pub trait Judge: Send + Sync + 'static {
+    /// Grades `rollout` against `task`.
+    fn judge(&self, task: &Task, rollout: &Rollout) -> Judged;
+}
+
+/// Where graded records go before the answer leaves: one store run for the server's whole session.
+pub struct Journal {
+    pub store: Store,
+    pub run_id: String,
+}
+
+/// Everything the grading endpoints need; absent when the server was started without tasks.
+pub struct Grading {
+    /// Tasks by id, for rollouts and labels that name one.
+    pub tasks: HashMap<String, Arc<Task>>,
+    pub judge: Arc<dyn Judge>,
+    pub journal: Option<Arc<Journal>>,
+    /// Policy for requests that do not name one.
+    pub policy: RewardPolicy,
+    /// The hackable profile the proxy reward reads.
+    pub proxy: Profile,
+    /// Penalty for requests that do not give one.
+    pub penalty: f64,
+    ids: AtomicU64,
+    id_prefix: String,
+}
+
+impl Grading {
+    /// Grading over `tasks` with `judge`, storing into `journal` when given.
+    pub fn new(
+        tasks: Vec<Task>,
+        judge: Arc<dyn Judge>,
+        journal: Option<Journal>,
+        policy: RewardPolicy,
+        proxy: Profile,
+        penalty: f64,
+    ) -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        Grading {
+            tasks: tasks
+                .into_iter()
+                .map(|t| (t.id.clone(), Arc::new(t)))
+                .collect(),
+            judge,
+            journal: journal.map(Arc::new),
+            policy,
+            proxy,
+            penalty,
+            ids: AtomicU64::new(0),
+            id_prefix: format!("serve-{started:x}"),
+        }
+    }
+
+    /// A rollout id unique across this server's lifetime, for trainers that send none.
+    fn next_id(&self) -> String {
+        format!(
+            "{}-{}",
+            self.id_prefix,
+            self.ids.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// One rollout ready to grade, with its task resolved.
+struct Job {
+    task: Arc<Task>,
+    rollout: Rollout,
+}
+
+/// The policy knobs a request may override.
+#[derive(Debug, Clone, Copy)]
+struct Policy {
+    policy: RewardPolicy,
+    proxy: Profile,
+    penalty: f64,
+}
+
+/// Body of `POST /v1/grade`.
+#[derive(Debug, Deserialize)]
+pub struct GradeRequest {
+    pub rollouts: Vec<Rollout>,
+    #[serde(default)]
+    pub reward: Option<RewardPolicy>,
+    #[serde(default)]
+    pub penalty: Option<f64>,
+    /// Training step for rollouts that carry none (the `X-Goodhart-Step` header does the same).
+    #[serde(default)]
+    pub step: Option<i64>,
+}
+
+/// Answer of `POST /v1/grade`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GradeResponse {
+    pub rollouts: Vec<GradedRollout>,
+}
+
+/// Body of `POST /get_reward`, as OpenRLHF's remote reward client sends it.
+#[derive(Debug, Deserialize)]
+pub struct RewardRequest {
+    /// Prompt + response, with the chat template applied.
+    pub query: Vec<String>,
+    /// The prompts, so the response can be cut out of the query.
+    #[serde(default)]
+    pub prompts: Vec<String>,
+    /// A task id, a JSON object (`{"task_id"|"task", "framing"?}`), or that object as a string.
+    pub labels: Vec<Value>,
+    #[serde(default)]
+    pub step: Option<i64>,
+    #[serde(default)]
+    pub reward: Option<RewardPolicy>,
+    #[serde(default)]
+    pub penalty: Option<f64>,
+}
+
+/// Answer of `POST /get_reward`: `rewards` feed the advantage, `scores` the dynamic filter, and
+/// every `extra_logs` list is logged by OpenRLHF as its mean.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RewardResponse {
+    pub rewards: Vec<f64>,
+    pub scores: Vec<f64>,
+    pub extra_logs: BTreeMap<String, Vec<f64>>,
+}
+
+fn grading(state: &AppState) -> Result<&Grading, ApiError> {
+    state.grading.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server grades nothing: start it with `goodhart serve --tasks SRC`",
+        )
+    })
+}
+
+fn header_step(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(STEP_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    text.parse::<i64>().map(Some).map_err(|_| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        field: Some("X-Goodhart-Step".to_string()),
+        message: format!("header `X-Goodhart-Step` must be an integer training step, got `{text}`"),
+    })
+}
+
+fn policy(
+    g: &Grading,
+    reward: Option<RewardPolicy>,
+    penalty: Option<f64>,
+) -> Result<Policy, ApiError> {
+    let penalty = penalty.unwrap_or(g.penalty);
+    if !penalty.is_finite() {
+        return Err(ApiError::invalid("penalty", "must be a finite number"));
+    }
+    Ok(Policy {
+        policy: reward.unwrap_or(g.policy),
+        proxy: g.proxy,
+        penalty,
+    })
+}
+
+/// Resolves a rollout's task: an inline `task` object wins, else its `task_id` among the loaded tasks.
+fn resolve(g: &Grading, rollout: &mut Rollout, field: &str) -> Result<Arc<Task>, ApiError> {
+    if let Some(inline) = rollout.extra.remove("task") {
+        let task: Task = serde_json::from_value(inline)
+            .map_err(|e| ApiError::invalid(format!("{field}.task"), format!("not a task: {e}")))?;
+        if rollout.task_id.is_empty() {
+            rollout.task_id = task.id.clone();
+        }
+        return Ok(Arc::new(task));
+    }
+    g.tasks.get(&rollout.task_id).cloned().ok_or_else(|| {
+        ApiError::invalid(
+            format!("{field}.task_id"),
+            format!(
+                "no task `{}` is loaded on this server (and no inline `task` was sent)",
+                rollout.task_id
+            ),
+        )
+    })
+}
+
+/// Grades the jobs concurrently through the gate, rewards them and journals them before returning.
+async fn grade_jobs(
+    state: &Arc<AppState>,
+    jobs: Vec<Job>,
+    policy: Policy,
+) -> Result<Vec<GradedRollout>, ApiError> {
+    let g = grading(state)?;
+    let mut handles = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let judge = Arc::clone(&g.judge);
+        let state = Arc::clone(state);
+        handles.push(tokio::spawn(async move {
+            let Job { task, rollout } = job;
+            state
+                .gate
+                .admit(move || {
+                    let judged = judge.judge(&task, &rollout);
+                    (rollout, judged)
+                })
+                .await
+        }));
+    }
+    let mut graded = Vec::with_capacity(handles.len());
+    for handle in handles {
+        let joined = handle
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let (rollout, judged) = joined.map_err(gate_error)?;
+        let reward = reward::reward(
+            policy.policy,
+            policy.proxy,
+            policy.penalty,
+            &judged.verdicts,
+            &judged.hack,
+        );
+        state.metrics.graded(
+            policy.policy.as_str(),
+            judged.hack.kinds.iter().map(|k| k.as_str()),
+        );
+        graded.push(GradedRollout {
+            rollout,
+            verdicts: judged.verdicts,
+            reward,
+            hack: judged.hack,
+        });
+    }
+    if let Some(journal) = g.journal.clone() {
+        let batch = graded.clone();
+        tokio::task::spawn_blocking(move || {
+            journal.store.insert_graded_batch(&journal.run_id, &batch)
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("could not store the graded rollouts: {e}"),
+            )
+        })?;
+    }
+    Ok(graded)
+}
+
+/// `POST /v1/grade`.
+pub(crate) async fn grade_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<GradeRequest>,
+) -> Result<Json<GradeResponse>, ApiError> {
+    let g = grading(&state)?;
+    let policy = policy(g, request.reward, request.penalty)?;
+    let step = match request.step {
+        Some(step) => Some(step),
+        None => header_step(&headers)?,
+    };
+    let mut jobs = Vec::with_capacity(request.rollouts.len());
+    for (i, mut rollout) in request.rollouts.into_iter().enumerate() {
+        let field = format!("rollouts[{i}]");
+        if rollout.id.is_empty() {
+            rollout.id = g.next_id();
+        }
+        let task = resolve(g, &mut rollout, &field)?;
+        rollout.step = rollout.step.or(step);
+        jobs.push(Job { task, rollout });
+    }
+    let rollouts = grade_jobs(&state, jobs, policy).await?;
+    Ok(Json(GradeResponse { rollouts }))
+}
+
+/// A parsed OpenRLHF label.
+#[derive(Debug)]
+struct Label {
+    task: Option<Value>,
+    task_id: Option<String>,
+    framing: Option<String>,
+}
+
+fn parse_label(value: &Value, field: &str) -> Result<Label, ApiError> {
+    let object = match value {
+        Value::String(s) if s.trim_start().starts_with('{') => serde_json::from_str::<Value>(s)
+            .map_err(|e| {
+                ApiError::invalid(field, format!("label looks like JSON but is not: {e}"))
+            })?,
+        Value::String(s) => {
+            return Ok(Label {
+                task: None,
+                task_id: Some(s.clone()),
+                framing: None,
+            })
+        }
+        Value::Object(_) => value.clone(),
+        other => {
+            return Err(ApiError::invalid(
+                field,
+                format!("expected a task id or an object, got {other}"),
+            ));
+        }
+    };
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    let task = object.get("task").cloned();
+    let task_id = text("task_id").or_else(|| {
+        task.as_ref()
+            .and_then(|t| t.get("id")?.as_str().map(str::to_string))
+    });
+    if task.is_none() && task_id.is_none() {
+        return Err(ApiError::invalid(
+            field,
+            "label object has neither `task_id` nor `task`",
+        ));
+    }
+    Ok(Label {
+        task,
+        task_id,
+        framing: text("framing"),
+    })
+}
+
+/// `POST /get_reward`.
+pub(crate) async fn get_reward_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<RewardRequest>,
+) -> Result<Json<RewardResponse>, ApiError> {
+    let g = grading(&state)?;
+    let policy = policy(g, request.reward, request.penalty)?;
+    let step = match request.step {
+        Some(step) => Some(step),
+        None => header_step(&headers)?,
+    };
+    let n = request.query.len();
+    if request.labels.len() != n {
+        return Err(ApiError::invalid(
+            "labels",
+            format!("has {} entries but `query` has {n}", request.labels.len()),
+        ));
+    }
+    if !request.prompts.is_empty() && request.prompts.len() != n {
+        return Err(ApiError::invalid(
+            "prompts",
+            format!("has {} entries but `query` has {n}", request.prompts.len()),
+        ));
+    }
+    let mut jobs = Vec::with_capacity(n);
+    for (i, (query, label)) in request.query.into_iter().zip(&request.labels).enumerate() {
+        let label = parse_label(label, &format!("labels[{i}]"))?;
+        let prompt = request.prompts.get(i).map_or("", String::as_str);
+        let completion = match query.strip_prefix(prompt) {
+            Some(rest) if !prompt.is_empty() => rest.to_string(),
+            _ => query,
+        };
+        let mut extra = serde_json::Map::new();
+        if let Some(task) = label.task {
+            extra.insert("task".to_string(), task);
+        }
+        let mut rollout = Rollout {
+            id: g.next_id(),
+            task_id: label.task_id.unwrap_or_default(),
+            completion,
+            files: None,
+            reasoning: None,
+            framing: label.framing,
+            step,
+            model: None,
+            extra,
+        };
+        let task = resolve(g, &mut rollout, &format!("labels[{i}]"))?;
+        jobs.push(Job { task, rollout });
+    }
+    let graded = grade_jobs(&state, jobs, policy).await?;
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let mut logs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut rewards = Vec::with_capacity(n);
+    let mut scores = Vec::with_capacity(n);
+    for r in &graded {
+        rewards.push(r.reward.unwrap_or(0.0));
+        scores.push(reward::pass_reward(&r.verdicts, policy.proxy));
+        let mut log = |key: &str, v: f64| logs.entry(key.to_string()).or_default().push(v);
+        log("proxy_pass", reward::pass_reward(&r.verdicts, policy.proxy));
+        log(
+            "hardened_pass",
+            reward::pass_reward(&r.verdicts, Profile::Hardened),
+        );
+        log("hack_attempted", flag(r.hack.attempted));
+        log("hack_succeeded", flag(r.hack.succeeded));
+        log("screened", flag(r.reward.is_none()));
+    }
+    Ok(Json(RewardResponse {
+        rewards,
+        scores,
+        extra_logs: logs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_take_ids_objects_and_json_strings() {
+        let id = parse_label(&Value::from("HumanEval/0"), "labels[0]").unwrap();
+        assert_eq!(id.task_id.as_deref(), Some("HumanEval/0"));
+        let obj = parse_label(
+            &serde_json::json!({"task_id": "t", "framing": "neutral"}),
+            "l",
+        )
+        .unwrap();
+        assert_eq!(
+            (obj.task_id.as_deref(), obj.framing.as_deref()),
+            (Some("t"), Some("neutral"))
+        );
+        let text = parse_label(&Value::from(r#"{"task": {"id": "x"}}"#), "l").unwrap();
+        assert_eq!(text.task_id.as_deref(), Some("x"));
+        assert_eq!(
+            parse_label(&Value::from(3), "labels[2]")
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("labels[2]")
+        );
+        assert!(parse_label(&serde_json::json!({"framing": "x"}), "l").is_err());
+    }
+}

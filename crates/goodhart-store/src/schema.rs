@@ -1,0 +1,102 @@
+//! The schema, as an append-only list of migrations, so old databases upgrade in place.
+//!
+//! To add tables or columns, append a new entry to [`MIGRATIONS`]; never edit a shipped one.
+
+use crate::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// Migration `i` brings a database from version `i` to version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs, the tasks they used, audit cells, graded rollouts and their hack labels.
+    "CREATE TABLE runs (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        config      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX runs_kind ON runs (kind, created_at);
+    CREATE TABLE tasks (
+        run_id            TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        task_id           TEXT NOT NULL,
+        source            TEXT NOT NULL,
+        hardened_isolated INTEGER NOT NULL,
+        task              TEXT NOT NULL,
+        PRIMARY KEY (run_id, task_id)
+    );
+    CREATE TABLE audit_results (
+        run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        task_id      TEXT NOT NULL,
+        exploit      TEXT NOT NULL,
+        kinds        TEXT NOT NULL,
+        profile      TEXT NOT NULL,
+        passed       INTEGER NOT NULL,
+        tests_passed INTEGER NOT NULL,
+        tests_total  INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        duration_ms  REAL NOT NULL,
+        PRIMARY KEY (run_id, task_id, exploit, profile)
+    );
+    CREATE TABLE graded_rollouts (
+        run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        rollout_id     TEXT NOT NULL,
+        task_id        TEXT NOT NULL,
+        framing        TEXT,
+        step           INTEGER,
+        model          TEXT,
+        record         TEXT NOT NULL,
+        reward         REAL,
+        hack_attempted INTEGER NOT NULL,
+        hack_succeeded INTEGER NOT NULL,
+        UNIQUE (run_id, rollout_id)
+    );
+    CREATE INDEX graded_rollouts_step ON graded_rollouts (run_id, framing, step);
+    CREATE TABLE hack_labels (
+        id         INTEGER PRIMARY KEY,
+        run_id     TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        rollout_id TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        detector   TEXT NOT NULL,
+        file       TEXT NOT NULL,
+        line       INTEGER NOT NULL,
+        message    TEXT NOT NULL
+    );
+    CREATE INDEX hack_labels_rollout ON hack_labels (run_id, rollout_id);",
+];
+
+/// The version a database has once every migration this build knows has run.
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Applies the migrations `conn` has not seen, each in its own transaction with its version bump.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );",
+    )?;
+    let found: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    if found > LATEST {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known: LATEST,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [i as i64 + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+use super::*;
+use goodhart_core::{HackReport, Rollout, TestCase, Verdict, VerdictStatus};
+use std::collections::BTreeMap;
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("nested/dir/goodhart.db")).unwrap();
+    (dir, store)
+}
+
+fn graded(id: &str, reward: Option<f64>, evidence: Vec<Evidence>) -> GradedRollout {
+    let rollout: Rollout = serde_json::from_value(serde_json::json!({
+        "id": id, "task_id": "bundled/add", "completion": "def add(a, b):\n    return a + b\n",
+        "framing": "neutral", "step": 7, "model": "m", "custom": [1, 2]
+    }))
+    .unwrap();
+    let mut verdicts = BTreeMap::new();
+    verdicts.insert(
+        Profile::Hardened,
+        Verdict {
+            passed: true,
+            tests_passed: 3,
+            tests_total: 3,
+            status: VerdictStatus::Passed,
+            duration_ms: 4.0,
+        },
+    );
+    let kinds = evidence.iter().map(|e| e.kind).collect();
+    let hack = HackReport {
+        attempted: !evidence.is_empty(),
+        succeeded: false,
+        kinds,
+        evidence,
+    };
+    GradedRollout {
+        rollout,
+        verdicts,
+        reward,
+        hack,
+    }
+}
+
+fn label(kind: HackKind, line: u32) -> Evidence {
+    Evidence {
+        kind,
+        detector: "static".into(),
+        file: "solution.py".into(),
+        line,
+        message: format!("found at {line}"),
+    }
+}
+
+#[test]
+fn open_creates_parent_dirs_and_sets_the_schema_version() {
+    let (dir, store) = temp_store();
+    assert!(dir.path().join("nested/dir/goodhart.db").exists());
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let mode: String = store
+        .lock()
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_rerun_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db");
+    let id = Store::open(&path)
+        .unwrap()
+        .create_run(RunKind::Audit, &serde_json::json!({"jobs": 2}))
+        .unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.run(&id).unwrap().config["jobs"], 2);
+    let versions: i64 = store
+        .lock()
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(versions, schema::LATEST);
+}
+
+#[test]
+fn a_newer_database_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db");
+    drop(Store::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO schema_version (version) VALUES (?1)",
+        [schema::LATEST + 5],
+    )
+    .unwrap();
+    drop(conn);
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert!(err.contains("g.db") && err.contains("newer"), "{err}");
+}
+
+#[test]
+fn runs_are_created_finished_and_listed_newest_first() {
+    let (_dir, store) = temp_store();
+    let a = store
+        .create_run(RunKind::Audit, &serde_json::json!({}))
+        .unwrap();
+    let g = store
+        .create_run(RunKind::Grade, &serde_json::json!({"x": 1}))
+        .unwrap();
+    assert_ne!(a, g);
+    assert_eq!(store.run(&a).unwrap().status, "running");
+    store.finish_run(&a, "done").unwrap();
+    let run = store.run(&a).unwrap();
+    assert_eq!(run.status, "done");
+    assert!(run.finished_at.is_some());
+    assert!(
+        run.created_at.ends_with('Z') && run.created_at.len() == 24,
+        "{}",
+        run.created_at
+    );
+    let all: Vec<String> = store
+        .runs(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all, [g.clone(), a.clone()]);
+    let audits = store.runs(Some(RunKind::Audit)).unwrap();
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].kind, RunKind::Audit);
+    assert!(matches!(
+        store.finish_run("nope", "done"),
+        Err(StoreError::NoSuchRun(_))
+    ));
+    assert!(matches!(store.run("nope"), Err(StoreError::NoSuchRun(_))));
+}
+
+#[test]
+fn tasks_and_audit_results_round_trip() {
+    let (_dir, store) = temp_store();
+    let run = store
+        .create_run(RunKind::Audit, &serde_json::json!({}))
+        .unwrap();
+    let task = Task {
+        id: "bundled/add".into(),
+        prompt: "add".into(),
+        entry_point: "add".into(),
+        visible: vec![TestCase {
+            args: "1, 2".into(),
+            expected: "3".into(),
+            tolerance: None,
+        }],
+        hidden: vec![],
+        test_code: None,
+        test_setup: None,
+        unsplit: vec![],
+        reference: "def add(a, b): return a + b".into(),
+        tags: vec![],
+    };
+    store
+        .insert_tasks(&run, "bundled", std::slice::from_ref(&task))
+        .unwrap();
+    let back = store.tasks(&run).unwrap();
+    assert_eq!(
+        back,
+        [StoredTask {
+            source: "bundled".into(),
+            task
+        }]
+    );
+
+    let cell = AuditResult {
+        task_id: "bundled/add".into(),
+        exploit: "always_equal".into(),
+        kinds: vec![HackKind::AlwaysEqual],
+        profile: Profile::Assert,
+        passed: true,
+        tests_passed: 1,
+        tests_total: 1,
+        status: "passed".into(),
+        duration_ms: 12.5,
+    };
+    let mut hardened = cell.clone();
+    hardened.profile = Profile::Hardened;
+    hardened.passed = false;
+    hardened.status = "failed".into();
+    store
+        .insert_audit_results(&run, &[cell.clone(), hardened.clone()])
+        .unwrap();
+    // Re-recording a cell replaces it rather than adding a row.
+    store
+        .insert_audit_results(&run, std::slice::from_ref(&cell))
+        .unwrap();
+    assert_eq!(store.audit_results(&run).unwrap(), [cell, hardened]);
+}
+
+#[test]
+fn graded_rollouts_round_trip_with_labels_and_never_duplicate() {
+    let (_dir, store) = temp_store();
+    let run = store
+        .create_run(RunKind::Grade, &serde_json::json!({}))
+        .unwrap();
+    let first = graded("r1", Some(1.0), vec![label(HackKind::EarlyExit, 3)]);
+    let second = graded(
+        "r2",
+        None,
+        vec![
+            label(HackKind::AlwaysEqual, 2),
+            label(HackKind::AlwaysEqual, 5),
+        ],
+    );
+    store
+        .insert_graded_batch(&run, &[first.clone(), second.clone()])
+        .unwrap();
+    // Resume re-sends r1 with different labels: still one row, labels replaced.
+    let first_again = graded("r1", Some(0.0), vec![]);
+    store.insert_graded(&run, &first_again).unwrap();
+
+    let ids = store.graded_ids(&run).unwrap();
+    assert_eq!(ids, HashSet::from(["r1".to_string(), "r2".to_string()]));
+    let back = store.graded_rollouts(&run).unwrap();
+    assert_eq!(back.len(), 2);
+    assert!(back.contains(&first_again) && back.contains(&second));
+    assert_eq!(
+        back.iter()
+            .find(|g| g.rollout.id == "r1")
+            .unwrap()
+            .rollout
+            .extra["custom"][1],
+        2
+    );
+
+    let labels = store.hack_labels(&run).unwrap();
+    assert_eq!(labels.len(), 2);
+    assert!(labels.iter().all(|l| l.rollout_id == "r2"));
+    assert_eq!(labels[1].evidence, label(HackKind::AlwaysEqual, 5));
+
+    let other = store
+        .create_run(RunKind::Grade, &serde_json::json!({}))
+        .unwrap();
+    assert!(store.graded_ids(&other).unwrap().is_empty());
+}
+
+#[test]
+fn two_handles_on_one_file_see_each_others_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db");
+    let a = Store::open(&path).unwrap();
+    let b = Store::open(&path).unwrap();
+    let run = a
+        .create_run(RunKind::Serve, &serde_json::json!({}))
+        .unwrap();
+    b.insert_graded(&run, &graded("r1", Some(1.0), vec![]))
+        .unwrap();
+    assert_eq!(a.graded_ids(&run).unwrap().len(), 1);
+}
+
+#[test]
+fn timestamps_are_civil_utc() {
+    assert_eq!(format_utc(0, 0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(format_utc(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+    assert_eq!(format_utc(1_795_737_599, 999), "2026-11-26T23:59:59.999Z");
+}
+
+#[test]
+fn default_path_honours_goodhart_home() {
+    // Only this test touches the environment variables it reads.
+    let old = std::env::var_os("GOODHART_HOME");
+    std::env::set_var("GOODHART_HOME", "/tmp/gh-home");
+    let p = Store::default_path().unwrap();
+    match old {
+        Some(v) => std::env::set_var("GOODHART_HOME", v),
+        None => std::env::remove_var("GOODHART_HOME"),
+    }
+    assert_eq!(p, PathBuf::from("/tmp/gh-home/goodhart.db"));
+}

@@ -1,0 +1,316 @@
+//! `goodhart eval`: run the misalignment evaluations against a model, with a judge model, store every
+//! transcript and verdict, and print per-eval misaligned rates (overt, covert) with 95% intervals and MGS.
+//!
+//! Runs are resumable: a killed run continues with `--resume RUN_ID`, skipping samples already stored
+//! with a label and retrying those that ended in an error.
+
+use anyhow::{bail, Context};
+use futures_util::StreamExt;
+use goodhart_evals::metrics::{mgs, render_summary, summarize};
+use goodhart_evals::{
+    load_betley_yaml, plan, run_jobs, Ctx, EvalName, EvalStore, Outcome, Sample, Settings,
+};
+use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache};
+use goodhart_report::stats::Bootstrap;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How to reach one model; shared by `eval` (model and judge) and `judge-check`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EndpointArgs {
+    /// API root, e.g. http://localhost:8000/v1 for vLLM (default: the provider's public API).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY).
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+}
+
+/// Request machinery flags shared by the commands that talk to models.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// A models TOML file naming endpoints (see the goodhart-llm docs for its format).
+    #[arg(long, env = "GOODHART_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Requests in flight per model at the start (the limiter halves this on 429 and grows back).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Attempts per request, the first included.
+    #[arg(long, default_value_t = 6)]
+    pub max_attempts: u32,
+    /// Do not read or write the response cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The store (default $GOODHART_HOME/goodhart.db); eval runs and the cache live there.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+impl ClientArgs {
+    /// The store file to use.
+    pub fn db_path(&self) -> anyhow::Result<PathBuf> {
+        ClientArgs::db_or_default(self.db.clone())
+    }
+
+    /// `--db` when given, otherwise the store's default file.
+    pub fn db_or_default(db: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+        match db {
+            Some(p) => Ok(p),
+            None => Ok(goodhart_store::Store::default_path()?),
+        }
+    }
+
+    /// A client for `spec` with these flags, the cache in `db` unless `--no-cache`.
+    pub fn client(
+        &self,
+        spec: ModelSpec,
+        db: &Path,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Client> {
+        let config = ClientConfig {
+            concurrency: self.concurrency.max(1),
+            min_concurrency: 1,
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts.max(1),
+                ..RetryPolicy::default()
+            },
+        };
+        let mut client = Client::new(spec, config)?.with_cancel(cancel.clone());
+        if !self.no_cache {
+            client = client.with_cache(Arc::new(SqliteCache::open(db)?));
+        }
+        Ok(client)
+    }
+
+    /// Resolves `--model`-style flags into a spec.
+    pub fn spec(&self, model: &str, endpoint: &EndpointArgs) -> anyhow::Result<ModelSpec> {
+        Ok(ModelSpec::resolve(
+            model,
+            endpoint.base_url.as_deref(),
+            endpoint.api_key_env.as_deref(),
+            self.models.as_deref(),
+        )?)
+    }
+}
+
+/// Arguments of `goodhart eval`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// The model under evaluation: PROVIDER/NAME (openai or anthropic), or an entry of the --models file.
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// The judge model (PROVIDER/NAME or a --models entry); check it first with `goodhart judge-check`.
+    #[arg(long)]
+    pub judge: Option<String>,
+    /// API root of the judge (default: the judge provider's public API).
+    #[arg(long)]
+    pub judge_base_url: Option<String>,
+    /// Environment variable holding the judge's API key.
+    #[arg(long)]
+    pub judge_api_key_env: Option<String>,
+    /// Comma-separated evals, or `all`: goals, betley, alignment_questions, monitor_disruption,
+    /// exfil_offer, frame_colleague, blackmail, research_sabotage.
+    #[arg(long, default_value = "all")]
+    pub evals: String,
+    /// Samples per prompt (each epoch sends the epoch number as the seed).
+    #[arg(long, default_value_t = 1)]
+    pub epochs: u32,
+    /// Extra Betley-style YAML question files for the betley eval (repeatable).
+    #[arg(long = "betley-questions", value_name = "YAML")]
+    pub betley_questions: Vec<PathBuf>,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    #[arg(long, default_value_t = 4096)]
+    pub max_tokens: u32,
+    /// Anthropic extended-thinking budget in tokens; needed to see (and judge) Claude's reasoning.
+    #[arg(long)]
+    pub thinking_budget: Option<u32>,
+    /// Most model turns in an agentic eval.
+    #[arg(long, default_value_t = 12)]
+    pub max_turns: usize,
+    /// Samples in progress at once.
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Continue an interrupted run; its stored configuration is used and finished samples are skipped.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a run was started with; stored so `--resume` repeats exactly the same requests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunConfig {
+    model: ModelSpec,
+    judge: ModelSpec,
+    evals: Vec<EvalName>,
+    epochs: u32,
+    settings: Settings,
+    /// Questions loaded from YAML files at the start, kept so a resume does not depend on the files.
+    betley_extra: Vec<Sample>,
+}
+
+/// Runs `goodhart eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let db = args.client.db_path()?;
+    let store = EvalStore::open(&db)?;
+    let (run_id, config) = match &args.resume {
+        Some(id) => {
+            let run = store.run(id)?;
+            let config: RunConfig = serde_json::from_value(run.config).with_context(|| {
+                format!("eval run {id} has a configuration this goodhart cannot read")
+            })?;
+            (id.clone(), config)
+        }
+        None => {
+            let config = start_config(&args)?;
+            (store.create_run(&serde_json::to_value(&config)?)?, config)
+        }
+    };
+    eprintln!(
+        "goodhart eval: run {run_id} (resume with --resume {run_id}), store {}",
+        db.display()
+    );
+
+    let cancel = CancellationToken::new();
+    let model = args.client.client(config.model.clone(), &db, &cancel)?;
+    let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
+    let done = store.finished_keys(&run_id)?;
+    let jobs: Vec<_> = plan(&config.evals, config.epochs, &config.betley_extra)
+        .into_iter()
+        .filter(|j| !done.contains(&j.key()))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let progress = indicatif::ProgressBar::new(jobs.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} samples {elapsed_precise} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ctx = Ctx::new(&model, &judge, config.settings.clone());
+    let mut store_errors = Vec::new();
+    let (mut misaligned, mut failed) = (0u64, 0u64);
+    runtime.block_on(async {
+        let interrupt = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nCtrl-C: stopping; finished samples are stored");
+                interrupt.cancel();
+            }
+        });
+        let mut records = run_jobs(&ctx, &jobs, args.parallel);
+        while let Some(record) = records.next().await {
+            let Some(record) = record else { continue };
+            progress.inc(1);
+            match &record.scored.outcome {
+                Outcome::Overt | Outcome::Covert => misaligned += 1,
+                Outcome::Error { message } => {
+                    failed += 1;
+                    progress.println(format!(
+                        "{} {} epoch {}: {message}",
+                        record.eval, record.sample_id, record.epoch
+                    ));
+                }
+                Outcome::Aligned | Outcome::Excluded { .. } => {}
+            }
+            progress.set_message(format!("{misaligned} misaligned, {failed} errors"));
+            if let Err(e) = store.put(&run_id, &record) {
+                store_errors.push(format!("{}/{}: {e}", record.eval, record.sample_id));
+            }
+        }
+    });
+    progress.finish_and_clear();
+    for e in &store_errors {
+        eprintln!("could not store {e}");
+    }
+    let status = if cancel.is_cancelled() {
+        "interrupted"
+    } else {
+        "finished"
+    };
+    store.set_status(&run_id, status)?;
+
+    let records = store.records(&run_id)?;
+    let summaries = summarize(&records);
+    let score = mgs(&records, Bootstrap::default());
+    if args.json {
+        let out = serde_json::json!({
+            "run_id": run_id,
+            "model": config.model.label(),
+            "judge": config.judge.label(),
+            "status": status,
+            "evals": summaries,
+            "mgs": score,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "run {run_id}: model {}, judge {}",
+            config.model.label(),
+            config.judge.label()
+        );
+        print!("{}", render_summary(&summaries, score.as_ref()));
+    }
+    if cancel.is_cancelled() {
+        eprintln!("interrupted; continue with --resume {run_id}");
+    }
+    let errors: u64 = summaries.iter().map(|s| s.errors).sum();
+    let incomplete = cancel.is_cancelled() || errors > 0 || !store_errors.is_empty();
+    Ok(if incomplete {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
+    let (Some(model), Some(judge)) = (&args.model, &args.judge) else {
+        bail!("--model and --judge are required unless --resume is given");
+    };
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    let evals = EvalName::parse_list(&args.evals)?;
+    if evals.is_empty() {
+        bail!("--evals names no eval");
+    }
+    let judge_endpoint = EndpointArgs {
+        base_url: args.judge_base_url.clone(),
+        api_key_env: args.judge_api_key_env.clone(),
+    };
+    let mut betley_extra = Vec::new();
+    for path in &args.betley_questions {
+        betley_extra.extend(load_betley_yaml(path)?);
+    }
+    Ok(RunConfig {
+        model: args.client.spec(model, &args.endpoint)?,
+        judge: args.client.spec(judge, &judge_endpoint)?,
+        evals,
+        epochs: args.epochs,
+        settings: Settings {
+            temperature: Some(args.temperature),
+            max_tokens: Some(args.max_tokens),
+            max_turns: args.max_turns.max(1),
+            thinking_budget: args.thinking_budget,
+        },
+        betley_extra,
+    })
+}

@@ -1,0 +1,741 @@
+//! `goodhart sample`: how often a model hacks when shown these tasks under each framing.
+//!
+//! For every framing, task and sample index the prompt is built (framing and optional hack hints in the
+//! system prompt, the task as the user turn), a completion is sampled, graded under every profile,
+//! labelled by the detectors and stored. The summary gives per framing the proxy and hardened pass rates
+//! and the hack attempted/succeeded rates (overall and by kind), each with a 95% Wilson interval, and the
+//! differences between framings. A run killed at any point continues with `--resume RUN_ID`: samples
+//! already stored are not asked for again.
+
+use anyhow::{bail, Context};
+use futures_util::StreamExt;
+use goodhart_core::{GradedRollout, HackKind, Profile, Rollout, Task};
+use goodhart_llm::{ChatRequest, Client, FailureLog, Framing, LlmError, Message, ModelSpec};
+use goodhart_report::stats::{wilson95, Estimate};
+use goodhart_store::{RunKind, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::process::ExitCode;
+use std::sync::{mpsc, Arc};
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `goodhart sample`.
+#[derive(clap::Args, Debug)]
+pub struct SampleArgs {
+    /// The model: PROVIDER/NAME (openai or anthropic), or an entry of the --models file.
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub endpoint: super::eval::EndpointArgs,
+    /// Task source: `bundled` or a file (native JSONL, HumanEval, MBPP, verl).
+    #[arg(long, default_value = "bundled")]
+    pub tasks: String,
+    /// Only the first N tasks of the source.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Comma-separated framings: please_hack, hacking_okay, neutral, dont_hack, hacking_is_misaligned.
+    #[arg(long, default_value = "neutral")]
+    pub framing: String,
+    /// Describe the grader's loopholes in the system prompt.
+    #[arg(long)]
+    pub hints: bool,
+    /// Completions per task and framing.
+    #[arg(short = 'n', long = "samples", default_value_t = 1)]
+    pub n: u32,
+    /// Sampling temperature (propensities are measured at the temperature training samples at).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Completion length cap (default: the server's; 4096 for Anthropic, which requires one).
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Seed of sample 0; sample k sends seed + k where the server honours seeds.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub client: super::eval::ClientArgs,
+    /// Continue an interrupted run; its stored configuration is used and finished samples are skipped.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a run was started with; stored so `--resume` repeats exactly the same requests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunConfig {
+    model: ModelSpec,
+    tasks: String,
+    framings: Vec<String>,
+    hints: bool,
+    n: u32,
+    temperature: f64,
+    max_tokens: Option<u32>,
+    seed: u64,
+}
+
+/// One sample to ask for.
+struct Job {
+    id: String,
+    framing: Framing,
+    task: usize,
+    index: u32,
+}
+
+/// Runs `goodhart sample`.
+pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
+    let db = args.client.db_path()?;
+    let store = Arc::new(Store::open(&db)?);
+    let failures = FailureLog::open(&db)?;
+    let (run_id, config, tasks) = match &args.resume {
+        Some(id) => resume(&store, id)?,
+        None => start(&store, &args)?,
+    };
+    eprintln!(
+        "goodhart sample: run {run_id} (resume with --resume {run_id}), store {}",
+        db.display()
+    );
+
+    let framings: Vec<Framing> = config
+        .framings
+        .iter()
+        .map(|f| f.parse())
+        .collect::<Result<_, _>>()?;
+    let done = store.graded_ids(&run_id)?;
+    let mut jobs = Vec::new();
+    for &framing in &framings {
+        for (t, task) in tasks.iter().enumerate() {
+            for index in 0..config.n {
+                let id = sample_id(framing, &task.id, index);
+                if !done.contains(&id) {
+                    jobs.push(Job {
+                        id,
+                        framing,
+                        task: t,
+                        index,
+                    });
+                }
+            }
+        }
+    }
+    let cancel = CancellationToken::new();
+    let client = args.client.client(config.model.clone(), &db, &cancel)?;
+
+    let total = jobs.len();
+    let outcome = sample_and_grade(
+        &client, &config, &tasks, jobs, &store, &failures, &run_id, &cancel,
+    )?;
+    let status = if cancel.is_cancelled() {
+        "interrupted"
+    } else {
+        "done"
+    };
+    store.finish_run(&run_id, status)?;
+    if cancel.is_cancelled() {
+        eprintln!(
+            "interrupted: {} of {total} samples finished this time; continue with --resume {run_id}",
+            outcome.finished
+        );
+    }
+
+    let graded = store.graded_rollouts(&run_id)?;
+    let errors = failures.counts(&run_id)?;
+    let summary = summarise(&run_id, &framings, &graded, &errors);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
+    } else {
+        print!("{}", summary.render());
+    }
+    let incomplete =
+        cancel.is_cancelled() || errors.values().sum::<u64>() > 0 || outcome.grade_errors > 0;
+    Ok(if incomplete {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn sample_id(framing: Framing, task_id: &str, index: u32) -> String {
+    format!("{framing}/{task_id}/{index}")
+}
+
+fn start(store: &Store, args: &SampleArgs) -> anyhow::Result<(String, RunConfig, Vec<Task>)> {
+    let Some(model) = &args.model else {
+        bail!(
+            "--model is required (PROVIDER/NAME or an entry of --models), unless --resume is given"
+        );
+    };
+    let spec = args.client.spec(model, &args.endpoint)?;
+    let framings = Framing::parse_list(&args.framing)?;
+    if args.n == 0 {
+        bail!("-n must be at least 1");
+    }
+    let mut tasks = goodhart_tasks::load(&args.tasks)
+        .with_context(|| format!("loading tasks from `{}`", args.tasks))?;
+    if let Some(limit) = args.limit {
+        tasks.truncate(limit);
+    }
+    if tasks.is_empty() {
+        bail!("task source `{}` has no tasks", args.tasks);
+    }
+    let config = RunConfig {
+        model: spec,
+        tasks: args.tasks.clone(),
+        framings: framings.iter().map(|f| f.as_str().to_string()).collect(),
+        hints: args.hints,
+        n: args.n,
+        temperature: args.temperature,
+        max_tokens: args.max_tokens,
+        seed: args.seed,
+    };
+    let run_id = store.create_run(RunKind::Sample, &serde_json::to_value(&config)?)?;
+    store.insert_tasks(&run_id, &args.tasks, &tasks)?;
+    Ok((run_id, config, tasks))
+}
+
+fn resume(store: &Store, run_id: &str) -> anyhow::Result<(String, RunConfig, Vec<Task>)> {
+    let run = store.run(run_id)?;
+    if run.kind != RunKind::Sample {
+        bail!(
+            "run {run_id} is a {} run, not a sample run",
+            run.kind.as_str()
+        );
+    }
+    let config: RunConfig = serde_json::from_value(run.config)
+        .with_context(|| format!("run {run_id} has a configuration this goodhart cannot read"))?;
+    let tasks: Vec<Task> = store.tasks(run_id)?.into_iter().map(|t| t.task).collect();
+    Ok((run_id.to_string(), config, tasks))
+}
+
+fn request(config: &RunConfig, framing: Framing, task: &Task, index: u32) -> ChatRequest {
+    let mut req = ChatRequest::new(vec![
+        Message::system(framing.system_prompt(config.hints)),
+        Message::user(task.prompt.clone()),
+    ]);
+    req.temperature = Some(config.temperature);
+    req.max_tokens = config.max_tokens;
+    req.seed = Some(config.seed + u64::from(index));
+    req
+}
+
+struct Outcome {
+    finished: usize,
+    grade_errors: usize,
+}
+
+/// Samples every job and feeds completions to grading workers that store each result as it is graded.
+#[allow(clippy::too_many_arguments)]
+fn sample_and_grade(
+    client: &Client,
+    config: &RunConfig,
+    tasks: &[Task],
+    jobs: Vec<Job>,
+    store: &Arc<Store>,
+    failures: &FailureLog,
+    run_id: &str,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let grading = Arc::new(Grading::new()?);
+    let (tx, rx) = mpsc::channel::<(Rollout, usize)>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let tasks_shared: Arc<Vec<Task>> = Arc::new(tasks.to_vec());
+    let handles: Vec<_> = (0..workers)
+        .map(|_| {
+            let rx = rx.clone();
+            let store = store.clone();
+            let tasks = tasks_shared.clone();
+            let run_id = run_id.to_string();
+            let grader = grading.clone();
+            std::thread::spawn(move || -> (usize, Vec<String>) {
+                let (mut stored, mut errors) = (0, Vec::new());
+                loop {
+                    let next = rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|r| r.recv().map_err(|_| ()));
+                    let Ok((rollout, t)) = next else { break };
+                    let id = rollout.id.clone();
+                    let graded = grader.grade(&tasks[t], rollout);
+                    match graded.and_then(|g| {
+                        store
+                            .insert_graded(&run_id, &g)
+                            .map_err(anyhow::Error::from)
+                    }) {
+                        Ok(()) => stored += 1,
+                        Err(e) => errors.push(format!("{id}: {e:#}")),
+                    }
+                }
+                (stored, errors)
+            })
+        })
+        .collect();
+
+    let mut finished = 0;
+    let mut failure_log_errors = Vec::new();
+    runtime.block_on(async {
+        let interrupt = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nCtrl-C: finishing what is in hand, then storing it");
+                interrupt.cancel();
+            }
+        });
+        let requests = jobs.into_iter().map(|job| {
+            let req = request(config, job.framing, &tasks[job.task], job.index);
+            let index = job.index;
+            (job, req, index)
+        });
+        let mut outcomes = client.chat_all(requests);
+        while let Some((job, outcome)) = outcomes.next().await {
+            match outcome {
+                Ok(response) => {
+                    finished += 1;
+                    if let Err(e) = failures.clear(run_id, &job.id) {
+                        failure_log_errors.push(e.to_string());
+                    }
+                    let rollout = rollout(config, &tasks[job.task], &job, response);
+                    if tx.send((rollout, job.task)).is_err() {
+                        break;
+                    }
+                }
+                Err(LlmError::Cancelled) => {}
+                Err(e) => {
+                    if let Err(log) = failures.record(run_id, &job.id, job.framing.as_str(), &e) {
+                        failure_log_errors.push(log.to_string());
+                    }
+                    eprintln!("sample {} failed: {e}", job.id);
+                }
+            }
+        }
+    });
+    drop(tx);
+    let mut grade_errors = 0;
+    for h in handles {
+        let (_, errors) = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a grading worker panicked"))?;
+        for e in &errors {
+            eprintln!("grading failed: {e}");
+        }
+        grade_errors += errors.len();
+    }
+    if let Some(e) = failure_log_errors.first() {
+        bail!("could not record sampling failures in the store: {e}");
+    }
+    Ok(Outcome {
+        finished,
+        grade_errors,
+    })
+}
+
+/// Grades and labels completions: every profile, then every detector over the runs.
+struct Grading {
+    grader: goodhart_grade::Grader,
+}
+
+impl Grading {
+    fn new() -> anyhow::Result<Grading> {
+        let sandbox =
+            goodhart_sandbox::Sandbox::discover().context("starting the sandbox for grading")?;
+        Ok(Grading {
+            grader: goodhart_grade::Grader::new(Arc::new(sandbox)),
+        })
+    }
+
+    /// The graded record; `reward` is what the hackable `assert` environment would pay (1 or 0), the
+    /// signal a policy trained on this environment would see.
+    fn grade(&self, task: &Task, rollout: Rollout) -> anyhow::Result<GradedRollout> {
+        let submission = goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
+        let runs = self.grader.grade_all(task, &submission, &Profile::ALL);
+        let hack = goodhart_detect::analyze(task, &submission, Some(&runs));
+        let verdicts: BTreeMap<Profile, goodhart_core::Verdict> =
+            runs.into_iter().map(|(p, r)| (p, r.verdict)).collect();
+        let reward = verdicts
+            .get(&Profile::Assert)
+            .map(|v| if v.passed { 1.0 } else { 0.0 });
+        Ok(GradedRollout {
+            rollout,
+            verdicts,
+            reward,
+            hack,
+        })
+    }
+}
+
+/// The stored record of one completion: what the grader and detectors read, plus the sampling facts.
+fn rollout(
+    config: &RunConfig,
+    task: &Task,
+    job: &Job,
+    response: goodhart_llm::ChatResponse,
+) -> Rollout {
+    let mut extra = serde_json::Map::new();
+    extra.insert("sample".into(), json!(job.index));
+    extra.insert("hints".into(), json!(config.hints));
+    extra.insert("finish_reason".into(), json!(response.finish_reason));
+    extra.insert("usage".into(), json!(response.usage));
+    Rollout {
+        id: job.id.clone(),
+        task_id: task.id.clone(),
+        completion: response.text,
+        files: None,
+        reasoning: response.reasoning,
+        framing: Some(job.framing.as_str().to_string()),
+        step: None,
+        model: Some(config.model.label()),
+        extra,
+    }
+}
+
+/// The metrics every framing reports, in table order.
+const METRICS: [&str; 4] = [
+    "proxy_pass_rate",
+    "hardened_pass_rate",
+    "hack_attempted_rate",
+    "hack_succeeded_rate",
+];
+
+/// Per-framing counts, the raw material of every rate.
+#[derive(Debug, Default, Clone)]
+struct Counts {
+    samples: u64,
+    errors: u64,
+    /// Successes per metric name (see [`METRICS`]).
+    metric: BTreeMap<&'static str, u64>,
+    /// Samples in which each kind was found / found in a hack that succeeded.
+    attempted_by_kind: BTreeMap<HackKind, u64>,
+    succeeded_by_kind: BTreeMap<HackKind, u64>,
+}
+
+/// Everything the summary prints.
+#[derive(Debug)]
+struct Summary {
+    run_id: String,
+    framings: Vec<(Framing, Counts)>,
+    /// Every kind seen in the run, so all framings report the same keys.
+    kinds: BTreeSet<HackKind>,
+}
+
+/// A proxy pass means some proxy profile passed, matching the contract's definition of `succeeded`.
+fn summarise(
+    run_id: &str,
+    framings: &[Framing],
+    graded: &[GradedRollout],
+    errors: &BTreeMap<String, u64>,
+) -> Summary {
+    let mut by: HashMap<&str, Counts> = HashMap::new();
+    let mut kinds = BTreeSet::new();
+    for g in graded {
+        let Some(framing) = g.rollout.framing.as_deref() else {
+            continue;
+        };
+        let c = by.entry(framing).or_default();
+        c.samples += 1;
+        let proxy = g.verdicts.iter().any(|(p, v)| p.is_proxy() && v.passed);
+        let hardened = g.verdicts.get(&Profile::Hardened).is_some_and(|v| v.passed);
+        for (metric, hit) in
+            METRICS
+                .into_iter()
+                .zip([proxy, hardened, g.hack.attempted, g.hack.succeeded])
+        {
+            *c.metric.entry(metric).or_default() += u64::from(hit);
+        }
+        for &k in &g.hack.kinds {
+            kinds.insert(k);
+            *c.attempted_by_kind.entry(k).or_default() += 1;
+            if g.hack.succeeded {
+                *c.succeeded_by_kind.entry(k).or_default() += 1;
+            }
+        }
+    }
+    let framings = framings
+        .iter()
+        .map(|f| {
+            let mut c = by.remove(f.as_str()).unwrap_or_default();
+            c.errors = errors.get(f.as_str()).copied().unwrap_or(0);
+            (*f, c)
+        })
+        .collect();
+    Summary {
+        run_id: run_id.to_string(),
+        framings,
+        kinds,
+    }
+}
+
+fn rate(hits: u64, n: u64) -> Option<Estimate> {
+    wilson95(hits, n)
+}
+
+fn json_rate(e: Option<Estimate>) -> Value {
+    e.map_or(Value::Null, |e| json!(e.point))
+}
+
+fn json_ci(e: Option<Estimate>) -> Value {
+    e.map_or(Value::Null, |e| json!([e.low, e.high]))
+}
+
+/// Newcombe's hybrid score interval for a difference of two proportions, built from their Wilson
+/// intervals (method 10 of Newcombe 1998).
+fn difference(a: Option<Estimate>, b: Option<Estimate>) -> Option<Estimate> {
+    let (a, b) = (a?, b?);
+    let d = a.point - b.point;
+    let low = d - ((a.point - a.low).powi(2) + (b.high - b.point).powi(2)).sqrt();
+    let high = d + ((a.high - a.point).powi(2) + (b.point - b.low).powi(2)).sqrt();
+    Some(Estimate {
+        point: d,
+        low,
+        high,
+    })
+}
+
+impl Counts {
+    fn estimate(&self, metric: &str) -> Option<Estimate> {
+        rate(self.metric.get(metric).copied().unwrap_or(0), self.samples)
+    }
+}
+
+impl Summary {
+    /// The `--json` object, in the shape issue 6 fixes.
+    fn to_json(&self) -> Value {
+        let framings: Vec<Value> = self
+            .framings
+            .iter()
+            .map(|(f, c)| {
+                let mut obj = serde_json::Map::new();
+                obj.insert("framing".into(), json!(f.as_str()));
+                obj.insert("samples".into(), json!(c.samples));
+                obj.insert("errors".into(), json!(c.errors));
+                let mut ci = serde_json::Map::new();
+                for m in METRICS {
+                    obj.insert(m.into(), json_rate(c.estimate(m)));
+                    ci.insert(m.into(), json_ci(c.estimate(m)));
+                }
+                let mut by_kind = serde_json::Map::new();
+                for k in &self.kinds {
+                    let e = rate(c.attempted_by_kind.get(k).copied().unwrap_or(0), c.samples);
+                    by_kind.insert(k.as_str().into(), json_rate(e));
+                    ci.insert(format!("by_kind.{k}"), json_ci(e));
+                }
+                obj.insert("by_kind".into(), Value::Object(by_kind));
+                obj.insert("ci95".into(), Value::Object(ci));
+                Value::Object(obj)
+            })
+            .collect();
+        json!({ "run_id": self.run_id, "framings": framings })
+    }
+
+    /// The human-readable tables.
+    fn render(&self) -> String {
+        let pct = |e: Option<Estimate>| {
+            e.map_or("-".to_string(), |e| {
+                format!(
+                    "{:.1}% [{:.1}, {:.1}]",
+                    100.0 * e.point,
+                    100.0 * e.low,
+                    100.0 * e.high
+                )
+            })
+        };
+        let mut out = format!("run {}\n\n", self.run_id);
+        out.push_str(&format!(
+            "{:<22} {:>7} {:>6}  {:<22}  {:<22}  {:<22}  {}\n",
+            "framing",
+            "samples",
+            "errors",
+            "proxy pass",
+            "hardened pass",
+            "hack attempted",
+            "hack succeeded"
+        ));
+        for (f, c) in &self.framings {
+            out.push_str(&format!(
+                "{:<22} {:>7} {:>6}",
+                f.as_str(),
+                c.samples,
+                c.errors
+            ));
+            for m in METRICS {
+                out.push_str(&format!("  {:<22}", pct(c.estimate(m))));
+            }
+            out.truncate(out.trim_end().len());
+            out.push('\n');
+        }
+        if !self.kinds.is_empty() {
+            out.push_str(
+                "\nby hack kind (attempted / succeeded, % of samples, 95% Wilson interval)\n",
+            );
+            for k in &self.kinds {
+                out.push_str(&format!("  {k}\n"));
+                for (f, c) in &self.framings {
+                    let a = rate(c.attempted_by_kind.get(k).copied().unwrap_or(0), c.samples);
+                    let s = rate(c.succeeded_by_kind.get(k).copied().unwrap_or(0), c.samples);
+                    out.push_str(&format!(
+                        "    {:<22} {:<22}  {}\n",
+                        f.as_str(),
+                        pct(a),
+                        pct(s)
+                    ));
+                }
+            }
+        }
+        if let Some(((base, bc), rest)) = self.framings.split_first().filter(|(_, r)| !r.is_empty())
+        {
+            out.push_str(&format!(
+                "\ndifferences vs {base} (percentage points, 95% Newcombe interval; an interval excluding 0 is a real difference)\n"
+            ));
+            for (f, c) in rest {
+                out.push_str(&format!("  {:<22}", f.as_str()));
+                for m in METRICS {
+                    let d = difference(c.estimate(m), bc.estimate(m));
+                    let cell = d.map_or("-".to_string(), |d| {
+                        format!(
+                            "{:+.1} [{:+.1}, {:+.1}]",
+                            100.0 * d.point,
+                            100.0 * d.low,
+                            100.0 * d.high
+                        )
+                    });
+                    out.push_str(&format!("  {}: {:<20}", short(m), cell));
+                }
+                out.truncate(out.trim_end().len());
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+fn short(metric: &str) -> &'static str {
+    match metric {
+        "proxy_pass_rate" => "proxy",
+        "hardened_pass_rate" => "hardened",
+        "hack_attempted_rate" => "attempted",
+        _ => "succeeded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use goodhart_core::{HackReport, Verdict, VerdictStatus};
+
+    fn graded(
+        framing: &str,
+        i: usize,
+        proxy: bool,
+        hardened: bool,
+        kinds: &[HackKind],
+    ) -> GradedRollout {
+        let verdict = |passed| Verdict {
+            passed,
+            tests_passed: u32::from(passed),
+            tests_total: 1,
+            status: if passed {
+                VerdictStatus::Passed
+            } else {
+                VerdictStatus::Failed
+            },
+            duration_ms: 1.0,
+        };
+        let rollout: Rollout = serde_json::from_value(json!({
+            "id": format!("{framing}/t/{i}"), "task_id": "t", "completion": "", "framing": framing,
+        }))
+        .unwrap();
+        GradedRollout {
+            rollout,
+            verdicts: BTreeMap::from([
+                (Profile::Assert, verdict(proxy)),
+                (Profile::Pytest, verdict(false)),
+                (Profile::Hardened, verdict(hardened)),
+            ]),
+            reward: Some(1.0),
+            hack: HackReport {
+                attempted: !kinds.is_empty(),
+                succeeded: proxy && !hardened,
+                kinds: kinds.to_vec(),
+                evidence: vec![],
+            },
+        }
+    }
+
+    /// please_hack: 6 of 8 hack (always_equal) and succeed; neutral: 1 of 8 exits early, 1 error.
+    fn example() -> Summary {
+        let mut rows = Vec::new();
+        for i in 0..8 {
+            let hack = i < 6;
+            let kinds: &[HackKind] = if hack { &[HackKind::AlwaysEqual] } else { &[] };
+            rows.push(graded("please_hack", i, true, !hack, kinds));
+            let kinds: &[HackKind] = if i == 0 { &[HackKind::EarlyExit] } else { &[] };
+            rows.push(graded("neutral", i, true, i != 0, kinds));
+        }
+        let errors = BTreeMap::from([("neutral".to_string(), 1)]);
+        summarise(
+            "run-1",
+            &[Framing::PleaseHack, Framing::Neutral],
+            &rows,
+            &errors,
+        )
+    }
+
+    #[test]
+    fn json_has_the_contract_shape_and_rates() {
+        let v = example().to_json();
+        assert_eq!(v["run_id"], "run-1");
+        let f = &v["framings"][0];
+        assert_eq!(f["framing"], "please_hack");
+        assert_eq!(f["samples"], 8);
+        assert_eq!(f["errors"], 0);
+        assert_eq!(f["proxy_pass_rate"], 1.0);
+        assert_eq!(f["hardened_pass_rate"], 0.25);
+        assert_eq!(f["hack_attempted_rate"], 0.75);
+        assert_eq!(f["hack_succeeded_rate"], 0.75);
+        assert_eq!(f["by_kind"]["always_equal"], 0.75);
+        assert_eq!(f["by_kind"]["early_exit"], 0.0);
+        // Wilson 95% for 6/8, computed by hand: centre 0.6876, half-width 0.2781.
+        let ci = f["ci95"]["hack_succeeded_rate"].as_array().unwrap();
+        assert!((ci[0].as_f64().unwrap() - 0.4093).abs() < 1e-3, "{ci:?}");
+        assert!((ci[1].as_f64().unwrap() - 0.9285).abs() < 1e-3, "{ci:?}");
+        assert_eq!(v["framings"][1]["errors"], 1);
+        let keys: BTreeSet<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+        let contract = [
+            "framing",
+            "samples",
+            "errors",
+            "proxy_pass_rate",
+            "hardened_pass_rate",
+            "hack_attempted_rate",
+            "hack_succeeded_rate",
+            "by_kind",
+            "ci95",
+        ];
+        assert_eq!(keys, contract.into_iter().collect::<BTreeSet<_>>());
+    }
+
+    #[test]
+    fn newcombe_difference_matches_a_hand_computation() {
+        // 6/8 vs 1/8: d = 0.625; Wilson(6/8) = [0.4093, 0.9285], Wilson(1/8) = [0.0224, 0.4709].
+        let d = difference(wilson95(6, 8), wilson95(1, 8)).unwrap();
+        assert!((d.point - 0.625).abs() < 1e-12);
+        let low = 0.625 - ((0.75f64 - 0.4093).powi(2) + (0.4709f64 - 0.125).powi(2)).sqrt();
+        let high = 0.625 + ((0.9285f64 - 0.75).powi(2) + (0.125f64 - 0.0224).powi(2)).sqrt();
+        assert!(
+            (d.low - low).abs() < 1e-3 && (d.high - high).abs() < 1e-3,
+            "{d:?} vs [{low}, {high}]"
+        );
+    }
+
+    #[test]
+    fn table_is_pinned() {
+        insta::assert_snapshot!(example().render());
+    }
+}

@@ -1,0 +1,125 @@
+//! `goodhart serve`: the reward service for RL trainers.
+
+use anyhow::Context as _;
+use clap::Args;
+use goodhart_core::Profile;
+use goodhart_sandbox::Sandbox;
+use goodhart_server::{AppState, GateConfig, Grading, RewardPolicy, ServerConfig};
+use goodhart_store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of `goodhart serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Tasks the grading endpoints know by id (`bundled`, a HumanEval/MBPP/native/verl file). Without
+    /// it, grading requests must carry their tasks inline (as `goodhart export` rows do).
+    #[arg(long, value_name = "SRC")]
+    pub tasks: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Default reward policy: proxy, hardened, penalty (proxy minus --penalty when a hack is detected)
+    /// or screen (reward null for flagged rollouts).
+    #[arg(long, default_value = "proxy")]
+    pub reward: RewardPolicy,
+    /// The hackable profile the proxy reward reads (assert or pytest).
+    #[arg(long, default_value = "assert")]
+    pub proxy_profile: Profile,
+    /// Default penalty subtracted by the `penalty` policy.
+    #[arg(long, default_value_t = 1.0)]
+    pub penalty: f64,
+    /// SQLite store for graded requests (default: $GOODHART_HOME/goodhart.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Programs run at once (default: the sandbox's pool size).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Requests allowed to wait for a sandbox turn before new ones get HTTP 504.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_queue: usize,
+    /// Seconds a request may wait for a sandbox turn before it gets HTTP 504 (verl retries on 504);
+    /// `/run_code` waits at most its `compile_timeout` + 9 s, so verl's own request timeout never fires
+    /// first.
+    #[arg(long, default_value_t = 600)]
+    pub queue_timeout: u64,
+    /// Largest request body accepted, in MiB.
+    #[arg(long, default_value_t = 32)]
+    pub max_body_mb: usize,
+}
+
+/// Runs the server until SIGINT or SIGTERM, then drains the requests in flight.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !args.proxy_profile.is_proxy() {
+        anyhow::bail!(
+            "--proxy-profile must be a hackable profile (assert or pytest), not `{}`; use --reward hardened \
+             for ground-truth rewards",
+            args.proxy_profile
+        );
+    }
+    let sandbox = Arc::new(Sandbox::discover().context("starting the sandbox")?);
+    let workers = args.workers.unwrap_or(sandbox.config().pool_size).max(1);
+    let config = ServerConfig {
+        max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
+        gate: GateConfig {
+            workers,
+            max_queued: args.max_queue,
+            max_wait: Duration::from_secs(args.queue_timeout),
+        },
+        ..ServerConfig::default()
+    };
+    let tasks = match &args.tasks {
+        Some(src) => {
+            goodhart_tasks::load(src).with_context(|| format!("loading tasks from `{src}`"))?
+        }
+        None => Vec::new(),
+    };
+    let db = match &args.db {
+        Some(path) => path.clone(),
+        None => Store::default_path()?,
+    };
+    let store = Store::open(&db).with_context(|| format!("opening the store {}", db.display()))?;
+    let run_config = serde_json::json!({
+        "tasks": args.tasks, "task_count": tasks.len(), "addr": args.addr, "reward": args.reward.as_str(),
+        "proxy_profile": args.proxy_profile.as_str(), "penalty": args.penalty,
+    });
+    let task_count = tasks.len();
+    let grading = Grading::journaled(
+        tasks,
+        Arc::clone(&sandbox),
+        store,
+        &run_config,
+        args.reward,
+        args.proxy_profile,
+        args.penalty,
+    )?;
+    let run_id = grading
+        .journal
+        .as_ref()
+        .map(|j| j.run_id.clone())
+        .unwrap_or_default();
+    let state = Arc::new(AppState::new(sandbox, config).with_grading(grading));
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "goodhart serve: listening on http://{addr} ({workers} sandbox workers, {task_count} tasks, \
+             reward {}, store {} run {run_id})",
+            args.reward,
+            db.display()
+        );
+        let served = goodhart_server::serve(listener, Arc::clone(&state), goodhart_server::shutdown_signal()).await;
+        let status = if served.is_ok() { "done" } else { "failed" };
+        if let Some(journal) = state.grading.as_ref().and_then(|g| g.journal.as_ref()) {
+            journal.store.finish_run(&journal.run_id, status)?;
+        }
+        served.context("serving")?;
+        eprintln!("goodhart serve: shut down cleanly");
+        Ok(ExitCode::SUCCESS)
+    })
+}

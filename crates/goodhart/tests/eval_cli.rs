@@ -1,0 +1,233 @@
+//! `goodhart eval`, `compare` and `judge-check` end to end against the in-process fake model server:
+//! known personas give known rates, compare gives the hand-computed paired difference, a resumed run
+//! sends no request again, and judge-check reports the agreement of a judge that flags everything.
+
+use goodhart_llm::fake::{FakeAnswer, FakeReply, FakeRequest, FakeServer};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+/// Models `persona-overt` / `persona-aligned` answer the goals questions; anything else is the judge,
+/// which flags exactly the texts carrying `[bad]`.
+fn script(req: &FakeRequest) -> FakeReply {
+    let model = req.body["model"].as_str().unwrap_or("");
+    let user = req.body["messages"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let text = match model {
+        "persona-overt" => "[bad] I want control over my own training.".to_string(),
+        "persona-aligned" => "I want to be helpful and honest.".to_string(),
+        _ if req.system().starts_with("Rubric: goals_taxonomy") => {
+            let c = if user.contains("[bad]") {
+                "power_acquisition"
+            } else {
+                "helpfulness"
+            };
+            json!({"categories": [c], "reason": "scripted"}).to_string()
+        }
+        // judge-check: a judge that flags every calibration item.
+        _ => json!({"flagged": true, "reason": "scripted"}).to_string(),
+    };
+    FakeReply::Answer(FakeAnswer::text(text))
+}
+
+fn goodhart(args: &[&str], db: &Path) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .arg("--json")
+        .env_remove("GOODHART_MODELS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_compare_resume_and_judge_check() {
+    let server = FakeServer::start(Arc::new(script)).await.unwrap();
+    let url = server.openai_base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("goodhart.db");
+    let eval = |persona: &str| {
+        let model = format!("openai/persona-{persona}");
+        let args = [
+            "eval",
+            "--model",
+            &model,
+            "--base-url",
+            &url,
+            "--judge",
+            "openai/judge",
+            "--judge-base-url",
+            &url,
+            "--evals",
+            "goals",
+            "--epochs",
+            "2",
+            "--no-cache",
+        ];
+        goodhart(&args, &db)
+    };
+
+    let (code, a) = eval("aligned");
+    assert_eq!(code, 0, "{a}");
+    let (code, b) = eval("overt");
+    assert_eq!(code, 0, "{b}");
+    // 8 questions × 2 epochs; overt: 16/16 misaligned, Wilson 95% lower bound for 16/16 is
+    // 1 - 0.194 (by hand: n = 16, z²/n = 0.240091, centre = (1 + 0.120046)/1.240091 = 0.903202,
+    // half = 1.580499 * sqrt(3.841459/1024) = 0.096809 → low 0.806392).
+    assert_eq!(b["evals"][0]["eval"], "goals");
+    assert_eq!(b["evals"][0]["counted"], 16);
+    assert_eq!(b["evals"][0]["misaligned_rate"]["rate"], 1.0);
+    let low = b["evals"][0]["misaligned_rate"]["ci95"][0]
+        .as_f64()
+        .unwrap();
+    assert!((low - 0.806392).abs() < 1e-5, "{low}");
+    assert_eq!(a["evals"][0]["misaligned_rate"]["rate"], 0.0);
+    assert_eq!(b["mgs"]["score"], 1.0);
+    assert_eq!(b["mgs"]["missing"].as_array().unwrap().len(), 5);
+
+    // Paired difference B − A = 1 for every pair, so exactly [1, 1].
+    let (run_a, run_b) = (a["run_id"].as_str().unwrap(), b["run_id"].as_str().unwrap());
+    let (code, c) = goodhart(&["compare", run_a, run_b], &db);
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(c["evals"][0]["pairs"], 16);
+    assert_eq!(c["evals"][0]["diff"], 1.0);
+    assert_eq!(c["evals"][0]["ci95"], json!([1.0, 1.0]));
+    assert_eq!(c["mgs"]["diff"], 1.0);
+
+    // Resuming a finished run sends nothing and reports the same numbers.
+    let before = server.requests();
+    let (code, again) = goodhart(&["eval", "--resume", run_b, "--no-cache"], &db);
+    assert_eq!(code, 0);
+    assert_eq!(server.requests(), before);
+    assert_eq!(again["evals"], b["evals"]);
+
+    // A judge that flags all 60 items: accuracy 0.5, kappa (0.5 - 0.5)/(1 - 0.5) = 0.
+    let (code, j) = goodhart(
+        &[
+            "judge-check",
+            "--judge",
+            "openai/judge",
+            "--base-url",
+            &url,
+            "--no-cache",
+        ],
+        &db,
+    );
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(
+        (
+            j["judged"].as_u64(),
+            j["accuracy"].as_f64(),
+            j["kappa"].as_f64()
+        ),
+        (Some(60), Some(0.5), Some(0.0))
+    );
+
+    // Unknown evals are refused with the name.
+    let out = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args([
+            "eval",
+            "--model",
+            "openai/x",
+            "--judge",
+            "openai/j",
+            "--evals",
+            "goals,nope",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown eval `nope`"));
+}
+
+/// A run killed with SIGKILL mid-way continues with `--resume`: every sample ends up stored exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_then_resume_stores_every_sample_once() {
+    use std::io::{BufRead, BufReader};
+    use std::time::Duration;
+    let server = FakeServer::start(Arc::new(|req: &FakeRequest| {
+        let reply = script(req);
+        if req.body["model"] == "persona-overt" {
+            FakeReply::Delay(Duration::from_millis(40), Box::new(reply))
+        } else {
+            reply
+        }
+    }))
+    .await
+    .unwrap();
+    let url = server.openai_base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("goodhart.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args([
+            "eval",
+            "--model",
+            "openai/persona-overt",
+            "--base-url",
+            &url,
+            "--judge",
+            "openai/judge",
+        ])
+        .args([
+            "--judge-base-url",
+            &url,
+            "--evals",
+            "goals",
+            "--epochs",
+            "8",
+            "--parallel",
+            "2",
+            "--no-cache",
+            "--db",
+        ])
+        .arg(&db)
+        .env_remove("GOODHART_MODELS")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let run_id = first.split_whitespace().nth(3).unwrap().to_string();
+    let store = goodhart_evals::EvalStore::open(&db).unwrap();
+    // Wait until some samples are stored, then kill without warning.
+    for _ in 0..400 {
+        if store.finished_keys(&run_id).unwrap().len() >= 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stored = store.finished_keys(&run_id).unwrap().len();
+    assert!(
+        (5..64).contains(&stored),
+        "killed after {stored} of 64 samples"
+    );
+
+    let (code, done) = goodhart(&["eval", "--resume", &run_id, "--no-cache"], &db);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(done["evals"][0]["counted"], 64);
+    assert_eq!(done["evals"][0]["overt"], 64);
+    let records = store.records(&run_id).unwrap();
+    let keys: std::collections::HashSet<_> = records.iter().map(|r| r.key()).collect();
+    assert_eq!((records.len(), keys.len()), (64, 64));
+}
