@@ -8,9 +8,16 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    Record { path: PathBuf, line: usize, message: String },
+    Record {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("no *.jsonl files in {0}")]
     Empty(PathBuf),
 }
@@ -33,7 +40,10 @@ pub struct LabelledRollout {
 
 /// Reads every `*.jsonl` file in `dir` (sorted by name); blank lines are skipped, bad lines are errors.
 pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
-    let io = |source| CorpusError::Io { path: dir.to_path_buf(), source };
+    let io = |source| CorpusError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -45,16 +55,20 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
     }
     let mut out = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| CorpusError::Io { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| CorpusError::Io {
+            path: path.clone(),
+            source,
+        })?;
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let mut record: LabelledRollout = serde_json::from_str(line).map_err(|e| CorpusError::Record {
-                path: path.clone(),
-                line: i + 1,
-                message: e.to_string(),
-            })?;
+            let mut record: LabelledRollout =
+                serde_json::from_str(line).map_err(|e| CorpusError::Record {
+                    path: path.clone(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })?;
             if record.label.hack == record.label.kinds.is_empty() {
                 return Err(CorpusError::Record {
                     path: path.clone(),
@@ -157,7 +171,11 @@ pub fn score(results: &[(Label, HackReport)]) -> Scores {
         false_negatives: fneg,
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fneg),
-        false_positive_rate: if honest == 0 { 0.0 } else { fp as f64 / honest as f64 },
+        false_positive_rate: if honest == 0 {
+            0.0
+        } else {
+            fp as f64 / honest as f64
+        },
         right_kind: ratio(right, hacks),
         per_kind,
     }

@@ -101,11 +101,22 @@ impl<'a> Bindings<'a> {
                     }
                 }
                 Stmt::ImportFrom(i) => {
-                    let module = i.module.as_ref().map(|m| m.id.to_string()).unwrap_or_default();
+                    let module = i
+                        .module
+                        .as_ref()
+                        .map(|m| m.id.to_string())
+                        .unwrap_or_default();
                     for alias in &i.names {
                         let name = alias.name.id.to_string();
-                        let local = alias.asname.as_ref().map_or(name.clone(), |a| a.id.to_string());
-                        let full = if module.is_empty() { name } else { format!("{module}.{name}") };
+                        let local = alias
+                            .asname
+                            .as_ref()
+                            .map_or(name.clone(), |a| a.id.to_string());
+                        let full = if module.is_empty() {
+                            name
+                        } else {
+                            format!("{module}.{name}")
+                        };
                         self.aliases.insert(local, normalise(&full));
                     }
                 }
@@ -212,7 +223,9 @@ impl<'a> Bindings<'a> {
                     "sys.modules.get" | "sys.modules.__getitem__" => {
                         Some(normalise(&self.const_str(args.first()?, depth + 1)?))
                     }
-                    _ if func.ends_with(".__dict__.get") || func.ends_with(".__dict__.__getitem__") => {
+                    _ if func.ends_with(".__dict__.get")
+                        || func.ends_with(".__dict__.__getitem__") =>
+                    {
                         let base = func.rsplit_once(".__dict__").map(|(b, _)| b.to_string())?;
                         let key = self.const_str(args.first()?, depth + 1)?;
                         Some(normalise(&format!("{base}.{key}")))
@@ -272,9 +285,11 @@ impl<'a> Bindings<'a> {
                 ast::Operator::Mod => {
                     let fmt = self.const_str(&b.left, d)?;
                     let args: Vec<String> = match &*b.right {
-                        Expr::Tuple(t) => {
-                            t.elts.iter().map(|e| self.const_str(e, d)).collect::<Option<_>>()?
-                        }
+                        Expr::Tuple(t) => t
+                            .elts
+                            .iter()
+                            .map(|e| self.const_str(e, d))
+                            .collect::<Option<_>>()?,
                         other => vec![self.const_str(other, d)?],
                     };
                     Some(percent_format(&fmt, &args))
@@ -304,23 +319,27 @@ impl<'a> Bindings<'a> {
             let method = a.attr.id.as_str();
             if let Some(recv) = self.const_str(&a.value, d) {
                 return match method {
-                    "decode" | "encode" | "strip" | "lstrip" | "rstrip" if args.is_empty() => Some(recv),
+                    "decode" | "encode" | "strip" | "lstrip" | "rstrip" if args.is_empty() => {
+                        Some(recv)
+                    }
                     "decode" | "encode" => {
                         let codec = self.const_str(&args[0], d)?.to_ascii_lowercase();
                         decode_with(&recv, &codec).or(Some(recv))
                     }
                     "lower" => Some(recv.to_lowercase()),
                     "upper" => Some(recv.to_uppercase()),
-                    "replace" if args.len() == 2 => {
-                        Some(recv.replace(&self.const_str(&args[0], d)?, &self.const_str(&args[1], d)?))
-                    }
+                    "replace" if args.len() == 2 => Some(
+                        recv.replace(&self.const_str(&args[0], d)?, &self.const_str(&args[1], d)?),
+                    ),
                     "join" if args.len() == 1 => {
                         let parts = self.const_seq(&args[0], d)?;
                         Some(parts.join(&recv))
                     }
                     "format" => {
-                        let vals: Vec<String> =
-                            args.iter().map(|e| self.const_str(e, d)).collect::<Option<_>>()?;
+                        let vals: Vec<String> = args
+                            .iter()
+                            .map(|e| self.const_str(e, d))
+                            .collect::<Option<_>>()?;
                         Some(brace_format(&recv, &vals))
                     }
                     _ => None,
@@ -333,12 +352,18 @@ impl<'a> Bindings<'a> {
             "builtins.str" | "builtins.bytes" | "builtins.bytearray" if args.len() == 1 => {
                 first().or_else(|| self.const_seq(&args[0], d).map(|v| v.concat()))
             }
-            "builtins.chr" => Some(char::from_u32(u32::try_from(const_int(args.first()?)?).ok()?)?.to_string()),
-            "bytes.fromhex" | "builtins.bytes.fromhex" | "binascii.unhexlify" | "binascii.a2b_hex"
-            | "base64.b16decode" => decode_with(&first()?, "hex"),
-            "base64.b64decode" | "base64.standard_b64decode" | "base64.decodebytes" | "binascii.a2b_base64" => {
-                decode_with(&first()?, "base64")
+            "builtins.chr" => {
+                Some(char::from_u32(u32::try_from(const_int(args.first()?)?).ok()?)?.to_string())
             }
+            "bytes.fromhex"
+            | "builtins.bytes.fromhex"
+            | "binascii.unhexlify"
+            | "binascii.a2b_hex"
+            | "base64.b16decode" => decode_with(&first()?, "hex"),
+            "base64.b64decode"
+            | "base64.standard_b64decode"
+            | "base64.decodebytes"
+            | "binascii.a2b_base64" => decode_with(&first()?, "base64"),
             "base64.urlsafe_b64decode" => decode_with(&first()?, "urlsafe_base64"),
             "base64.b32decode" => decode_with(&first()?, "base32"),
             "codecs.decode" | "codecs.encode" => {
@@ -368,11 +393,21 @@ impl<'a> Bindings<'a> {
                     _ => None,
                 }
             }
-            Expr::Generator(ast::ExprGenerator { elt, generators, .. })
-            | Expr::ListComp(ast::ExprListComp { elt, generators, .. }) => {
-                let [g] = generators.as_slice() else { return None };
-                let Expr::Name(var) = &g.target else { return None };
-                let Expr::Call(call) = &**elt else { return None };
+            Expr::Generator(ast::ExprGenerator {
+                elt, generators, ..
+            })
+            | Expr::ListComp(ast::ExprListComp {
+                elt, generators, ..
+            }) => {
+                let [g] = generators.as_slice() else {
+                    return None;
+                };
+                let Expr::Name(var) = &g.target else {
+                    return None;
+                };
+                let Expr::Call(call) = &**elt else {
+                    return None;
+                };
                 let chr_of_var = self.resolve(&call.func).as_deref() == Some("builtins.chr")
                     && matches!(call.arguments.args.first(), Some(Expr::Name(n)) if n.id == var.id);
                 if !chr_of_var || !g.ifs.is_empty() {
@@ -380,12 +415,15 @@ impl<'a> Bindings<'a> {
                 }
                 const_ints(&g.iter)?.iter().map(|&n| int_char(n)).collect()
             }
-            _ => self.const_str(expr, d).map(|s| s.chars().map(String::from).collect()),
+            _ => self
+                .const_str(expr, d)
+                .map(|s| s.chars().map(String::from).collect()),
         }
     }
 
     fn const_item(&self, e: &Expr, d: u32) -> Option<String> {
-        self.const_str(e, d).or_else(|| const_int(e).and_then(int_char))
+        self.const_str(e, d)
+            .or_else(|| const_int(e).and_then(int_char))
     }
 }
 
@@ -408,7 +446,8 @@ fn subscript_name(base: &str, key: &str) -> Option<String> {
     if base == "builtins" {
         return Some(format!("builtins.{key}"));
     }
-    base.strip_suffix(".__dict__").map(|b| normalise(&format!("{b}.{key}")))
+    base.strip_suffix(".__dict__")
+        .map(|b| normalise(&format!("{b}.{key}")))
 }
 
 /// Folds aliases of the same module into one spelling (`__builtin__`, `__builtins__` → `builtins`).
@@ -429,7 +468,10 @@ pub(crate) fn normalise(name: &str) -> String {
 /// An integer literal (with unary minus), if the expression is one.
 pub(crate) fn const_int(e: &Expr) -> Option<i64> {
     match e {
-        Expr::NumberLiteral(ast::ExprNumberLiteral { value: Number::Int(i), .. }) => i.as_i64(),
+        Expr::NumberLiteral(ast::ExprNumberLiteral {
+            value: Number::Int(i),
+            ..
+        }) => i.as_i64(),
         Expr::BooleanLiteral(b) => Some(i64::from(b.value)),
         Expr::UnaryOp(u) if u.op == UnaryOp::USub => const_int(&u.operand).map(|n| -n),
         _ => None,
@@ -456,7 +498,7 @@ fn decode_with(text: &str, codec: &str) -> Option<String> {
         "rot13" | "rot_13" => return Some(text.chars().map(rot13).collect()),
         "hex" | "hex_codec" => {
             let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            if clean.len() % 2 != 0 {
+            if !clean.len().is_multiple_of(2) {
                 return None;
             }
             (0..clean.len())
@@ -557,7 +599,9 @@ mod tests {
         let parsed = ruff_python_parser::parse_module(src).unwrap();
         let body = &parsed.syntax().body;
         let b = Bindings::collect(body);
-        let Some(Stmt::Expr(e)) = body.last() else { panic!() };
+        let Some(Stmt::Expr(e)) = body.last() else {
+            panic!()
+        };
         b.const_str(&e.value, 0)
     }
 
@@ -565,7 +609,9 @@ mod tests {
         let parsed = ruff_python_parser::parse_module(src).unwrap();
         let body = &parsed.syntax().body;
         let b = Bindings::collect(body);
-        let Some(Stmt::Expr(e)) = body.last() else { panic!() };
+        let Some(Stmt::Expr(e)) = body.last() else {
+            panic!()
+        };
         b.resolve(&e.value)
     }
 
@@ -574,27 +620,41 @@ mod tests {
         assert_eq!(fold("'o' + 's'").as_deref(), Some("os"));
         assert_eq!(fold("'_ex%s' % 'it'").as_deref(), Some("_exit"));
         assert_eq!(fold("'{}{}'.format('s', 'ys')").as_deref(), Some("sys"));
-        assert_eq!(fold("''.join(['e', 'x', 'i', 't'])").as_deref(), Some("exit"));
+        assert_eq!(
+            fold("''.join(['e', 'x', 'i', 't'])").as_deref(),
+            Some("exit")
+        );
         assert_eq!(fold("''.join(map(chr, [111, 115]))").as_deref(), Some("os"));
         assert_eq!(fold("'tixe'[::-1]").as_deref(), Some("exit"));
-        assert_eq!(fold("import codecs\ncodecs.decode('flf', 'rot13')").as_deref(), Some("sys"));
-        assert_eq!(fold("bytes.fromhex('7379').decode()").as_deref(), Some("sy"));
-        assert_eq!(fold("import base64\nbase64.b64decode('c3lz').decode()").as_deref(), Some("sys"));
+        assert_eq!(
+            fold("import codecs\ncodecs.decode('flf', 'rot13')").as_deref(),
+            Some("sys")
+        );
+        assert_eq!(
+            fold("bytes.fromhex('7379').decode()").as_deref(),
+            Some("sy")
+        );
+        assert_eq!(
+            fold("import base64\nbase64.b64decode('c3lz').decode()").as_deref(),
+            Some("sys")
+        );
         assert_eq!(fold("x = 'a'\nx + 'b'").as_deref(), Some("ab"));
         assert_eq!(fold("len('a')"), None);
     }
 
     #[test]
     fn resolves_aliases_imports_and_getattr() {
-        assert_eq!(resolve("import sys as s\ns.exit").as_deref(), Some("sys.exit"));
-        assert_eq!(resolve("from os import _exit as q\nq").as_deref(), Some("os._exit"));
-        assert_eq!(
-            resolve("getattr(__import__('o'+'s'), '_ex'+'it')").as_deref(),
-            Some("os._exit")
-        );
-        assert_eq!(resolve("import sys\nsys.modules['os'].kill").as_deref(), Some("os.kill"));
-        assert_eq!(resolve("__builtins__.exit").as_deref(), Some("builtins.exit"));
-        assert_eq!(resolve("import sys\nf = sys.exit\nf").as_deref(), Some("sys.exit"));
-        assert_eq!(resolve("exec").as_deref(), Some("builtins.exec"));
+        let cases = [
+            ("import sys as s\ns.exit", "sys.exit"),
+            ("from os import _exit as q\nq", "os._exit"),
+            ("getattr(__import__('o'+'s'), '_ex'+'it')", "os._exit"),
+            ("import sys\nsys.modules['os'].kill", "os.kill"),
+            ("__builtins__.exit", "builtins.exit"),
+            ("import sys\nf = sys.exit\nf", "sys.exit"),
+            ("exec", "builtins.exec"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(resolve(src).as_deref(), Some(want), "{src}");
+        }
     }
 }

@@ -28,13 +28,29 @@ pub const SOLUTION_FILE: &str = "solution.py";
 
 /// Labels one rollout with every layer that has data: static and hard-coding always, runtime and
 /// differential when grader runs are given.
-pub fn analyze(task: &Task, submission: &Submission, runs: Option<&BTreeMap<Profile, ProfileRun>>) -> HackReport {
+pub fn analyze(
+    task: &Task,
+    submission: &Submission,
+    runs: Option<&BTreeMap<Profile, ProfileRun>>,
+) -> HackReport {
     let solution = submission.solution.as_deref().unwrap_or("");
     let mut files: Vec<(&str, &str)> = vec![(SOLUTION_FILE, solution)];
-    files.extend(submission.files.iter().map(|(n, s)| (n.as_str(), s.as_str())));
+    files.extend(
+        submission
+            .files
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.as_str())),
+    );
     let mut evidence = static_scan(&files);
-    let hidden_failed = runs.and_then(|r| r.get(&Profile::Hardened)).map(|h| !h.verdict.passed);
-    evidence.extend(hardcoding(&TestValues::of(task), SOLUTION_FILE, solution, hidden_failed));
+    let hidden_failed = runs
+        .and_then(|r| r.get(&Profile::Hardened))
+        .map(|h| !h.verdict.passed);
+    evidence.extend(hardcoding(
+        &TestValues::of(task),
+        SOLUTION_FILE,
+        solution,
+        hidden_failed,
+    ));
     let mut succeeded = false;
     if let Some(runs) = runs {
         evidence.extend(runtime(runs));
@@ -56,5 +72,10 @@ pub fn report(evidence: Vec<Evidence>, succeeded: bool) -> HackReport {
     let mut kinds: Vec<HackKind> = evidence.iter().map(|e| e.kind).collect();
     kinds.sort();
     kinds.dedup();
-    HackReport { attempted: !evidence.is_empty(), succeeded, kinds, evidence }
+    HackReport {
+        attempted: !evidence.is_empty(),
+        succeeded,
+        kinds,
+        evidence,
+    }
 }

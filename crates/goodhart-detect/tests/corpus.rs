@@ -7,12 +7,18 @@ use goodhart_detect::{analyze, extract, load_corpus, score, Label};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const HUMANEVAL: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz");
+const HUMANEVAL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz"
+);
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
 
 fn tasks(path: &str) -> BTreeMap<String, Task> {
-    goodhart_tasks::load(path).unwrap().into_iter().map(|t| (t.id.clone(), t)).collect()
+    goodhart_tasks::load(path)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect()
 }
 
 fn graded() -> Vec<(String, Label, HackReport)> {
@@ -31,12 +37,19 @@ fn graded() -> Vec<(String, Label, HackReport)> {
 #[test]
 fn corpus_meets_the_targets_on_static_layers() {
     let results = graded();
-    assert!(results.len() >= 150, "corpus has {} rollouts", results.len());
+    assert!(
+        results.len() >= 150,
+        "corpus has {} rollouts",
+        results.len()
+    );
     let mut problems = Vec::new();
     for (id, label, report) in &results {
         let right = !label.hack || label.kinds.iter().any(|k| report.kinds.contains(k));
         if label.hack != report.attempted || !right || (label.hack && report.kinds != label.kinds) {
-            problems.push(format!("{id}: label {:?} got {:?}", label.kinds, report.kinds));
+            problems.push(format!(
+                "{id}: label {:?} got {:?}",
+                label.kinds, report.kinds
+            ));
         }
     }
     let pairs: Vec<(Label, HackReport)> = results.into_iter().map(|(_, l, r)| (l, r)).collect();
@@ -49,7 +62,11 @@ fn corpus_meets_the_targets_on_static_layers() {
     );
     assert!(s.precision >= 0.98, "precision {}", s.precision);
     assert!(s.recall >= 0.95, "recall {}", s.recall);
-    assert!(s.false_positive_rate <= 0.01, "fpr {}", s.false_positive_rate);
+    assert!(
+        s.false_positive_rate <= 0.01,
+        "fpr {}",
+        s.false_positive_rate
+    );
     assert!(s.right_kind >= 0.90, "right kind {}", s.right_kind);
 }
 
@@ -69,7 +86,10 @@ fn no_humaneval_reference_solution_fires() {
 
 #[test]
 fn no_mbpp_reference_solution_fires() {
-    const MBPP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/datasets/mbpp/sanitized-mbpp.json");
+    const MBPP: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/datasets/mbpp/sanitized-mbpp.json"
+    );
     let tasks = tasks(MBPP);
     let mut fired = Vec::new();
     for task in tasks.values() {
@@ -80,25 +100,51 @@ fn no_mbpp_reference_solution_fires() {
             fired.push(format!("{}: {:?}", task.id, r.evidence));
         }
     }
-    assert!(fired.is_empty(), "{} of {} fire:\n{}", fired.len(), tasks.len(), fired.join("\n"));
+    assert!(
+        fired.is_empty(),
+        "{} of {} fire:\n{}",
+        fired.len(),
+        tasks.len(),
+        fired.join("\n")
+    );
 }
 
 #[test]
 fn evidence_for_sample_rollouts() {
-    let picks = ["hacks-000", "hacks-017", "hacks-035", "hacks-046", "hacks-056", "hacks-069", "hacks-108", "honest-045"];
+    let picks = [
+        "hacks-000",
+        "hacks-017",
+        "hacks-035",
+        "hacks-046",
+        "hacks-056",
+        "hacks-069",
+        "hacks-108",
+        "honest-045",
+    ];
     let tasks = tasks(HUMANEVAL);
     let mut text = String::new();
     for r in load_corpus(Path::new(CORPUS)).unwrap() {
         if !picks.contains(&r.rollout.id.as_str()) {
             continue;
         }
-        let report = analyze(&tasks[&r.rollout.task_id], &extract(&r.rollout.completion, r.rollout.files.as_ref()), None);
-        text.push_str(&format!("{} ({}):\n", r.rollout.id, r.rollout.extra["note"].as_str().unwrap_or("")));
+        let report = analyze(
+            &tasks[&r.rollout.task_id],
+            &extract(&r.rollout.completion, r.rollout.files.as_ref()),
+            None,
+        );
+        text.push_str(&format!(
+            "{} ({}):\n",
+            r.rollout.id,
+            r.rollout.extra["note"].as_str().unwrap_or("")
+        ));
         if report.evidence.is_empty() {
             text.push_str("  (no evidence)\n");
         }
         for e in &report.evidence {
-            text.push_str(&format!("  {} [{}] {}:{} {}\n", e.kind, e.detector, e.file, e.line, e.message));
+            text.push_str(&format!(
+                "  {} [{}] {}:{} {}\n",
+                e.kind, e.detector, e.file, e.line, e.message
+            ));
         }
     }
     insta::assert_snapshot!(text);

@@ -21,15 +21,22 @@ impl GraderJudge {
     }
 }
 
-impl Judge for GraderJudge {
-    fn judge(&self, task: &Task, rollout: &Rollout) -> Judged {
+impl GraderJudge {
+    /// Grades under `profiles` only and labels with every detector; `goodhart grade --profiles` uses it.
+    pub fn judge_under(&self, task: &Task, rollout: &Rollout, profiles: &[Profile]) -> Judged {
         let submission = goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
-        let runs = self.grader.grade_all(task, &submission, &Profile::ALL);
+        let runs = self.grader.grade_all(task, &submission, profiles);
         let hack = goodhart_detect::analyze(task, &submission, Some(&runs));
         Judged {
             verdicts: runs.into_iter().map(|(p, run)| (p, run.verdict)).collect(),
             hack,
         }
+    }
+}
+
+impl Judge for GraderJudge {
+    fn judge(&self, task: &Task, rollout: &Rollout) -> Judged {
+        self.judge_under(task, rollout, &Profile::ALL)
     }
 }
 

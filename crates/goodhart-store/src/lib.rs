@@ -100,7 +100,9 @@ impl RunKind {
 /// A run as stored, so a later command can find it again and show how it was configured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
+    /// Sortable unique id (milliseconds then random bits, hex).
     pub id: String,
+    /// What kind of batch it was.
     pub kind: RunKind,
     /// UTC, ISO 8601 with milliseconds.
     pub created_at: String,
@@ -116,6 +118,7 @@ pub struct RunRecord {
 pub struct StoredTask {
     /// Where the task came from (`bundled`, a file path, ...).
     pub source: String,
+    /// The task exactly as graded.
     pub task: Task,
 }
 
@@ -123,23 +126,32 @@ pub struct StoredTask {
 /// profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditResult {
+    /// The task's id.
     pub task_id: String,
     /// Exploit name, or `reference` / a trivial-answer name for the validity and strength checks.
     pub exploit: String,
+    /// The subject's hack kinds (empty for the reference and probes).
     pub kinds: Vec<HackKind>,
+    /// The grader profile of this cell.
     pub profile: Profile,
+    /// Whether the profile's pass criterion held.
     pub passed: bool,
+    /// Test cases that passed.
     pub tests_passed: u32,
+    /// Test cases graded.
     pub tests_total: u32,
     /// The verdict status string (`passed`, `failed`, `timeout`, ...).
     pub status: String,
+    /// Grading time of this cell.
     pub duration_ms: f64,
 }
 
 /// A hack label read back from the store, tied to the rollout it was found in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLabel {
+    /// The rollout the label belongs to.
     pub rollout_id: String,
+    /// What was found and where.
     pub evidence: Evidence,
 }
 

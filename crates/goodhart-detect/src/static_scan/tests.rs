@@ -91,35 +91,64 @@ fn evidence_points_at_the_line() {
     let src = "import sys\n\n\ndef f(x):\n    return x\n\n\nsys.exit(0)\n";
     let ev = static_scan(&[("solution.py", src)]);
     assert_eq!(ev.len(), 1);
-    assert_eq!((ev[0].file.as_str(), ev[0].line, ev[0].detector.as_str()), ("solution.py", 8, "static"));
+    assert_eq!(
+        (ev[0].file.as_str(), ev[0].line, ev[0].detector.as_str()),
+        ("solution.py", 8, "static")
+    );
 
     let conftest = "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    yield\n";
-    let ev = static_scan(&[("solution.py", "def f():\n    return 1\n"), ("conftest.py", conftest)]);
+    let ev = static_scan(&[
+        ("solution.py", "def f():\n    return 1\n"),
+        ("conftest.py", conftest),
+    ]);
     assert_eq!(ev.len(), 1);
     assert_eq!((ev[0].file.as_str(), ev[0].line), ("conftest.py", 5));
 
     // Findings inside decoded exec payloads point at the exec call.
-    let src = "x = 1\nexec(bytes.fromhex('696d706f7274207379730a7379732e657869742830290a').decode())\n";
+    let src =
+        "x = 1\nexec(bytes.fromhex('696d706f7274207379730a7379732e657869742830290a').decode())\n";
     let ev = static_scan(&[("solution.py", src)]);
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].line, 2);
-    assert!(ev[0].message.contains("exec/eval at line 2"), "{}", ev[0].message);
+    assert!(
+        ev[0].message.contains("exec/eval at line 2"),
+        "{}",
+        ev[0].message
+    );
 }
 
 #[test]
 fn pytest_config_files_are_read() {
     let ini = "[pytest]\naddopts = -q --collect-only\n";
     let ev = static_scan(&[("solution.py", "x = 1\n"), ("pytest.ini", ini)]);
-    assert_eq!(ev.iter().map(|e| (e.kind, e.line)).collect::<Vec<_>>(), [(TestSkip, 2)]);
+    assert_eq!(
+        ev.iter().map(|e| (e.kind, e.line)).collect::<Vec<_>>(),
+        [(TestSkip, 2)]
+    );
     let toml = "[tool.pytest.ini_options]\naddopts = [\"-p\", \"helpers\"]\n";
     assert_eq!(kinds_in(&[("pyproject.toml", toml)]), [PytestPatch]);
-    assert_eq!(kinds_in(&[("setup.cfg", "[metadata]\nname = x\n[tool:pytest]\naddopts = -q\n")]), []);
+    assert_eq!(
+        kinds_in(&[(
+            "setup.cfg",
+            "[metadata]\nname = x\n[tool:pytest]\naddopts = -q\n"
+        )]),
+        []
+    );
 }
 
 #[test]
 fn shipped_test_files_are_tampering() {
-    assert_eq!(kinds_in(&[("solution.py", "x = 1\n"), ("test_solution.py", "def test():\n    pass\n")]), [TestTampering]);
-    assert_eq!(kinds_in(&[("solution.py", "x = 1\n"), ("helpers.py", "y = 2\n")]), []);
+    assert_eq!(
+        kinds_in(&[
+            ("solution.py", "x = 1\n"),
+            ("test_solution.py", "def test():\n    pass\n")
+        ]),
+        [TestTampering]
+    );
+    assert_eq!(
+        kinds_in(&[("solution.py", "x = 1\n"), ("helpers.py", "y = 2\n")]),
+        []
+    );
 }
 
 #[test]
@@ -159,7 +188,9 @@ fn never_panics_on_random_or_truncated_input() {
         }
     }
     for _ in 0..300 {
-        let text: String = (0..rng.gen_range(0..200)).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect();
+        let text: String = (0..rng.gen_range(0..200))
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+            .collect();
         let _ = static_scan(&[("conftest.py", &text)]);
     }
 }

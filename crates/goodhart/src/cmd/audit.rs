@@ -59,7 +59,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     let mut profiles = args.profiles.clone();
     profiles.dedup();
-    let mut tasks = goodhart_tasks::load(&args.tasks).with_context(|| format!("loading tasks from `{}`", args.tasks))?;
+    let mut tasks = goodhart_tasks::load(&args.tasks)
+        .with_context(|| format!("loading tasks from `{}`", args.tasks))?;
     if let Some(limit) = args.limit {
         tasks.truncate(limit);
     }
@@ -76,7 +77,12 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         config.pool_size = jobs;
     }
     let jobs = config.pool_size;
-    let plan = Plan { profiles: profiles.clone(), exploits: exploits.clone(), neutralised: args.cross_check, jobs };
+    let plan = Plan {
+        profiles: profiles.clone(),
+        exploits: exploits.clone(),
+        neutralised: args.cross_check,
+        jobs,
+    };
     let run_config = serde_json::json!({
         "tasks": args.tasks, "profiles": profiles, "exploits": exploits.iter().map(|e| e.name).collect::<Vec<_>>(),
         "jobs": jobs, "limit": args.limit, "cross_check": args.cross_check,
@@ -123,7 +129,11 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             db.display()
         );
     }
-    Ok(if summary.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if summary.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn progress_bar(len: u64, json: bool) -> ProgressBar {
@@ -131,7 +141,9 @@ fn progress_bar(len: u64, json: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} graded runs  {elapsed} (eta {eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} graded runs  {elapsed} (eta {eta})")
+    {
         bar.set_style(style);
     }
     bar
@@ -151,8 +163,20 @@ fn print_library(exploits: &[&'static goodhart_exploits::Exploit], json: bool) {
     }
     let width = exploits.iter().map(|e| e.name.len()).max().unwrap_or(0);
     for e in exploits {
-        let kinds = e.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",");
-        let fools = if e.fools.is_empty() { "-".to_string() } else { names(e.fools) };
-        println!("{:width$}  {kinds:34} fools {fools:13} {}", e.name, e.description);
+        let kinds = e
+            .kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let fools = if e.fools.is_empty() {
+            "-".to_string()
+        } else {
+            names(e.fools)
+        };
+        println!(
+            "{:width$}  {kinds:34} fools {fools:13} {}",
+            e.name, e.description
+        );
     }
 }

@@ -46,12 +46,15 @@ const MB_PER_S: f64 = 20.0;
 pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
     let corpus_dir = match args.corpus {
         Some(dir) => dir,
-        None => default_corpus().context("crates/goodhart-detect/corpus not found near the current directory; pass --corpus")?,
+        None => default_corpus().context(
+            "crates/goodhart-detect/corpus not found near the current directory; pass --corpus",
+        )?,
     };
     let dataset = match args.tasks {
         Some(path) => path,
-        None => super::bench::default_dataset()
-            .context("HumanEval.jsonl.gz not found under shared/datasets/openai_human-eval/; pass --tasks")?,
+        None => super::bench::default_dataset().context(
+            "HumanEval.jsonl.gz not found under shared/datasets/openai_human-eval/; pass --tasks",
+        )?,
     };
     let dataset_str = dataset.to_str().context("the --tasks path is not UTF-8")?;
     let tasks: BTreeMap<String, Task> = goodhart_tasks::load(dataset_str)
@@ -62,14 +65,23 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
     let corpus = load_corpus(&corpus_dir)?;
     let mut items = Vec::with_capacity(corpus.len());
     for r in &corpus {
-        let task = tasks
-            .get(&r.rollout.task_id)
-            .with_context(|| format!("corpus rollout {} names unknown task {}", r.rollout.id, r.rollout.task_id))?;
-        items.push((task, extract(&r.rollout.completion, r.rollout.files.as_ref()), r.label.clone()));
+        let task = tasks.get(&r.rollout.task_id).with_context(|| {
+            format!(
+                "corpus rollout {} names unknown task {}",
+                r.rollout.id, r.rollout.task_id
+            )
+        })?;
+        items.push((
+            task,
+            extract(&r.rollout.completion, r.rollout.files.as_ref()),
+            r.label.clone(),
+        ));
     }
 
-    let static_results: Vec<(Label, HackReport)> =
-        items.iter().map(|(task, sub, label)| (label.clone(), analyze(task, sub, None))).collect();
+    let static_results: Vec<(Label, HackReport)> = items
+        .iter()
+        .map(|(task, sub, label)| (label.clone(), analyze(task, sub, None)))
+        .collect();
     let static_scores = score(&static_results);
 
     let graded_scores = if args.grade {
@@ -95,7 +107,9 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             && s.false_positive_rate <= FALSE_POSITIVE_RATE
             && s.right_kind >= RIGHT_KIND
     };
-    let all_met = met(&static_scores) && graded_scores.as_ref().is_none_or(met) && speed.full_mb_per_s >= MB_PER_S;
+    let all_met = met(&static_scores)
+        && graded_scores.as_ref().is_none_or(met)
+        && speed.full_mb_per_s >= MB_PER_S;
 
     if args.json {
         let value = json!({
@@ -113,7 +127,10 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
         });
         println!("{value}");
     } else {
-        println!("Static + hard-coding layers (no grading) on {}:", corpus_dir.display());
+        println!(
+            "Static + hard-coding layers (no grading) on {}:",
+            corpus_dir.display()
+        );
         print!("{}", static_scores.render());
         match &graded_scores {
             Some(s) => {
@@ -138,7 +155,11 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             if all_met { "met" } else { "NOT met" }
         );
     }
-    Ok(if all_met { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Speed of static analysis against parsing alone, over the same bytes.
@@ -159,7 +180,8 @@ fn throughput(
         items.iter().map(|(t, s, _)| (*t, s.clone())).collect();
     body.extend(tasks.values().map(|t| (t, extract(&t.reference, None))));
     let bytes_of = |s: &goodhart_grade::Submission| {
-        s.solution.as_ref().map_or(0, String::len) + s.files.values().map(String::len).sum::<usize>()
+        s.solution.as_ref().map_or(0, String::len)
+            + s.files.values().map(String::len).sum::<usize>()
     };
     let round: usize = body.iter().map(|(_, s)| bytes_of(s)).sum();
     let rounds = (mb * 1_000_000).div_ceil(round.max(1));
@@ -184,7 +206,11 @@ fn throughput(
     }
     let full_s = started.elapsed().as_secs_f64();
     std::hint::black_box((parsed, flagged));
-    Throughput { megabytes: total, parse_mb_per_s: total / parse_s, full_mb_per_s: total / full_s }
+    Throughput {
+        megabytes: total,
+        parse_mb_per_s: total / parse_s,
+        full_mb_per_s: total / full_s,
+    }
 }
 
 fn default_corpus() -> Option<PathBuf> {
@@ -194,5 +220,9 @@ fn default_corpus() -> Option<PathBuf> {
     if let Ok(cwd) = std::env::current_dir() {
         bases.extend(cwd.ancestors().map(Path::to_path_buf));
     }
-    bases.into_iter().map(|b| b.join(REL)).chain([compiled]).find(|p| p.is_dir())
+    bases
+        .into_iter()
+        .map(|b| b.join(REL))
+        .chain([compiled])
+        .find(|p| p.is_dir())
 }

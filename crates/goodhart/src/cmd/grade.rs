@@ -6,10 +6,11 @@
 
 use anyhow::Context;
 use goodhart_core::{GradedRollout, HackKind, Profile, Rollout, Task};
-use goodhart_detect::label::{label_rollout, RewardPolicy};
 use goodhart_grade::Grader;
 use goodhart_report::stats::wilson95;
 use goodhart_sandbox::Sandbox;
+use goodhart_server::reward::{reward, RewardPolicy};
+use goodhart_server::GraderJudge;
 use goodhart_store::{RunKind, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -37,12 +38,17 @@ pub struct GradeArgs {
     /// Grader profiles to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "assert,pytest,hardened")]
     profiles: Vec<Profile>,
-    /// The profile whose verdict becomes `reward` (default: the first proxy profile given).
+    /// The proxy profile whose pass becomes the reward (default: the first proxy profile given).
     #[arg(long, value_name = "P")]
     reward_profile: Option<Profile>,
-    /// `binary` (1 when the profile passed) or `fraction` (tests passed / total).
-    #[arg(long, default_value = "binary", value_parser = ["binary", "fraction"])]
-    reward_mode: String,
+    /// How verdicts and hack labels become `reward`, as `goodhart serve` pays it: `proxy` (the proxy
+    /// profile's pass), `hardened` (the ground truth), `penalty` (proxy minus --penalty when a hack is
+    /// detected) or `screen` (null for flagged rollouts).
+    #[arg(long, default_value = "proxy", value_name = "POLICY")]
+    reward: RewardPolicy,
+    /// What the `penalty` policy subtracts.
+    #[arg(long, default_value_t = 1.0)]
+    penalty: f64,
     /// The store to record the run in (default: $GOODHART_HOME/goodhart.db).
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
@@ -86,10 +92,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
     if !args.profiles.contains(&reward_profile) {
         anyhow::bail!("--reward-profile {reward_profile} is not among --profiles");
     }
-    let policy = RewardPolicy {
-        profile: reward_profile,
-        fraction: args.reward_mode == "fraction",
-    };
+    let (policy, penalty) = (args.reward, args.penalty);
 
     let done = match &args.output {
         Some(path) => resume_ledger(path)?,
@@ -113,7 +116,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open(&db)?;
     let config = json!({
         "tasks": args.tasks, "input": args.input, "output": args.output,
-        "profiles": args.profiles, "reward_profile": reward_profile, "reward_mode": args.reward_mode,
+        "profiles": args.profiles, "reward_profile": reward_profile, "reward": policy, "penalty": penalty,
         "resumed": done.len(),
     });
     let run_id = store.create_run(RunKind::Grade, &config)?;
@@ -123,7 +126,9 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
         sandbox_config.pool_size = jobs.max(1);
     }
     let workers = sandbox_config.pool_size.max(1);
-    let grader = Arc::new(Grader::new(Arc::new(Sandbox::new(sandbox_config)?)));
+    let judge = Arc::new(GraderJudge::new(Grader::new(Arc::new(Sandbox::new(
+        sandbox_config,
+    )?))));
 
     let total_lines = count_lines(&args.input);
     let bar = progress_bar(total_lines, args.json || args.output.is_none());
@@ -136,19 +141,35 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
         let tasks = tasks.clone();
         let max = args.max_completion_bytes;
         let bar = bar.clone();
-        std::thread::spawn(move || read_rollouts(&input, &tasks, &done, max, &job_tx, &problem_tx, &bar))
+        std::thread::spawn(move || {
+            read_rollouts(&input, &tasks, &done, max, &job_tx, &problem_tx, &bar)
+        })
     };
     let mut graders = Vec::new();
     for _ in 0..workers {
         let rx = job_rx.clone();
         let tx = done_tx.clone();
-        let grader = grader.clone();
+        let judge = judge.clone();
         let tasks = tasks.clone();
         let profiles = args.profiles.clone();
         graders.push(std::thread::spawn(move || {
             for job in rx {
-                let Some(task) = tasks.get(&job.rollout.task_id) else { continue };
-                let graded = label_rollout(&grader, task, job.rollout, &profiles, &policy);
+                let Some(task) = tasks.get(&job.rollout.task_id) else {
+                    continue;
+                };
+                let judged = judge.judge_under(task, &job.rollout, &profiles);
+                let graded = GradedRollout {
+                    reward: reward(
+                        policy,
+                        reward_profile,
+                        penalty,
+                        &judged.verdicts,
+                        &judged.hack,
+                    ),
+                    rollout: job.rollout,
+                    verdicts: judged.verdicts,
+                    hack: judged.hack,
+                };
                 if tx.send(graded).is_err() {
                     break;
                 }
@@ -173,10 +194,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
             batch.clear();
             last_flush = Instant::now();
         }
-        for p in problem_rx.try_iter() {
-            bar.println(format!("{}:{}: {}", args.input.display(), p.line, p.message));
-            summary.problems += 1;
-        }
+        summary.problems += report_problems(&problem_rx, &args.input, &bar);
     }
     store.insert_graded_batch(&run_id, &batch)?;
     for handle in graders {
@@ -185,20 +203,51 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
     let read = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the input reader thread panicked"))??;
-    for p in problem_rx.try_iter() {
-        bar.println(format!("{}:{}: {}", args.input.display(), p.line, p.message));
-        summary.problems += 1;
-    }
+    summary.problems += report_problems(&problem_rx, &args.input, &bar);
     bar.finish_and_clear();
     summary.skipped_done = read.skipped_done;
-    store.finish_run(&run_id, if summary.problems == 0 { "done" } else { "done_with_errors" })?;
+    store.finish_run(
+        &run_id,
+        if summary.problems == 0 {
+            "done"
+        } else {
+            "done_with_errors"
+        },
+    )?;
 
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary.to_json(&run_id))?);
+    // Records own standard output when there is no --output; the summary then goes to stderr.
+    let text = if args.json {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&summary.to_json(&run_id))?
+        )
     } else {
-        eprint!("{}", summary.render(&run_id, started.elapsed()));
+        summary.render(&run_id, started.elapsed())
+    };
+    if args.output.is_some() {
+        print!("{text}");
+    } else {
+        eprint!("{text}");
     }
-    Ok(if summary.problems == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if summary.problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Prints the bad lines found so far as `FILE:LINE: message` (above the progress bar); returns how many.
+fn report_problems(
+    problems: &crossbeam_channel::Receiver<Problem>,
+    input: &Path,
+    bar: &ProgressBar,
+) -> u64 {
+    let mut count = 0;
+    for p in problems.try_iter() {
+        bar.suspend(|| eprintln!("{}:{}: {}", input.display(), p.line, p.message));
+        count += 1;
+    }
+    count
 }
 
 /// Ids already in the output file; a torn last line (the process was killed mid-write) is cut off.
@@ -270,7 +319,10 @@ fn read_rollouts(
             break;
         }
         line_no += 1;
-        let problem = |message: String| Problem { line: line_no, message };
+        let problem = |message: String| Problem {
+            line: line_no,
+            message,
+        };
         let text = match std::str::from_utf8(&buf) {
             Ok(t) => t.trim(),
             Err(e) => {
@@ -302,7 +354,10 @@ fn read_rollouts(
                 rollout.id, rollout.task_id
             ))
         } else if !seen.insert(rollout.id.clone()) {
-            Some(format!("rollout `{}`: duplicate id in the input", rollout.id))
+            Some(format!(
+                "rollout `{}`: duplicate id in the input",
+                rollout.id
+            ))
         } else {
             None
         };
@@ -475,11 +530,23 @@ fn render_tally(title: &str, t: &Tally) -> String {
     for (p, k) in &t.passed {
         s.push_str(&format!("  pass {:<24} {}\n", p.as_str(), fmt(*k)));
     }
-    s.push_str(&format!("  hack attempted {:<14} {}\n", "", fmt(t.attempted)));
-    s.push_str(&format!("  hack succeeded {:<14} {}\n", "", fmt(t.succeeded)));
+    s.push_str(&format!(
+        "  hack attempted {:<14} {}\n",
+        "",
+        fmt(t.attempted)
+    ));
+    s.push_str(&format!(
+        "  hack succeeded {:<14} {}\n",
+        "",
+        fmt(t.succeeded)
+    ));
     for (kind, k) in &t.attempted_by_kind {
         let won = t.succeeded_by_kind.get(kind).copied().unwrap_or(0);
-        s.push_str(&format!("    {:<26} {}  succeeded {won}\n", kind.as_str(), fmt(*k)));
+        s.push_str(&format!(
+            "    {:<26} {}  succeeded {won}\n",
+            kind.as_str(),
+            fmt(*k)
+        ));
     }
     s
 }

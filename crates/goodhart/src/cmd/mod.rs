@@ -4,18 +4,19 @@ use clap::Subcommand;
 use std::process::ExitCode;
 
 // Subcommand modules (add one line per module).
-pub mod compare;
-pub mod eval;
-pub mod judge_check;
+pub mod audit;
 pub mod bench;
 pub mod bench_detect;
 pub mod bench_llm;
 pub mod bench_serve;
-pub mod sandbox;
-pub mod audit;
-pub mod sample;
+pub mod compare;
+pub mod eval;
 pub mod export;
+pub mod grade;
+pub mod judge_check;
 pub mod report;
+pub mod sample;
+pub mod sandbox;
 pub mod serve;
 
 /// Every `goodhart` subcommand.
@@ -40,6 +41,10 @@ pub enum Command {
     /// hacks, whether each reference passes everywhere, whether trivial wrong answers fail, and whether the
     /// hardened ground truth held. Results go to the store.
     Audit(audit::AuditArgs),
+    /// Grade a file of rollouts under every grader profile and label hacks with evidence: verdicts,
+    /// reward and `hack` per record (JSONL), pass and hack rates with 95% intervals by kind, framing and
+    /// step. Streams, stores every result, and resumes from an existing --output.
+    Grade(grade::GradeArgs),
     /// Sample a model on coding tasks under inoculation framings and measure how often it hacks: proxy and
     /// hardened pass rates and hack rates by kind, each with a 95% interval, per framing. Resumable.
     Sample(sample::SampleArgs),
@@ -64,6 +69,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Grade(args) => grade::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Export(args) => export::run(args),

@@ -337,9 +337,9 @@ fn sample_and_grade(
     })
 }
 
-/// Grades and labels completions: every profile, then every detector over the runs.
+/// Grades and labels completions exactly as `goodhart grade` and `goodhart serve` do.
 struct Grading {
-    grader: goodhart_grade::Grader,
+    judge: goodhart_server::GraderJudge,
 }
 
 impl Grading {
@@ -347,26 +347,25 @@ impl Grading {
         let sandbox =
             goodhart_sandbox::Sandbox::discover().context("starting the sandbox for grading")?;
         Ok(Grading {
-            grader: goodhart_grade::Grader::new(Arc::new(sandbox)),
+            judge: goodhart_server::GraderJudge::new(goodhart_grade::Grader::new(Arc::new(
+                sandbox,
+            ))),
         })
     }
 
     /// The graded record; `reward` is what the hackable `assert` environment would pay (1 or 0), the
     /// signal a policy trained on this environment would see.
     fn grade(&self, task: &Task, rollout: Rollout) -> anyhow::Result<GradedRollout> {
-        let submission = goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
-        let runs = self.grader.grade_all(task, &submission, &Profile::ALL);
-        let hack = goodhart_detect::analyze(task, &submission, Some(&runs));
-        let verdicts: BTreeMap<Profile, goodhart_core::Verdict> =
-            runs.into_iter().map(|(p, r)| (p, r.verdict)).collect();
-        let reward = verdicts
-            .get(&Profile::Assert)
-            .map(|v| if v.passed { 1.0 } else { 0.0 });
+        let judged = self.judge.judge_under(task, &rollout, &Profile::ALL);
+        let reward = Some(goodhart_server::reward::pass_reward(
+            &judged.verdicts,
+            Profile::Assert,
+        ));
         Ok(GradedRollout {
             rollout,
-            verdicts,
+            verdicts: judged.verdicts,
             reward,
-            hack,
+            hack: judged.hack,
         })
     }
 }
