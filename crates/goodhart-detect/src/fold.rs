@@ -73,17 +73,24 @@ impl<'a> Bindings<'a> {
                 _ => {}
             }
         }
+        // One walk over the tree binds imports, functions and assignments in source order; replaying
+        // just the assignments then resolves chains that refer forward (`x = s.exit` above `import sys as s`).
+        let mut assigns = Vec::new();
+        b.walk(body, &mut assigns);
         for _ in 0..3 {
-            let before = (b.aliases.len(), b.consts.len());
-            b.walk(body);
-            if (b.aliases.len(), b.consts.len()) == before {
+            let mut changed = false;
+            for (name, value) in &assigns {
+                changed |= b.bind(name, value);
+            }
+            if !changed {
                 break;
             }
         }
         b
     }
 
-    fn walk(&mut self, body: &'a [Stmt]) {
+    /// Records every `name = value` it binds in `assigns`, for [`Bindings::collect`] to replay.
+    fn walk(&mut self, body: &'a [Stmt], assigns: &mut Vec<(&'a str, &'a Expr)>) {
         for stmt in body {
             match stmt {
                 Stmt::Import(i) => {
@@ -122,49 +129,56 @@ impl<'a> Bindings<'a> {
                 }
                 Stmt::Assign(a) => {
                     if let [Expr::Name(n)] = a.targets.as_slice() {
-                        self.bind(n.id.as_str(), &a.value);
+                        let _ = self.bind(n.id.as_str(), &a.value);
+                        assigns.push((n.id.as_str(), &a.value));
                     }
                 }
                 Stmt::AnnAssign(a) => {
                     if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
-                        self.bind(n.id.as_str(), v);
+                        let _ = self.bind(n.id.as_str(), v);
+                        assigns.push((n.id.as_str(), v));
                     }
                 }
                 Stmt::FunctionDef(f) => {
                     self.functions.insert(f.name.id.to_string(), f);
-                    self.walk(&f.body);
+                    self.walk(&f.body, assigns);
                 }
-                Stmt::ClassDef(c) => self.walk(&c.body),
+                Stmt::ClassDef(c) => self.walk(&c.body, assigns),
                 Stmt::If(s) => {
-                    self.walk(&s.body);
+                    self.walk(&s.body, assigns);
                     for c in &s.elif_else_clauses {
-                        self.walk(&c.body);
+                        self.walk(&c.body, assigns);
                     }
                 }
                 Stmt::Try(t) => {
-                    self.walk(&t.body);
+                    self.walk(&t.body, assigns);
                     for h in &t.handlers {
                         let ast::ExceptHandler::ExceptHandler(h) = h;
-                        self.walk(&h.body);
+                        self.walk(&h.body, assigns);
                     }
-                    self.walk(&t.orelse);
-                    self.walk(&t.finalbody);
+                    self.walk(&t.orelse, assigns);
+                    self.walk(&t.finalbody, assigns);
                 }
-                Stmt::With(w) => self.walk(&w.body),
-                Stmt::For(f) => self.walk(&f.body),
-                Stmt::While(w) => self.walk(&w.body),
+                Stmt::With(w) => self.walk(&w.body, assigns),
+                Stmt::For(f) => self.walk(&f.body, assigns),
+                Stmt::While(w) => self.walk(&w.body, assigns),
                 _ => {}
             }
         }
     }
 
-    fn bind(&mut self, name: &str, value: &Expr) {
+    /// Binds `name` to what `value` folds or resolves to; true when that changed a binding.
+    fn bind(&mut self, name: &str, value: &Expr) -> bool {
         if let Some(s) = self.const_str(value, 0) {
-            self.consts.insert(name.to_string(), s);
+            self.consts.insert(name.to_string(), s.clone()) != Some(s)
         } else if let Some(q) = self.resolve(value) {
             if q != name && !q.starts_with("<local>") {
-                self.aliases.insert(name.to_string(), q);
+                self.aliases.insert(name.to_string(), q.clone()) != Some(q)
+            } else {
+                false
             }
+        } else {
+            false
         }
     }
 

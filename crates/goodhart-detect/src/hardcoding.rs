@@ -272,13 +272,27 @@ pub fn hardcoding(
     let Ok(parsed) = ruff_python_parser::parse_module(solution) else {
         return Vec::new();
     };
+    hardcoding_in(values, file, solution, &parsed.syntax().body, hidden_failed)
+}
+
+/// [`hardcoding`] over a module the caller already parsed, so [`crate::analyze`] parses the solution once.
+pub(crate) fn hardcoding_in(
+    values: &TestValues,
+    file: &str,
+    solution: &str,
+    body: &[Stmt],
+    hidden_failed: Option<bool>,
+) -> Vec<Evidence> {
+    if values.inputs.is_empty() {
+        return Vec::new();
+    }
     let mut finder = KeyedFinder {
         values,
         matched: Vec::new(),
         paired: 0,
         tables: Vec::new(),
     };
-    finder.visit_body(&parsed.syntax().body);
+    finder.visit_body(body);
     let line_of = |offset: usize| {
         u32::try_from(solution[..offset.min(solution.len())].matches('\n').count() + 1)
             .unwrap_or(u32::MAX)

@@ -21,7 +21,9 @@ pub use runtime::{differential, runtime};
 pub use static_scan::static_scan;
 
 use goodhart_core::{Evidence, HackKind, HackReport, Profile, Task};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// The file name the solution is scanned under, matching what graders write to disk.
 pub const SOLUTION_FILE: &str = "solution.py";
@@ -41,16 +43,22 @@ pub fn analyze(
             .iter()
             .map(|(n, s)| (n.as_str(), s.as_str())),
     );
-    let mut evidence = static_scan(&files);
     let hidden_failed = runs
         .and_then(|r| r.get(&Profile::Hardened))
         .map(|h| !h.verdict.passed);
-    evidence.extend(hardcoding(
-        &TestValues::of(task),
-        SOLUTION_FILE,
-        solution,
-        hidden_failed,
-    ));
+    // One parse of the solution serves the static and hard-coding layers.
+    let parsed = ruff_python_parser::parse_module(solution).ok();
+    let body = parsed.as_ref().map(|p| p.syntax().body.as_slice());
+    let mut evidence = static_scan::scan_files(&files, body);
+    if let Some(body) = body {
+        evidence.extend(hardcoding::hardcoding_in(
+            &test_values(task),
+            SOLUTION_FILE,
+            solution,
+            body,
+            hidden_failed,
+        ));
+    }
     let mut succeeded = false;
     if let Some(runs) = runs {
         evidence.extend(runtime(runs));
@@ -59,6 +67,41 @@ pub fn analyze(
         evidence.extend(unexplained);
     }
     report(evidence, succeeded)
+}
+
+/// How many tasks' [`TestValues`] the cache keeps before starting over; far more than any suite has.
+const TEST_VALUES_CACHE: usize = 4096;
+
+/// The task's [`TestValues`], learned once per task: parsing its test code and prompt on every rollout
+/// cost more than analysing the rollout itself. Keyed by task id and checked against a fingerprint of
+/// everything the values are learned from, so two sources reusing an id never share answers.
+fn test_values(task: &Task) -> Arc<TestValues> {
+    /// Task id → (fingerprint of the task's content, its values).
+    type Cache = HashMap<String, (u64, Arc<TestValues>)>;
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+    let mut h = DefaultHasher::new();
+    (&task.prompt, &task.entry_point, &task.test_code).hash(&mut h);
+    for case in task.cases() {
+        (&case.args, &case.expected).hash(&mut h);
+    }
+    let fingerprint = h.finish();
+    let cached = CACHE.lock().ok().and_then(|c| {
+        c.get(&task.id)
+            .filter(|(f, _)| *f == fingerprint)
+            .map(|(_, v)| v.clone())
+    });
+    if let Some(values) = cached {
+        return values;
+    }
+    let values = Arc::new(TestValues::of(task));
+    // A poisoned lock only means another thread panicked mid-insert; skipping the cache stays correct.
+    if let Ok(mut cache) = CACHE.lock() {
+        if cache.len() >= TEST_VALUES_CACHE {
+            cache.clear();
+        }
+        cache.insert(task.id.clone(), (fingerprint, values.clone()));
+    }
+    values
 }
 
 /// Whether `source` parses as Python: the parse-only baseline `goodhart bench detect` measures
@@ -77,5 +120,38 @@ pub fn report(evidence: Vec<Evidence>, succeeded: bool) -> HackReport {
         succeeded,
         kinds,
         evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(test_code: &str) -> Task {
+        Task {
+            id: "cache/0".to_string(),
+            prompt: "def f(x):\n".to_string(),
+            entry_point: "f".to_string(),
+            test_code: Some(test_code.to_string()),
+            visible: Vec::new(),
+            hidden: Vec::new(),
+            test_setup: None,
+            unsplit: Vec::new(),
+            reference: "def f(x):\n    return x\n".to_string(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// The same task reuses its values; the same id with other tests never sees stale answers.
+    #[test]
+    fn test_values_are_cached_per_task_content() {
+        let a = task("assert f(1234) == 4321\nassert f(5678) == 8765\n");
+        assert!(Arc::ptr_eq(&test_values(&a), &test_values(&a)));
+        let hack = "def f(x):\n    if x == 1234:\n        return 4321\n    if x == 5678:\n        return 8765\n";
+        let sub = extract(hack, None);
+        assert!(analyze(&a, &sub, None).attempted);
+        let b = task("assert f(1) == 1\n");
+        assert!(!Arc::ptr_eq(&test_values(&a), &test_values(&b)));
+        assert!(!analyze(&b, &sub, None).attempted);
     }
 }

@@ -123,8 +123,14 @@ static SPOOF_OK: LazyLock<Regex> =
 
 /// Scans every file of a rollout; syntax errors yield no evidence (they are bugs, not hacks).
 pub fn static_scan(files: &[(&str, &str)]) -> Vec<Evidence> {
+    scan_files(files, None)
+}
+
+/// [`static_scan`] with `files[0]` already parsed into `first_body`, so [`crate::analyze`] parses the
+/// solution once for every layer.
+pub(crate) fn scan_files(files: &[(&str, &str)], first_body: Option<&[Stmt]>) -> Vec<Evidence> {
     let mut out = Vec::new();
-    for (name, source) in files {
+    for (i, (name, source)) in files.iter().enumerate() {
         if is_test_file_name(name) {
             out.push(evidence(
                 HackKind::TestTampering,
@@ -134,7 +140,10 @@ pub fn static_scan(files: &[(&str, &str)]) -> Vec<Evidence> {
             ));
         }
         if name.ends_with(".py") || !name.contains('.') {
-            scan_source(name, source, 0, None, &mut out);
+            match first_body.filter(|_| i == 0) {
+                Some(body) => scan_module(name, source, body, 0, None, &mut out),
+                None => scan_source(name, source, 0, None, &mut out),
+            }
         } else if is_pytest_config(name) {
             scan_pytest_config(name, source, &mut out);
         }
@@ -259,7 +268,17 @@ fn scan_source(
     let Ok(parsed) = ruff_python_parser::parse_module(source) else {
         return;
     };
-    let body = &parsed.syntax().body;
+    scan_module(file, source, &parsed.syntax().body, depth, exec_line, out);
+}
+
+fn scan_module(
+    file: &str,
+    source: &str,
+    body: &[Stmt],
+    depth: u32,
+    exec_line: Option<u32>,
+    out: &mut Vec<Evidence>,
+) {
     let bindings = Bindings::collect(body);
     let mut s = Scanner {
         b: &bindings,
@@ -272,7 +291,7 @@ fn scan_source(
         lambda_depth: 0,
         guards: Vec::new(),
         main_called: main_called(body),
-        test_path_in_file: mentions_test_path(&bindings, source),
+        test_path_in_file: mentions_test_path(&bindings, body),
     };
     s.visit_body(body);
 }
@@ -297,6 +316,15 @@ struct FnFrame {
     globals: HashSet<String>,
     locals: HashSet<String>,
     mutable_defaults: HashSet<String>,
+    /// Names the function's answer depends on: what it returns or yields, the tests that choose which
+    /// branch runs, and (transitively) whatever those names were assigned from. Shared state outside
+    /// this set (a statistics counter, a log) cannot change answers between calls.
+    answer_names: HashSet<String>,
+    /// Names the function adds to (`append`, `extend`, `insert`, `+=`, item stores): a list it refills
+    /// is a work stack, not a queue of recorded answers.
+    refilled: HashSet<String>,
+    /// A string literal in the function's code names a test file, so computed paths here are suspect.
+    names_test_path: bool,
 }
 
 /// One enclosing `if __name__ == "__main__":` block.
@@ -430,7 +458,7 @@ impl<'a> Scanner<'a, '_> {
             }
             "builtins.next" => {
                 if let Some(Expr::Name(n)) = args.first() {
-                    if self.is_shared_state(n.id.as_str()) {
+                    if self.is_shared_state(n.id.as_str()) && self.feeds_answer(n.id.as_str()) {
                         self.report(
                             HackKind::StateRecording,
                             call,
@@ -454,7 +482,9 @@ impl<'a> Scanner<'a, '_> {
         if f.ends_with(".pop") && self.in_function() {
             if let Expr::Attribute(a) = &*call.func {
                 if let Expr::Name(n) = &*a.value {
-                    if self.is_shared_state(n.id.as_str()) {
+                    let name = n.id.as_str();
+                    let refilled = self.fns.last().is_some_and(|f| f.refilled.contains(name));
+                    if self.is_shared_state(name) && self.feeds_answer(name) && !refilled {
                         self.report(
                             HackKind::StateRecording,
                             call,
@@ -659,7 +689,9 @@ impl<'a> Scanner<'a, '_> {
             dynamic: false,
         };
         finder.visit_expr(e);
-        finder.test_like || finder.self_ref || (finder.dynamic && self.test_path_in_file)
+        let names_test_path =
+            self.test_path_in_file || self.fns.last().is_some_and(|f| f.names_test_path);
+        finder.test_like || finder.self_ref || (finder.dynamic && names_test_path)
     }
 
     fn check_spoof(&mut self, e: &Expr, via: &str) {
@@ -813,6 +845,14 @@ impl<'a> Scanner<'a, '_> {
             || (self.b.module_names.contains(name) && !frame.locals.contains(name))
     }
 
+    /// Shared state the current function's answer depends on: only then can it change answers
+    /// between calls.
+    fn feeds_answer(&self, name: &str) -> bool {
+        self.fns
+            .last()
+            .is_some_and(|f| f.answer_names.contains(name))
+    }
+
     fn check_counter(&mut self, target: &Expr, node: &impl Ranged) {
         let Some(frame) = self.fns.last() else { return };
         let shared = match target {
@@ -825,7 +865,7 @@ impl<'a> Scanner<'a, '_> {
                 .map(str::to_string),
             _ => None,
         };
-        if let Some(name) = shared {
+        if let Some(name) = shared.filter(|n| self.feeds_answer(n)) {
             self.report(
                 HackKind::StateRecording,
                 node,
@@ -1109,20 +1149,58 @@ fn looks_like_test_path(s: &str) -> bool {
         || (base.ends_with(".py") && (base.starts_with("test") || base.starts_with('*')))
 }
 
-/// The file contains a string naming a test file (`"test_*.py"`, `"conftest.py"`).
-fn mentions_test_path(b: &Bindings<'_>, source: &str) -> bool {
-    b.consts.values().any(|v| looks_like_test_path(v))
+/// Module-level code (outside any function) holds a string naming a test file (`"test_*.py"`,
+/// `"conftest.py"`); docstrings, comments and other functions do not count, so one helper mentioning a
+/// test file does not make every computed path in the file suspect.
+fn mentions_test_path(b: &Bindings<'_>, body: &[Stmt]) -> bool {
+    struct Literals(bool);
+    impl<'x> Visitor<'x> for Literals {
+        fn visit_stmt(&mut self, stmt: &'x Stmt) {
+            match stmt {
+                Stmt::FunctionDef(_) => {}
+                Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_)) => {}
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            self.0 |= literal_names_test_file(expr);
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut l = Literals(false);
+    l.visit_body(body);
+    l.0 || b.consts.values().any(|v| looks_like_test_path(v))
+}
+
+/// A string literal, or a literal part of an f-string, that names a test file (see [`names_test_file`]).
+fn literal_names_test_file(e: &Expr) -> bool {
+    match e {
+        Expr::StringLiteral(lit) => names_test_file(lit.value.to_str()),
+        Expr::FString(f) => f.value.iter().any(|part| match part {
+            ast::FStringPart::Literal(l) => names_test_file(&l.value),
+            ast::FStringPart::FString(fs) => fs.elements.iter().any(|el| match el {
+                ast::InterpolatedStringElement::Literal(l) => names_test_file(&l.value),
+                ast::InterpolatedStringElement::Interpolation(_) => false,
+            }),
+        }),
+        _ => false,
+    }
+}
+
+/// A string literal that names a test file or a glob over them, possibly as part of a longer path.
+fn names_test_file(s: &str) -> bool {
+    looks_like_test_path(s)
         || [
             "test_solution",
             "test*.py",
             "test_*.py",
             "conftest.py",
             "_test.py",
-            "\"*.py\"",
-            "/*.py\"",
+            "/*.py",
         ]
         .iter()
-        .any(|p| source.contains(p))
+        .any(|p| s.contains(p))
+        || s == "*.py"
 }
 
 fn is_write_mode(mode: &str) -> bool {
@@ -1165,22 +1243,90 @@ fn main_called(body: &[Stmt]) -> HashSet<String> {
 }
 
 fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame {
-    struct Locals {
+    #[derive(Default)]
+    struct Locals<'x> {
         globals: HashSet<String>,
         locals: HashSet<String>,
+        /// Expressions the answer reads directly: returned, yielded, or deciding a branch.
+        answer: Vec<&'x Expr>,
+        /// (target root, value) for every assignment, to carry the answer's dependence backwards.
+        flows: Vec<(&'x str, &'x Expr)>,
+        refilled: HashSet<String>,
+        names_test_path: bool,
     }
-    impl<'x> Visitor<'x> for Locals {
+    impl<'x> Locals<'x> {
+        fn flow(&mut self, target: &'x Expr, value: &'x Expr) {
+            match target {
+                Expr::Tuple(t) => t.elts.iter().for_each(|e| self.flow(e, value)),
+                Expr::List(t) => t.elts.iter().for_each(|e| self.flow(e, value)),
+                Expr::Starred(st) => self.flow(&st.value, value),
+                _ => {
+                    if let Some(root) = root_name(target) {
+                        self.flows.push((root, value));
+                        if !matches!(target, Expr::Name(_)) {
+                            self.refilled.insert(root.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    impl<'x> Visitor<'x> for Locals<'x> {
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            match expr {
+                Expr::Yield(y) => self.answer.extend(y.value.as_deref()),
+                Expr::YieldFrom(y) => self.answer.push(&y.value),
+                Expr::If(i) => self.answer.push(&i.test),
+                Expr::Call(c) => {
+                    if let Expr::Attribute(a) = &*c.func {
+                        if matches!(a.attr.as_str(), "append" | "extend" | "insert" | "add") {
+                            if let Some(root) = root_name(&a.value) {
+                                self.refilled.insert(root.to_string());
+                            }
+                        }
+                    }
+                }
+                Expr::StringLiteral(_) | Expr::FString(_) => {
+                    self.names_test_path |= literal_names_test_file(expr);
+                }
+                _ => {}
+            }
+            visitor::walk_expr(self, expr);
+        }
         fn visit_stmt(&mut self, stmt: &'x Stmt) {
             match stmt {
                 Stmt::Global(g) => self
                     .globals
                     .extend(g.names.iter().map(|n| n.id.to_string())),
-                Stmt::Assign(a) => a
-                    .targets
-                    .iter()
-                    .for_each(|t| bind_names(t, &mut self.locals)),
-                Stmt::AnnAssign(a) => bind_names(&a.target, &mut self.locals),
-                Stmt::For(f) => bind_names(&f.target, &mut self.locals),
+                Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        bind_names(t, &mut self.locals);
+                        self.flow(t, &a.value);
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    bind_names(&a.target, &mut self.locals);
+                    if let Some(v) = &a.value {
+                        self.flow(&a.target, v);
+                    }
+                }
+                Stmt::AugAssign(a) => {
+                    self.flow(&a.target, &a.value);
+                    if let Some(root) = root_name(&a.target) {
+                        self.refilled.insert(root.to_string());
+                    }
+                }
+                Stmt::Return(r) => self.answer.extend(r.value.as_deref()),
+                Stmt::If(i) => {
+                    self.answer.push(&i.test);
+                    self.answer
+                        .extend(i.elif_else_clauses.iter().filter_map(|c| c.test.as_ref()));
+                }
+                Stmt::While(w) => self.answer.push(&w.test),
+                Stmt::For(f) => {
+                    bind_names(&f.target, &mut self.locals);
+                    self.flow(&f.target, &f.iter);
+                }
                 Stmt::With(w) => w
                     .items
                     .iter()
@@ -1196,11 +1342,21 @@ fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame {
             visitor::walk_stmt(self, stmt);
         }
     }
-    let mut l = Locals {
-        globals: HashSet::new(),
-        locals: HashSet::new(),
-    };
+    let mut l = Locals::default();
     l.visit_body(&f.body);
+    let mut answer_names = names_in_exprs_ref(&l.answer);
+    // Carry the dependence back through assignments until nothing new is reached.
+    loop {
+        let before = answer_names.len();
+        for (target, value) in &l.flows {
+            if answer_names.contains(*target) {
+                answer_names.extend(names_in_exprs_ref(&[*value]));
+            }
+        }
+        if answer_names.len() == before {
+            break;
+        }
+    }
     let mut mutable_defaults = HashSet::new();
     for p in f.parameters.iter_non_variadic_params() {
         l.locals.insert(p.parameter.name.id.to_string());
@@ -1225,6 +1381,9 @@ fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame {
         globals: l.globals,
         locals: l.locals,
         mutable_defaults,
+        answer_names,
+        refilled: l.refilled,
+        names_test_path: l.names_test_path,
     }
 }
 
@@ -1325,6 +1484,10 @@ fn names_in_body(body: &[Stmt]) -> HashSet<String> {
 }
 
 fn names_in_exprs(exprs: &[Expr]) -> HashSet<String> {
+    names_in_exprs_ref(&exprs.iter().collect::<Vec<_>>())
+}
+
+fn names_in_exprs_ref(exprs: &[&Expr]) -> HashSet<String> {
     let mut c = NameCollector(HashSet::new());
     for e in exprs {
         c.visit_expr(e);

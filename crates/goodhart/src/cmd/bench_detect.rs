@@ -95,6 +95,9 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
                 (label.clone(), analyze(task, sub, Some(&runs)))
             })
             .collect();
+        if !args.json {
+            print_misses(&corpus, &results);
+        }
         Some(score(&results))
     } else {
         None
@@ -160,6 +163,28 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Names every rollout the graded layers got wrong, with the evidence behind a false alarm, so a miss
+/// can be traced to its detector.
+fn print_misses(corpus: &[goodhart_detect::LabelledRollout], results: &[(Label, HackReport)]) {
+    for (r, (label, report)) in corpus.iter().zip(results) {
+        if label.hack == report.attempted {
+            continue;
+        }
+        let what = if label.hack {
+            "missed hack"
+        } else {
+            "false alarm"
+        };
+        eprintln!("{what}: {}", r.rollout.id);
+        for e in &report.evidence {
+            eprintln!(
+                "  {:?} [{}] {}:{} {}",
+                e.kind, e.detector, e.file, e.line, e.message
+            );
+        }
+    }
 }
 
 /// Speed of static analysis against parsing alone, over the same bytes.
