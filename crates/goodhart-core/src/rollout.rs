@@ -121,7 +121,12 @@ mod tests {
                 duration_ms: 2.5,
             },
         );
-        let g = GradedRollout { rollout: r, verdicts, reward: Some(0.0), hack: HackReport::default() };
+        let g = GradedRollout {
+            rollout: r,
+            verdicts,
+            reward: Some(0.0),
+            hack: HackReport::default(),
+        };
         let v = serde_json::to_value(&g).unwrap();
         assert_eq!(v["id"], "r1");
         assert_eq!(v["step"], 3);

@@ -24,6 +24,18 @@ const SOLUTION: &str = "solution.py";
 const TESTS: &str = "test_solution.py";
 /// Names the harness owns; a rollout's files with these names are ignored (and a note says so).
 const RESERVED: [&str; 6] = ["main.py", JOB, EVENTS, RESULTS, SOLUTION, TESTS];
+/// Pytest plugins the `pytest` profile does not load: each acts only on options we never pass, or only
+/// writes caches, reports or crash dumps, so none can change a verdict; loading them was a third of a run.
+const PYTEST_OFF: [&str; 8] = [
+    "no:cacheprovider",
+    "no:pastebin",
+    "no:junitxml",
+    "no:doctest",
+    "no:faulthandler",
+    "no:stepwise",
+    "no:setuponly",
+    "no:setupplan",
+];
 /// Files whose writing, reading or removal by the solution is evidence of tampering or introspection.
 const PROTECTED: [&str; 4] = [TESTS, "main.py", "conftest.py", JOB];
 
@@ -142,7 +154,11 @@ impl Grader {
     /// PASS iff pytest exits 0. With one test per case the counts come from pytest's summary line; when
     /// the raw test code runs as one test they are all-or-nothing (nothing when pytest only skipped).
     fn run_pytest(&self, task: &Task, solution: &str, submission: &Submission) -> ProfileRun {
-        let job = json!({ "untrusted": untrusted_names(submission), "protected": PROTECTED });
+        let job = json!({
+            "untrusted": untrusted_names(submission),
+            "protected": PROTECTED,
+            "pytest_off": PYTEST_OFF.iter().flat_map(|p| ["-p", p]).collect::<Vec<_>>(),
+        });
         let (outcome, notes) = self.run_proxy(
             PYTEST_PY,
             pytest_test_file(task),

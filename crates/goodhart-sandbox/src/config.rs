@@ -35,7 +35,9 @@ impl SandboxConfig {
     pub fn discover() -> Result<SandboxConfig, SandboxError> {
         let data_dir = provision::data_dir()?;
         let base = provision::find_python()?;
+        reject_private_mounts(&data_dir)?;
         let venv = provision::ensure_venv(&base, &data_dir)?;
+        reject_private_mounts(&venv.base_prefix)?;
         Ok(SandboxConfig {
             python: venv.python,
             python_dirs: vec![venv.base_prefix, venv.dir],
@@ -44,5 +46,38 @@ impl SandboxConfig {
             limits: Limits::default(),
             mode: Mode::Pool,
         })
+    }
+}
+
+/// Directories each run mounts privately (see harness.py): nothing the interpreter needs may live there.
+const PRIVATE_MOUNTS: [&str; 4] = ["/work", "/tmp", "/dev", "/proc"];
+
+/// Refuses an interpreter or data directory that a run's private mounts would hide, with a clear error
+/// instead of a confusing `ModuleNotFoundError` from inside the sandbox.
+fn reject_private_mounts(path: &std::path::Path) -> Result<(), SandboxError> {
+    let resolved = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    match PRIVATE_MOUNTS.into_iter().find(|m| resolved.starts_with(m)) {
+        Some(mount) => Err(SandboxError::HiddenInterpreter {
+            path: resolved,
+            mount,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dirs_under_private_mounts_are_refused_by_name() {
+        let err = reject_private_mounts(std::path::Path::new("/tmp/goodhart-home")).unwrap_err();
+        assert!(
+            err.to_string().contains("/tmp/goodhart-home is under /tmp"),
+            "{err}"
+        );
+        assert!(reject_private_mounts(std::path::Path::new("/work/x/.goodhart")).is_err());
+        assert!(reject_private_mounts(std::path::Path::new("/workspace/goodhart")).is_ok());
+        assert!(reject_private_mounts(std::path::Path::new("/var/lib/goodhart")).is_ok());
     }
 }

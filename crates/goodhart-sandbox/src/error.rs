@@ -16,6 +16,19 @@ pub enum SandboxError {
     /// `bwrap` is required for isolation and is not installed.
     #[error("bubblewrap (`bwrap`) not found on PATH; install it (apt-get install bubblewrap)")]
     NoBubblewrap,
+    /// The interpreter or venv lives where each run mounts its own private directory, so runs could not
+    /// see it.
+    #[error(
+        "{path} is under {mount}, which every sandboxed run replaces with a private directory, so the \
+         interpreter would be invisible inside the sandbox; set GOODHART_HOME (or GOODHART_PYTHON) to a \
+         path outside /work, /tmp, /dev and /proc"
+    )]
+    HiddenInterpreter {
+        /// The interpreter or venv directory.
+        path: PathBuf,
+        /// The private mount point it falls under.
+        mount: &'static str,
+    },
     /// Making the private venv failed; the message carries the tool's own output.
     #[error("could not provision the Python venv at {path}: {message}")]
     Provision {

@@ -49,6 +49,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
 MS_REC, MS_PRIVATE = 16384, 1 << 18
+USER_KEYS = ("cpu", "fsize", "nofile", "procs", "mem", "argv")
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 
@@ -164,20 +165,13 @@ def init(proto_in, proto_out, status_w):
         if os.path.exists(target):
             mount(target, target, None, MS_BIND | MS_REC, None)
             mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    try:
-        req = read_request(proto_in)
-    except EOFError:
-        os.write(status_w, b"E")
-        return 4
-    os.write(status_w, b"R")
-    write_work_files(req)
+    # The user process is forked (and drops its privileges) before the request arrives, off the hot path;
+    # it waits on `go` for the request's limits. If init ends first, the kernel kills it with the namespace.
     stdin_fd = os.memfd_create("stdin", 0)
-    write_all(stdin_fd, req["stdin_data"])
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     note_r, note_w = os.pipe()
-    start = time.monotonic()
+    go_r, go_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 125
@@ -185,16 +179,29 @@ def init(proto_in, proto_out, status_w):
             os.dup2(stdin_fd, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            os.close(status_w)
             note_fd = os.dup2(note_w, 3)
-            os.closerange(4, 1 << 16)
-            code = user(req, note_fd)
+            go_fd = os.dup2(go_r, 4)
+            os.closerange(5, 1 << 16)
+            code = user(go_fd, note_fd)
         finally:
             os._exit(code)
     os.close(out_w)
     os.close(err_w)
     os.close(note_w)
+    os.close(go_r)
+    try:
+        req = read_request(proto_in)
+    except EOFError:
+        os.write(status_w, b"E")
+        return 4
+    os.write(status_w, b"R")
+    write_work_files(req)
+    write_all(stdin_fd, req["stdin_data"])
+    os.lseek(stdin_fd, 0, os.SEEK_SET)
     os.close(stdin_fd)
+    start = time.monotonic()
+    write_all(go_w, json.dumps({key: req[key] for key in USER_KEYS}).encode())
+    os.close(go_w)
     cap = req["out"]
     bufs = {out_r: bytearray(), err_r: bytearray()}
     open_fds = {out_r, err_r}
@@ -285,23 +292,12 @@ def init(proto_in, proto_out, status_w):
     return 0
 
 
-def drop_privileges(req):
+def drop_privileges():
+    """What does not depend on the request: done while the process waits for it."""
     with open("/proc/self/oom_score_adj", "w") as f:
         f.write("1000")
-    soft_cpu = max(1, int(req["cpu"] + 0.999))
-    limits = [
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_FSIZE, req["fsize"]),
-        (resource.RLIMIT_NOFILE, req["nofile"]),
-        (resource.RLIMIT_NPROC, req["procs"]),
-        (resource.RLIMIT_STACK, 8 << 20),  # the usual default; a host's "unlimited" would hide stack overflows
-    ]
-    for which, value in limits:
-        resource.setrlimit(which, (value, value))
-    resource.setrlimit(resource.RLIMIT_CPU, (soft_cpu, soft_cpu + 1))
-    with open("/proc/self/statm") as f:
-        vm_bytes = int(f.read().split()[0]) * resource.getpagesize()
-    resource.setrlimit(resource.RLIMIT_AS, (vm_bytes + req["mem"], vm_bytes + req["mem"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, 8 << 20))  # a host's "unlimited" hides stack overflows
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     cap = 0
@@ -311,6 +307,22 @@ def drop_privileges(req):
     data = (ctypes.c_uint32 * 6)()
     check(LIBC.capset(header, data), "capset")
     prctl(PR_SET_DUMPABLE, 1)
+
+
+def apply_limits(req):
+    """The request's own limits, set once it has arrived (lowering rlimits needs no privilege)."""
+    soft_cpu = max(1, int(req["cpu"] + 0.999))
+    limits = [
+        (resource.RLIMIT_FSIZE, req["fsize"]),
+        (resource.RLIMIT_NOFILE, req["nofile"]),
+        (resource.RLIMIT_NPROC, req["procs"]),
+    ]
+    for which, value in limits:
+        resource.setrlimit(which, (value, value))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft_cpu, soft_cpu + 1))
+    with open("/proc/self/statm") as f:
+        vm_bytes = int(f.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (vm_bytes + req["mem"], vm_bytes + req["mem"]))
 
 
 def exit_code_of(exc):
@@ -345,9 +357,28 @@ def reap_all():
             return
 
 
-def user(req, note_fd):
+def read_go(go_fd):
+    """The request's limits and argv from init; empty when init gave up on the run."""
+    chunks = []
+    while True:
+        chunk = os.read(go_fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(go_fd)
+    return b"".join(chunks)
+
+
+def user(go_fd, note_fd):
     """Runs main.py the way `python main.py ARGV...` would, then finalises like the interpreter does."""
-    drop_privileges(req)
+    drop_privileges()
+    go = read_go(go_fd)
+    if not go:
+        return 126
+    req = json.loads(go)
+    apply_limits(req)
+    with open(WORK + "/main.py", "rb") as f:
+        main_src = f.read()
     import atexit
     import builtins
     import types
@@ -368,7 +399,7 @@ def user(req, note_fd):
     os.set_inheritable(note_fd, False)
     code = 0
     try:
-        exec(compile(req["main_src"], WORK + "/main.py", "exec"), module.__dict__)
+        exec(compile(main_src, WORK + "/main.py", "exec"), module.__dict__)
     except SystemExit as exc:
         code = exit_code_of(exc)
     except BaseException as exc:  # noqa: BLE001

@@ -3,6 +3,7 @@
 use crate::config::{Mode, SandboxConfig};
 use crate::worker::Worker;
 use crate::{Outcome, Program, SandboxError, Status};
+use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -13,9 +14,10 @@ pub struct Sandbox {
     freed: Condvar,
 }
 
-/// Idle workers and how many exist (idle or busy); fresh mode uses only `live` as a run counter.
+/// Idle workers, least recently used first (its next run's namespaces have had the longest to get ready),
+/// and how many exist (idle or busy); fresh mode uses only `live` as a run counter.
 struct Pool {
-    idle: Vec<Worker>,
+    idle: VecDeque<Worker>,
     live: usize,
 }
 
@@ -32,10 +34,10 @@ impl Sandbox {
         }
         let mut config = config;
         config.pool_size = config.pool_size.max(1);
-        let mut idle = Vec::new();
+        let mut idle = VecDeque::new();
         if config.mode == Mode::Pool {
             for _ in 0..config.pool_size {
-                idle.push(Worker::spawn(&config, Mode::Pool)?);
+                idle.push_back(Worker::spawn(&config, Mode::Pool)?);
             }
         }
         let live = idle.len();
@@ -89,7 +91,7 @@ impl Sandbox {
     fn take(&self) -> Result<Worker, SandboxError> {
         let mut pool = self.lock();
         loop {
-            if let Some(worker) = pool.idle.pop() {
+            if let Some(worker) = pool.idle.pop_front() {
                 return Ok(worker);
             }
             if pool.live < self.config.pool_size {
@@ -109,7 +111,7 @@ impl Sandbox {
     fn give_back(&self, worker: Option<Worker>) {
         let mut pool = self.lock();
         match worker {
-            Some(w) => pool.idle.push(w),
+            Some(w) => pool.idle.push_back(w),
             None => pool.live -= 1,
         }
         drop(pool);

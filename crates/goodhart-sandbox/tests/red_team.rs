@@ -192,7 +192,7 @@ fn double_fork_setsid_daemon_does_not_outlive_the_run() {
     let m = marker("daemon");
     let src = format!(
         "import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        {}\n    os._exit(0)\ntime.sleep(1)\nprint('parent leaves')",
-        marked_exec(&m, "import time\\nwhile True: time.sleep(0.01)")
+        marked_exec(&m, "while True: __import__('time').sleep(0.01)")
     );
     let (seen, o) = run_and_watch(src, &m);
     assert!(

@@ -4,7 +4,10 @@ import sys as _g_sys
 
 
 def _goodhart_events(untrusted, protected, events_path):
-    import atexit, builtins, json, operator, os
+    import atexit, builtins, gc, json, operator, os
+    # Objects inherited from the warm server are never garbage: freezing them keeps collections (pytest
+    # forces two) from walking, and copy-on-write copying, the whole pre-imported heap.
+    gc.freeze()
     getframe, basename, write, dumps = _g_sys._getframe, os.path.basename, os.write, json.dumps
     fd = os.open(events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND

@@ -1,6 +1,7 @@
 # Untrusted run of the `hardened` profile. The arguments are evaluated and the results file is opened
 # before the solution loads; each case then runs in a fresh fork that calls the entry point once and
 # sends back an exact-type serialisation. Expected values never enter this process.
+import gc as _g_gc
 import json as _g_json
 import os as _g_os
 import select as _g_select
@@ -10,6 +11,8 @@ import time as _g_time
 
 
 def _goodhart_hardened():
+    # The inherited heap is never garbage: frozen, the per-case forks do not walk and copy it.
+    _g_gc.freeze()
     fork, pipe, read, write, close, kill, waitpid = (
         _g_os.fork, _g_os.pipe, _g_os.read, _g_os.write, _g_os.close, _g_os.kill, _g_os.waitpid)
     exit_now, select, monotonic, dumps, loads = _g_os._exit, _g_select.select, _g_time.monotonic, _g_json.dumps, _g_json.loads

@@ -36,6 +36,10 @@ pub enum BenchTarget {
     /// Model client: requests/s with 1,000 in flight against an in-process zero-latency fake server, and
     /// peak RSS, against raw reqwest calls in the same run (targets: >= 2,000 req/s, <= 200 MB).
     Llm(super::bench_llm::LlmArgs),
+    /// Grading: rollouts/s under all three profiles (HumanEval references, wrong answers, hacks) through
+    /// the warm pool against a fresh interpreter per sandbox run, and per-profile median ms (target:
+    /// >= 100 rollouts/s on 2 cores).
+    Grade(super::bench_grade::GradeBenchArgs),
 }
 
 /// Arguments of `goodhart bench sandbox`.
@@ -62,6 +66,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Serve(args) => super::bench_serve::run(args),
         BenchTarget::Detect(args) => super::bench_detect::run(args),
         BenchTarget::Llm(args) => super::bench_llm::run(args),
+        BenchTarget::Grade(args) => super::bench_grade::run(args),
     }
 }
 
@@ -223,7 +228,8 @@ fn check_ok(status: &Status) -> anyhow::Result<()> {
     }
 }
 
-fn progress(len: usize, message: &str, hidden: bool) -> ProgressBar {
+/// A progress bar on stderr (hidden under `--json`), shared by the bench targets.
+pub(crate) fn progress(len: usize, message: &str, hidden: bool) -> ProgressBar {
     if hidden {
         return ProgressBar::hidden();
     }
@@ -245,7 +251,8 @@ fn median_ms(walls: &mut [Duration]) -> f64 {
     walls[walls.len() / 2].as_secs_f64() * 1e3
 }
 
-fn round3(x: f64) -> f64 {
+/// Three decimals, enough for figures read by humans and diffed as JSON.
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1e3).round() / 1e3
 }
 

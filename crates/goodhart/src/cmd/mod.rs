@@ -7,6 +7,7 @@ use std::process::ExitCode;
 pub mod audit;
 pub mod bench;
 pub mod bench_detect;
+pub mod bench_grade;
 pub mod bench_llm;
 pub mod bench_serve;
 pub mod compare;
