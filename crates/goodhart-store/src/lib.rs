@@ -272,7 +272,7 @@ impl Store {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
             "SELECT id, kind, created_at, config, status, finished_at FROM runs
-             WHERE ?1 IS NULL OR kind = ?1 ORDER BY created_at DESC, id DESC",
+             WHERE ?1 IS NULL OR kind = ?1 ORDER BY created_at DESC, rowid DESC",
         )?;
         let rows = stmt.query_map([kind.map(RunKind::as_str)], raw_run)?;
         rows.map(|r| r?.into_record()).collect()
