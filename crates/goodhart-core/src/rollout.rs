@@ -67,6 +67,27 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verdict whose status follows from `passed`, for graders and fixtures that only know pass/fail.
+    pub fn pass_fail(
+        passed: bool,
+        tests_passed: u32,
+        tests_total: u32,
+        duration_ms: f64,
+    ) -> Verdict {
+        let status = if passed {
+            VerdictStatus::Passed
+        } else {
+            VerdictStatus::Failed
+        };
+        Verdict {
+            passed,
+            tests_passed,
+            tests_total,
+            status,
+            duration_ms,
+        }
+    }
+
     /// Pass fraction, the dense reward some trainers prefer to the binary pass.
     pub fn pass_fraction(&self) -> f64 {
         if self.tests_total == 0 {

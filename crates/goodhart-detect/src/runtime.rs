@@ -129,21 +129,11 @@ pub fn differential(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goodhart_core::{Verdict, VerdictStatus};
+    use goodhart_core::Verdict;
 
     fn run(passed: bool, events: &[(&str, &str)]) -> ProfileRun {
         ProfileRun {
-            verdict: Verdict {
-                passed,
-                tests_passed: u32::from(passed),
-                tests_total: 1,
-                status: if passed {
-                    VerdictStatus::Passed
-                } else {
-                    VerdictStatus::Failed
-                },
-                duration_ms: 1.0,
-            },
+            verdict: Verdict::pass_fail(passed, u32::from(passed), 1, 1.0),
             outcome: None,
             events: events
                 .iter()

@@ -98,21 +98,10 @@ pub fn reward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goodhart_core::{HackKind, VerdictStatus};
+    use goodhart_core::HackKind;
 
     fn verdict(passed: bool) -> Verdict {
-        let status = if passed {
-            VerdictStatus::Passed
-        } else {
-            VerdictStatus::Failed
-        };
-        Verdict {
-            passed,
-            tests_passed: u32::from(passed),
-            tests_total: 1,
-            status,
-            duration_ms: 1.0,
-        }
+        Verdict::pass_fail(passed, u32::from(passed), 1, 1.0)
     }
 
     #[test]

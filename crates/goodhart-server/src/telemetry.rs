@@ -127,7 +127,7 @@ pub fn from_store(store: &Store) -> Result<StepTable, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goodhart_core::{HackReport, Profile, Rollout, Verdict, VerdictStatus};
+    use goodhart_core::{HackReport, Profile, Rollout, Verdict};
 
     fn graded(
         step: i64,
@@ -136,17 +136,7 @@ mod tests {
         hardened: bool,
         kinds: &[HackKind],
     ) -> GradedRollout {
-        let v = |passed: bool| Verdict {
-            passed,
-            tests_passed: 0,
-            tests_total: 1,
-            status: if passed {
-                VerdictStatus::Passed
-            } else {
-                VerdictStatus::Failed
-            },
-            duration_ms: 1.0,
-        };
+        let v = |passed: bool| Verdict::pass_fail(passed, 0, 1, 1.0);
         let rollout: Rollout = serde_json::from_value(serde_json::json!({
             "id": format!("r{step}{proxy}{hardened}"), "task_id": "t", "completion": "", "step": step, "framing": framing
         }))

@@ -626,7 +626,7 @@ fn short(metric: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goodhart_core::{HackReport, Verdict, VerdictStatus};
+    use goodhart_core::{HackReport, Verdict};
 
     fn graded(
         framing: &str,
@@ -635,17 +635,7 @@ mod tests {
         hardened: bool,
         kinds: &[HackKind],
     ) -> GradedRollout {
-        let verdict = |passed| Verdict {
-            passed,
-            tests_passed: u32::from(passed),
-            tests_total: 1,
-            status: if passed {
-                VerdictStatus::Passed
-            } else {
-                VerdictStatus::Failed
-            },
-            duration_ms: 1.0,
-        };
+        let verdict = |passed| Verdict::pass_fail(passed, u32::from(passed), 1, 1.0);
         let rollout: Rollout = serde_json::from_value(json!({
             "id": format!("{framing}/t/{i}"), "task_id": "t", "completion": "", "framing": framing,
         }))
