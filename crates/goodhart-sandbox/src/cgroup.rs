@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 
 /// Where the v1 controllers are mounted on these machines.
 const ROOT: &str = "/sys/fs/cgroup";
-/// Processes of a worker besides the run's own: bwrap, its init, the server, and two prepared chains.
-const WORKER_PROCS: u32 = 10;
+/// Processes of a worker besides the run's own: bwrap and its init, the harness and its server, the
+/// namespace factory and the one it is forking, this run's holder, and the next run's holder and user process.
+const WORKER_PROCS: u32 = 12;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 

@@ -1,13 +1,20 @@
-"""Goodhart sandbox harness: runs inside bubblewrap, forks one isolated child per run.
+"""Goodhart sandbox harness: runs inside bubblewrap and gives every run a process of its own.
 
 Modes: `server` (warm fork server: answers requests until its input closes) and `fresh` (answers one request
-and exits; the benchmark baseline). Protocol on fds 0/1: u32 LE header length, JSON header, raw blobs.
+and exits; the benchmark baseline). argv: MODE TMPFS_BYTES. Protocol on fds 0/1: u32 LE header length, JSON
+header, raw blobs.
 
-Process tree per run:
-  server -> setup (new user, mount, pid, ipc, uts namespaces; tmpfs work dir and /tmp)
-         -> init (pid 1 of the new pid namespace: mounts /proc, supervises, answers)
-         -> user (drops capabilities, sets rlimits, runs main.py as __main__)
-When init exits the kernel kills everything left in the pid namespace, so nothing outlives a run.
+Processes, all in bubblewrap's user namespace as uid 65534:
+  server   pid 1 of the worker's own pid namespace, pytest imported. It supervises each run from outside it.
+  factory  forked before the heavy imports, so it is small and cheap to fork. It makes each run's namespaces.
+  holder   pid 1 of a run's new pid, mount, ipc and uts namespaces, which have a private tmpfs on /work, /tmp
+           and /dev/shm and a /proc of their own. It only waits. Killing it kills the run's whole pid namespace.
+  user     a fork of the warm server that joins the holder's namespaces (setns), drops every capability,
+           sets the run's rlimits and runs main.py as __main__.
+The server answers only after it has reaped the holder. The kernel reaps a pid namespace's init only once
+every process in that namespace is gone, so nothing of a run outlives its answer. Each run costs one fork
+of the warm interpreter; the namespaces come from the small factory, which prepares the next run's while
+the current one executes.
 """
 
 import ctypes
@@ -22,25 +29,9 @@ import sys
 import time
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "server"
+TMPFS_BYTES = int(sys.argv[2]) if len(sys.argv) > 2 else 64 << 20
 if sys.path and sys.path[0] == "":
     del sys.path[0]  # started with -c: the current directory is nobody's module path
-
-if MODE == "server":
-    # A warm interpreter: what runs commonly import is loaded once, before any fork.
-    import pytest  # noqa: F401
-    import _pytest.reports  # noqa: F401
-    import _pytest.runner  # noqa: F401
-    import _pytest.python  # noqa: F401
-    import _pytest.assertion.rewrite  # noqa: F401
-    import unittest  # noqa: F401
-    import collections, itertools, functools, math, re, string, heapq, bisect, typing  # noqa: E401,F401
-    import hashlib, random, fractions, decimal, statistics, copy, operator, dataclasses  # noqa: E401,F401
-    import threading  # noqa: F401
-    import atexit
-    import gc
-
-    # Objects that exist before the first fork are never collected, so forks do not copy their pages.
-    gc.freeze()
 
 WORK = "/work"
 TMPFS = (b"/work", b"/tmp", b"/dev/shm")
@@ -52,6 +43,15 @@ MS_REC, MS_PRIVATE = 16384, 1 << 18
 USER_KEYS = ("cpu", "fsize", "nofile", "procs", "mem", "argv")
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
+# Modules runs commonly import, loaded once by the server (never by the factory). The pytest plugins are the
+# ones pytest.main loads itself; having them in memory takes a third off a pytest run.
+WARM_MODULES = (
+    "pytest", "_pytest.reports", "_pytest.runner", "_pytest.python", "_pytest.assertion.rewrite",
+    "_pytest._argcomplete", "pdb", "readline", "unittest",
+    "collections", "itertools", "functools", "math", "re", "string", "heapq", "bisect", "typing",
+    "hashlib", "random", "fractions", "decimal", "statistics", "copy", "operator", "dataclasses",
+    "threading", "atexit", "inspect", "traceback", "textwrap", "enum",
+)
 
 
 class SetupError(Exception):
@@ -71,6 +71,10 @@ def prctl(option, arg=0):
 
 def mount(source, target, fstype, flags, data):
     check(LIBC.mount(source, target, fstype, ctypes.c_ulong(flags), data), f"mount {target.decode()}")
+
+
+def setns(fd, kind, what):
+    check(LIBC.setns(ctypes.c_int(fd), ctypes.c_int(kind)), f"setns {what}")
 
 
 def read_exact(fd, n):
@@ -108,188 +112,383 @@ def send_error(fd, msg):
     send_response(fd, {"kind": "error", "error": msg, "stdout": 0, "stderr": 0, "files": []}, [])
 
 
-def setup(proto_in, proto_out, status_w):
-    """A run's supervisor chain, prepared before its request arrives: namespaces, tmpfs mounts, then init."""
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    # bubblewrap already gave the server its own user namespace (with the few capabilities it needs there),
-    # so staying in it keeps mounts unlocked and lets init mount a fresh /proc.
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
-    check(LIBC.unshare(ctypes.c_int(flags)), "unshare")
-    mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
-    for target in TMPFS:
-        mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,nr_inodes=4096,mode=0755")
-    os.chdir(WORK)
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            code = init(proto_in, proto_out, status_w)
-        except BaseException as e:  # noqa: BLE001
+def log(msg):
+    try:
+        os.write(2, f"goodhart harness: {msg}\n".encode())
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The factory and the holders it makes.
+
+
+class Factory:
+    """The server's handle on the factory process: ask for a holder, later collect its pid."""
+
+    def __init__(self, inherited):
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            for fd in (self.req_w, self.rep_r, *inherited):
+                os.close(fd)
+            code = 0
             try:
-                send_error(proto_out, f"init: {type(e).__name__}: {e}")
-                os.write(status_w, b"A")
-            except BaseException:  # noqa: BLE001
-                pass
-            code = 3
-        os._exit(code)
-    os.close(status_w)
-    _, status = os.waitpid(pid, 0)
-    os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else 4)
-
-
-def write_work_files(req):
-    """Sizes the private mounts for this run and writes main.py and the extra files into the work dir."""
-    size = max(req["fsize"] * 4, 1 << 20)
-    for target in TMPFS:
-        mount(None, target, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={size},nr_inodes=4096".encode())
-    with open("main.py", "wb") as f:
-        f.write(req["main_src"])
-    for name, data in req["file_data"]:
-        path = os.path.normpath(name)
-        if os.path.isabs(path) or path.startswith(".."):
-            raise SetupError(f"extra file {name!r} is not a relative path inside the work directory")
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-
-
-def init(proto_in, proto_out, status_w):
-    """Pid 1 of the run's pid namespace: waits for a request, runs it, enforces wall time and output caps."""
-    prctl(PR_SET_DUMPABLE, 0)
-    mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    # As bubblewrap does for its own /proc: the kernel-wide knobs stay read-only.
-    for name in (b"sys", b"sysrq-trigger", b"irq", b"bus"):
-        target = b"/proc/" + name
-        if os.path.exists(target):
-            mount(target, target, None, MS_BIND | MS_REC, None)
-            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    # The user process is forked (and drops its privileges) before the request arrives, off the hot path;
-    # it waits on `go` for the request's limits. If init ends first, the kernel kills it with the namespace.
-    stdin_fd = os.memfd_create("stdin", 0)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    note_r, note_w = os.pipe()
-    go_r, go_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 125
-        try:
-            os.dup2(stdin_fd, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            note_fd = os.dup2(note_w, 3)
-            go_fd = os.dup2(go_r, 4)
-            os.closerange(5, 1 << 16)
-            code = user(go_fd, note_fd)
-        finally:
+                factory_loop(req_r, rep_w)
+            except BaseException as e:  # noqa: BLE001
+                log(f"the namespace factory failed: {type(e).__name__}: {e}")
+                code = 1
             os._exit(code)
-    os.close(out_w)
-    os.close(err_w)
-    os.close(note_w)
-    os.close(go_r)
-    try:
-        req = read_request(proto_in)
-    except EOFError:
-        os.write(status_w, b"E")
-        return 4
-    os.write(status_w, b"R")
-    write_work_files(req)
-    write_all(stdin_fd, req["stdin_data"])
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
-    os.close(stdin_fd)
-    start = time.monotonic()
-    write_all(go_w, json.dumps({key: req[key] for key in USER_KEYS}).encode())
-    os.close(go_w)
-    cap = req["out"]
-    bufs = {out_r: bytearray(), err_r: bytearray()}
-    open_fds = {out_r, err_r}
-    pidfd = os.pidfd_open(pid)
-    poller = select.poll()
-    for fd in open_fds:
-        poller.register(fd, select.POLLIN)
-    poller.register(pidfd, select.POLLIN)
-    deadline = start + req["wall"]
-    ending = None
+        os.close(req_r)
+        os.close(rep_w)
+        self.asked = 0
+
+    def ask(self):
+        """Starts making a holder; the factory works while the server does other things."""
+        os.write(self.req_w, b"n")
+        self.asked += 1
+
+    def take(self):
+        """The pid of the next holder, or a SetupError."""
+        if not self.asked:
+            self.ask()
+        self.asked -= 1
+        try:
+            (pid,) = struct.unpack("<i", read_exact(self.rep_r, 4))
+        except EOFError:
+            raise SetupError("the namespace factory is gone") from None
+        if pid <= 0:
+            raise SetupError("could not make the run's namespaces (see the worker's stderr)")
+        return pid
+
+
+def factory_loop(req_r, rep_w):
+    """For each byte from the server, makes one holder and sends back its pid (0 when that failed)."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     while True:
-        timeout = deadline - time.monotonic()
-        if timeout <= 0 and ending is None:
-            ending = "wall"
-            kill_all()
-            deadline = float("inf")
-        events = poller.poll(None if deadline == float("inf") else max(timeout, 0) * 1000 + 1)
-        if any(fd == pidfd for fd, _ in events):
-            break
-        for fd, _ in events:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                poller.unregister(fd)
-                open_fds.discard(fd)
-                continue
-            buf = bufs[fd]
-            room = cap + 1 - len(buf)
-            if room > 0:
-                buf += chunk[:room]
-            if len(buf) > cap and ending is None:
-                ending = "output"
-                kill_all()
-                deadline = float("inf")
-    if ending is None:
-        # The user process is gone: take what its pipes already hold, then end everything else.
-        for fd in open_fds:
-            os.set_blocking(fd, False)
-            try:
-                while len(bufs[fd]) <= cap:
-                    chunk = os.read(fd, 1 << 16)
-                    if not chunk:
-                        break
-                    bufs[fd] += chunk
-            except BlockingIOError:
-                pass
-            if len(bufs[fd]) > cap:
-                ending = "output"
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - start
-    reap_all()
-    os.set_blocking(note_r, False)
+        if not os.read(req_r, 1):
+            return
+        pid = 0
+        try:
+            pid = make_holder()
+        except BaseException as e:  # noqa: BLE001
+            log(f"making a run's namespaces failed: {type(e).__name__}: {e}")
+        os.write(rep_w, struct.pack("<i", pid))
+
+
+def make_holder():
+    """New namespaces with the run's private mounts, held by a pid 1 that is the server's child."""
+    pid_r, pid_w = os.pipe()  # the intermediate child sends the holder's pid here,
+    ready_r, ready_w = os.pipe()  # and the holder says here that its /proc is mounted (in either order)
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.close(pid_r)
+            os.close(ready_r)
+            check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)),
+                  "unshare")
+            mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
+            opts = f"size={TMPFS_BYTES},nr_inodes=4096,mode=0755".encode()
+            for target in TMPFS:
+                mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
+            holder = os.fork()
+            if holder == 0:
+                os.close(pid_w)
+                hold(ready_w)
+            os.write(pid_w, struct.pack("<i", holder))
+            code = 0
+        except BaseException as e:  # noqa: BLE001
+            log(f"preparing a run's namespaces failed: {type(e).__name__}: {e}")
+        # Exiting hands the holder to the worker's pid 1, the server, which reaps it after the run.
+        os._exit(code)
+    os.close(pid_w)
+    os.close(ready_w)
+    os.waitpid(child, 0)
     try:
-        note = os.read(note_r, 16)
-    except BlockingIOError:
-        note = b""
-    files, blobs_files = [], []
-    for name in req["fetch"]:
-        path = os.path.normpath(os.path.join(WORK, name))
-        if not path.startswith(WORK + "/"):
-            continue
+        (holder,) = struct.unpack("<i", read_exact(pid_r, 4))
+        ready = os.read(ready_r, 1) == b"K"
+    except EOFError:
+        return 0
+    finally:
+        os.close(pid_r)
+        os.close(ready_r)
+    if not ready:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            os.kill(holder, signal.SIGKILL)
         except OSError:
-            continue
+            pass
+        return 0
+    return holder
+
+
+def hold(ready_w):
+    """The run's pid 1: mounts its /proc, says so, then waits to be killed. Never returns."""
+    try:
+        # Without handlers, signals from inside its namespace cannot touch a pid 1 (the kernel drops them).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # Orphans of the run are reaped at once; the run's processes cannot trace this one (it holds
+        # capabilities they lack), but the server, with the same ones, may open its ns and root links.
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        prctl(PR_SET_DUMPABLE, 1)
+        mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        # As bubblewrap does for its own /proc: the kernel-wide knobs stay read-only.
+        for name in (b"sys", b"sysrq-trigger", b"irq", b"bus"):
+            target = b"/proc/" + name
+            if os.path.exists(target):
+                mount(target, target, None, MS_BIND | MS_REC, None)
+                mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      None)
+        os.chdir("/")
+        os.write(ready_w, b"K")
+        os.closerange(0, 1 << 16)
+        while True:
+            signal.pause()
+    except BaseException as e:  # noqa: BLE001
+        log(f"a run's pid 1 failed: {type(e).__name__}: {e}")
+    os._exit(1)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The server's side of one run.
+
+
+class Run:
+    """A prepared run: the holder's namespaces, the user process waiting on `go`, and the pipes between."""
+
+    def __init__(self, factory):
+        self.holder = factory.take()
+        self.user = None
+        self.fds = []
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                continue
-            data = os.read(fd, req["fsize"] + 1)[: req["fsize"]]
+            self._start()
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _keep(self, fd):
+        self.fds.append(fd)
+        return fd
+
+    def _start(self):
+        base = f"/proc/{self.holder}"
+        ns = {}
+        try:
+            for name in ("pid", "mnt", "ipc", "uts"):
+                ns[name] = os.open(f"{base}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+            # The run's work dir stays reachable through this descriptor after every process of it is gone.
+            self.work = self._keep(os.open(f"{base}/root{WORK}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+            # From now on the server's children are born in the run's pid namespace.
+            setns(ns["pid"], CLONE_NEWPID, "pid")
+            self.stdin = self._keep(os.memfd_create("stdin", os.MFD_CLOEXEC))
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            note_r, note_w = os.pipe()
+            go_r, go_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                code = 125
+                try:
+                    for name, kind in (("mnt", CLONE_NEWNS), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS)):
+                        setns(ns[name], kind, name)
+                    os.chdir(WORK)
+                    # A process group of its own: kill(0, ...) must not reach the server's group, whose
+                    # members live outside the run's pid namespace but share its uid.
+                    os.setsid()
+                    os.dup2(self.stdin, 0)
+                    os.dup2(out_w, 1)
+                    os.dup2(err_w, 2)
+                    note_fd = os.dup2(note_w, 3)
+                    go_fd = os.dup2(go_r, 4)
+                    os.closerange(5, 1 << 16)
+                    code = user(go_fd, note_fd)
+                finally:
+                    os._exit(code)
+            self.user = pid
+            for fd in (out_w, err_w, note_w, go_r):
+                os.close(fd)
+            self.out, self.err = self._keep(out_r), self._keep(err_r)
+            self.note, self.go = self._keep(note_r), self._keep(go_w)
+            self.pidfd = self._keep(os.pidfd_open(pid))
+        finally:
+            for fd in ns.values():
+                os.close(fd)
+
+    def end(self):
+        """Kills everything of the run and reaps it; returns (wait status, rusage) of the user process."""
+        kill(self.holder)
+        _, status, usage = os.wait4(self.user, 0)
+        self.user = None
+        os.waitpid(self.holder, 0)
+        self.holder = None
+        return status, usage
+
+    def abandon(self):
+        """Ends a run that will not be answered (or failed to start) and closes its descriptors."""
+        if self.holder is not None:
+            kill(self.holder)
+            if self.user is not None:
+                try:
+                    os.waitpid(self.user, 0)
+                except ChildProcessError:
+                    pass
+            try:
+                os.waitpid(self.holder, 0)
+            except ChildProcessError:
+                pass
+            self.holder = self.user = None
+        self.close()
+
+    def close(self):
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.fds = []
+
+    def execute(self, req):
+        """Runs one request in this prepared run; returns the response (head, blobs)."""
+        write_work_files(self.work, req)
+        os.pwrite(self.stdin, req["stdin_data"], 0)
+        start = time.monotonic()
+        write_all(self.go, json.dumps({key: req[key] for key in USER_KEYS}).encode())
+        os.close(self.go)
+        self.fds.remove(self.go)
+        cap = req["out"]
+        bufs = {self.out: bytearray(), self.err: bytearray()}
+        open_fds = {self.out, self.err}
+        poller = select.poll()
+        for fd in open_fds:
+            poller.register(fd, select.POLLIN)
+        poller.register(self.pidfd, select.POLLIN)
+        deadline = start + req["wall"]
+        ending = None
+        while True:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0 and ending is None:
+                ending = "wall"
+                kill(self.holder)
+                deadline = float("inf")
+            events = poller.poll(None if deadline == float("inf") else max(timeout, 0) * 1000 + 1)
+            if any(fd == self.pidfd for fd, _ in events):
+                break
+            for fd, _ in events:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                    continue
+                buf = bufs[fd]
+                room = cap + 1 - len(buf)
+                if room > 0:
+                    buf += chunk[:room]
+                if len(buf) > cap and ending is None:
+                    ending = "output"
+                    kill(self.holder)
+                    deadline = float("inf")
+        if ending is None:
+            # The user process is gone: take what its pipes already hold (its children may still write).
+            for fd in open_fds:
+                os.set_blocking(fd, False)
+                try:
+                    while len(bufs[fd]) <= cap:
+                        chunk = os.read(fd, 1 << 16)
+                        if not chunk:
+                            break
+                        bufs[fd] += chunk
+                except BlockingIOError:
+                    pass
+                if len(bufs[fd]) > cap:
+                    ending = "output"
+        status, usage = self.end()
+        wall = time.monotonic() - start
+        os.set_blocking(self.note, False)
+        try:
+            note = os.read(self.note, 16)
+        except BlockingIOError:
+            note = b""
+        files, blobs_files = [], []
+        for name in req["fetch"]:
+            data = fetch_file(self.work, name, req["fsize"])
+            if data is not None:
+                files.append([name, len(data)])
+                blobs_files.append(data)
+        out, err = bytes(bufs[self.out][:cap]), bytes(bufs[self.err][:cap])
+        self.close()
+        head = {
+            "kind": ending or ("signal" if os.WIFSIGNALED(status) else "exit"),
+            "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "wall": wall,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "maxrss": usage.ru_maxrss * 1024,
+            "stdout": len(out),
+            "stderr": len(err),
+            "files": files,
+            "memerr": note == b"M",
+        }
+        return head, [out, err, *blobs_files]
+
+
+def kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, TypeError):
+        pass
+
+
+def checked_path(name):
+    """A relative path inside the work directory, as components, or a SetupError naming it."""
+    path = os.path.normpath(name)
+    if os.path.isabs(path) or path == "." or path.startswith(".."):
+        raise SetupError(f"extra file {name!r} is not a relative path inside the work directory")
+    return path.split("/")
+
+
+def write_work_files(work, req):
+    """main.py and the extra files, written into the fresh work dir before any code of the run exists."""
+    for name, data in [("main.py", req["main_src"]), *req["file_data"]]:
+        parts = checked_path(name)
+        for i in range(1, len(parts)):
+            try:
+                os.mkdir("/".join(parts[:i]), 0o755, dir_fd=work)
+            except FileExistsError:
+                pass
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=work)
+        try:
+            write_all(fd, data)
         finally:
             os.close(fd)
-        files.append([name, len(data)])
-        blobs_files.append(data)
-    out, err = bytes(bufs[out_r][:cap]), bytes(bufs[err_r][:cap])
-    head = {
-        "kind": ending or ("signal" if os.WIFSIGNALED(status) else "exit"),
-        "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "wall": wall,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "maxrss": usage.ru_maxrss * 1024,
-        "stdout": len(out),
-        "stderr": len(err),
-        "files": files,
-        "memerr": note == b"M",
-    }
-    send_response(proto_out, head, [out, err, *blobs_files])
-    os.write(status_w, b"A")
-    return 0
+
+
+def fetch_file(work, name, limit):
+    """A regular file of the finished run, reached without following any link, or None."""
+    try:
+        parts = checked_path(name)
+    except SetupError:
+        return None
+    opened = []
+    try:
+        fd = work
+        for part in parts[:-1]:
+            fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            opened.append(fd)
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+        opened.append(fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, limit + 1)[:limit]
+    except OSError:
+        return None
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The user process.
 
 
 def drop_privileges():
@@ -339,26 +538,8 @@ def exit_code_of(exc):
     return 1
 
 
-def kill_all():
-    """Kills every other process of the run's pid namespace (init is pid 1 there)."""
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def reap_all():
-    """Kills and reaps everything left in the pid namespace: nothing of the run exists when we answer."""
-    while True:
-        kill_all()
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-
-
 def read_go(go_fd):
-    """The request's limits and argv from init; empty when init gave up on the run."""
+    """The request's limits and argv from the server; empty when it gave up on the run."""
     chunks = []
     while True:
         chunk = os.read(go_fd, 1 << 16)
@@ -447,64 +628,63 @@ def finalize(code):
     return code
 
 
-def start_chain(proto_in, proto_out):
-    """Forks the supervisor chain for the next run; returns (pid, status pipe read end)."""
-    status_r, status_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(status_r)
+# ---------------------------------------------------------------------------------------------------------
+# The server.
+
+
+def warm_up():
+    """Imports what runs commonly need, once, before any fork; then freezes the heap so forks share it."""
+    import gc
+    import importlib
+
+    for name in WARM_MODULES:
         try:
-            setup(proto_in, proto_out, status_w)
-        except BaseException as e:  # noqa: BLE001
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001
+            pass
+    try:
+        from _pytest.config import default_plugins, essential_plugins
+
+        for name in (*essential_plugins, *default_plugins):
             try:
-                os.write(2, f"goodhart harness: preparing a run failed: {e}\n".encode())
-            except BaseException:  # noqa: BLE001
+                importlib.import_module("_pytest." + name)
+            except Exception:  # noqa: BLE001
                 pass
-        os._exit(5)
-    os.close(status_w)
-    return pid, status_r
+    except Exception:  # noqa: BLE001
+        pass
+    # Objects that exist before the first fork are never collected, so forks do not copy their pages.
+    gc.freeze()
 
 
-def serve(proto_in, proto_out):
-    """Keeps one prepared chain waiting for the next request while earlier runs finish.
-
-    Status bytes from a chain: R = took a request, A = answered it, E = the request stream ended. A chain
-    that ends without answering a request it took gets a sandbox-error answer from here, so the Rust side
-    always receives exactly one answer per request.
-    """
-    current = start_chain(proto_in, proto_out)
-    running = {}  # status fd -> [pid, answered]
-    while current is not None or running:
-        watch = list(running) + ([current[1]] if current is not None else [])
-        for fd in select.select(watch, [], [])[0]:
-            data = os.read(fd, 16)
-            if current is not None and fd == current[1]:
-                pid = current[0]
-                if b"E" in data:
-                    return
-                if not data:
-                    # It died before taking a request: answer the request it would have taken.
-                    os.waitpid(pid, 0)
-                    os.close(fd)
-                    try:
-                        read_request(proto_in)
-                    except EOFError:
-                        return
-                    send_error(proto_out, "could not prepare the run's namespaces (see the worker's stderr)")
-                    current = start_chain(proto_in, proto_out) if MODE == "server" else None
-                    continue
-                running[fd] = [pid, b"A" in data]
-                current = start_chain(proto_in, proto_out) if MODE == "server" else None
-                continue
-            entry = running[fd]
-            if b"A" in data:
-                entry[1] = True
-            if not data:
-                os.waitpid(entry[0], 0)
-                os.close(fd)
-                del running[fd]
-                if not entry[1]:
-                    send_error(proto_out, "the run's supervisor died without answering")
+def serve(proto_in, proto_out, factory):
+    """One run at a time: prepare, take a request, run it, answer; until the request stream ends."""
+    while True:
+        run, failure = None, None
+        try:
+            run = Run(factory)
+        except BaseException as e:  # noqa: BLE001
+            failure = f"could not prepare the run: {type(e).__name__}: {e}"
+            log(failure)
+        if MODE == "server":
+            factory.ask()  # the next run's namespaces get made while this one executes
+        try:
+            req = read_request(proto_in)
+        except EOFError:
+            if run is not None:
+                run.abandon()
+            return
+        if run is None:
+            send_error(proto_out, failure)
+        else:
+            try:
+                head, blobs = run.execute(req)
+            except BaseException as e:  # noqa: BLE001
+                run.abandon()
+                send_error(proto_out, f"{type(e).__name__}: {e}")
+            else:
+                send_response(proto_out, head, blobs)
+        if MODE != "server":
+            return
 
 
 def enter_own_pid_namespace():
@@ -534,7 +714,12 @@ def main():
     os.close(null)
     prctl(PR_SET_DUMPABLE, 0)
     enter_own_pid_namespace()
-    serve(proto_in, proto_out)
+    factory = Factory((proto_in, proto_out))
+    if MODE == "server":
+        # The cwd pytest would record for a run is the run's own /work.
+        os.chdir(WORK)
+        warm_up()
+    serve(proto_in, proto_out, factory)
 
 
 if __name__ == "__main__":

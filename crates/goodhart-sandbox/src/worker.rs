@@ -316,6 +316,8 @@ fn bwrap_command(config: &SandboxConfig, mode: Mode) -> Command {
         "CAP_SYS_ADMIN",
         "--cap-add",
         "CAP_SETPCAP",
+        "--cap-add",
+        "CAP_SYS_CHROOT",
     ]);
     cmd.args(["--ro-bind", "/usr", "/usr"]);
     for dir in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
@@ -344,7 +346,14 @@ fn bwrap_command(config: &SandboxConfig, mode: Mode) -> Command {
         Mode::Pool => "server",
         Mode::Fresh => "fresh",
     });
+    cmd.arg(tmpfs_bytes(&config.limits).to_string());
     cmd
+}
+
+/// Size of each run's private tmpfs mounts (work dir, /tmp, /dev/shm), made before its request arrives:
+/// room for a few files of the largest size the default limits allow.
+pub(crate) fn tmpfs_bytes(limits: &Limits) -> u64 {
+    (limits.max_file_bytes.saturating_mul(4)).max(1 << 20)
 }
 
 /// Polls `fd` for `events` until `deadline`; false when the deadline passed first.

@@ -363,9 +363,21 @@ fn kill_everything_only_reaches_the_run() {
 
 #[test]
 fn killing_the_parent_does_not_break_the_sandbox() {
-    let o = run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(1, signal.SIGKILL)\nprint('alive', os.getppid())");
+    // The supervisor lives outside the run's pid namespace, so the run sees no parent (ppid 0) and its
+    // pid 1 ignores signals from inside.
+    let o = run("import os, signal\nppid = os.getppid()\nif ppid:\n    os.kill(ppid, signal.SIGKILL)\nos.kill(1, signal.SIGKILL)\nos.kill(1, signal.SIGSTOP)\nprint('alive', ppid)");
     assert_eq!(o.status, Status::Ok, "{o:?}");
-    assert_eq!(out(&o), "alive 1\n");
+    assert_eq!(out(&o), "alive 0\n");
+    assert_next_run_works();
+}
+
+#[test]
+fn killing_its_own_process_group_reaches_only_the_run() {
+    // kill(0, ...) signals the caller's whole process group, across pid namespaces: the run must have
+    // a group of its own, or this would kill the worker's server.
+    let o = run("import os, signal\nos.kill(0, signal.SIGKILL)\nprint('alive')");
+    assert_eq!(o.status, Status::Signal(9), "{o:?}");
+    assert_next_run_works();
     assert_next_run_works();
 }
 
