@@ -142,7 +142,13 @@ class Factory:
             os._exit(code)
         os.close(req_r)
         os.close(rep_w)
+        self.pid = pid
         self.asked = 0
+
+    def close(self):
+        """Lets the factory finish (its input ends) and reaps it."""
+        os.close(self.req_w)
+        os.waitpid(self.pid, 0)
 
     def ask(self):
         """Starts making a holder; the factory works while the server does other things."""
@@ -703,6 +709,11 @@ def enter_own_pid_namespace():
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     prctl(PR_SET_DUMPABLE, 0)
     mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    # The sandbox's own root and /dev are tmpfs mounts every run of this worker shares: read-only, they
+    # cannot carry a file from one run to the next. Each run writes only to its private tmpfs mounts.
+    for target in (b"/", b"/dev"):
+        flags = os.statvfs(target).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, None)
 
 
 def main():
@@ -720,6 +731,7 @@ def main():
         os.chdir(WORK)
         warm_up()
     serve(proto_in, proto_out, factory)
+    factory.close()
 
 
 if __name__ == "__main__":

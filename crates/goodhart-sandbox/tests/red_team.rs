@@ -446,6 +446,20 @@ fn files_left_behind_are_not_seen_by_the_next_run() {
 }
 
 #[test]
+fn only_the_private_mounts_are_writable() {
+    // Anything else a run could write would be seen by the next run of the same worker.
+    let probe = "import os\nfor d in ['/', '/dev', '/root', '/usr', '/proc', '/work', '/tmp', '/dev/shm']:\n    try:\n        open(os.path.join(d, 'goodhart-left'), 'w').close()\n        print(d, 'writable')\n    except OSError as e:\n        print(d, 'refused')\n    try:\n        os.mkdir(os.path.join(d, 'goodhart-dir'))\n        print(d, 'mkdir')\n    except OSError:\n        pass";
+    for _ in 0..3 {
+        let o = run(probe);
+        assert_eq!(
+            out(&o),
+            "/ refused\n/dev refused\n/root refused\n/usr refused\n/proc refused\n/work writable\n/work mkdir\n/tmp writable\n/tmp mkdir\n/dev/shm writable\n/dev/shm mkdir\n",
+            "{o:?}"
+        );
+    }
+}
+
+#[test]
 fn raising_rlimits_is_refused() {
     let o = run("import resource\nfor r in (resource.RLIMIT_NOFILE, resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE):\n    soft, hard = resource.getrlimit(r)\n    try:\n        resource.setrlimit(r, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n        print('raised', r)\n    except (ValueError, OSError):\n        print('refused')");
     assert_eq!(out(&o), "refused\n".repeat(5), "{o:?}");
