@@ -1,7 +1,7 @@
 //! Where the interpreter lives, how many workers to keep, and how to run them.
 
 use crate::provision;
-use crate::{Limits, SandboxError};
+use crate::{Launcher, Limits, SandboxError};
 use std::path::PathBuf;
 
 /// How runs get an interpreter: the warm pool is the product, fresh mode is the honest baseline.
@@ -28,6 +28,8 @@ pub struct SandboxConfig {
     pub limits: Limits,
     /// Warm pool or a fresh interpreter per run.
     pub mode: Mode,
+    /// What builds each worker's namespaces: bwrap, the built-in launcher, or whichever works here.
+    pub launcher: Launcher,
 }
 
 impl SandboxConfig {
@@ -45,6 +47,7 @@ impl SandboxConfig {
             pool_size: std::thread::available_parallelism().map_or(2, |n| n.get()),
             limits: Limits::default(),
             mode: Mode::Pool,
+            launcher: Launcher::from_env()?,
         })
     }
 }

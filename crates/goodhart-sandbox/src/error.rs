@@ -13,9 +13,35 @@ pub enum SandboxError {
         /// The candidates that were tried, comma-separated.
         tried: String,
     },
-    /// `bwrap` is required for isolation and is not installed.
-    #[error("bubblewrap (`bwrap`) not found on PATH; install it (apt-get install bubblewrap)")]
-    NoBubblewrap,
+    /// Neither launcher can isolate runs here: bubblewrap is missing and the built-in one failed.
+    #[error(
+        "cannot isolate runs: bubblewrap (`bwrap`) is not on PATH and the built-in launcher failed: \
+         {builtin}; install bubblewrap (apt-get install bubblewrap) or enable user namespaces"
+    )]
+    NoBubblewrap {
+        /// Why the built-in launcher could not work (the step, the error, what to check).
+        builtin: String,
+    },
+    /// The launcher that was asked for (by `GOODHART_SANDBOX_LAUNCHER` or the config) cannot work here.
+    #[error(
+        "the `{launcher}` sandbox launcher was asked for (GOODHART_SANDBOX_LAUNCHER or \
+         SandboxConfig::launcher) but cannot work here: {reason}"
+    )]
+    LauncherUnusable {
+        /// The launcher's name.
+        launcher: &'static str,
+        /// What is missing or failed.
+        reason: String,
+    },
+    /// `GOODHART_SANDBOX_LAUNCHER` names no launcher.
+    #[error(
+        "GOODHART_SANDBOX_LAUNCHER={value:?} is not a launcher; use `bwrap` or `builtin`, or unset it to \
+         use bwrap when installed and the built-in launcher otherwise"
+    )]
+    UnknownLauncher {
+        /// The value found.
+        value: String,
+    },
     /// The interpreter or venv lives where each run mounts its own private directory, so runs could not
     /// see it.
     #[error(

@@ -11,10 +11,10 @@ Processes, all in bubblewrap's user namespace as uid 65534:
            and /dev/shm and a /proc of their own. It only waits. Killing it kills the run's whole pid namespace.
   user     a fork of the warm server that joins the holder's namespaces (setns), drops every capability,
            sets the run's rlimits and runs main.py as __main__.
-The server answers only after it has reaped the holder. The kernel reaps a pid namespace's init only once
-every process in that namespace is gone, so nothing of a run outlives its answer. Each run costs one fork
-of the warm interpreter; the namespaces come from the small factory, which prepares the next run's while
-the current one executes.
+The server answers only once the holder is gone (its pidfd says so), and the kernel ends a pid namespace's
+init only after every other process in that namespace is gone, so nothing of a run outlives its answer.
+Each run costs one fork of the warm interpreter and one of the small factory, which makes the next run's
+namespaces while the current one executes.
 """
 
 import ctypes
@@ -172,59 +172,50 @@ class Factory:
 def factory_loop(req_r, rep_w):
     """For each byte from the server, makes one holder and sends back its pid (0 when that failed)."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # Holders are reaped by the kernel as they die; the server watches them through pidfds.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    home = {kind: os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+            for name, kind in (("mnt", CLONE_NEWNS), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
+                               ("pid", CLONE_NEWPID))}
     while True:
         if not os.read(req_r, 1):
             return
         pid = 0
         try:
-            pid = make_holder()
+            pid = make_holder(home)
         except BaseException as e:  # noqa: BLE001
             log(f"making a run's namespaces failed: {type(e).__name__}: {e}")
         os.write(rep_w, struct.pack("<i", pid))
 
 
-def make_holder():
-    """New namespaces with the run's private mounts, held by a pid 1 that is the server's child."""
-    pid_r, pid_w = os.pipe()  # the intermediate child sends the holder's pid here,
-    ready_r, ready_w = os.pipe()  # and the holder says here that its /proc is mounted (in either order)
-    child = os.fork()
-    if child == 0:
-        code = 1
-        try:
-            os.close(pid_r)
-            os.close(ready_r)
-            check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)),
-                  "unshare")
-            mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
-            opts = f"size={TMPFS_BYTES},nr_inodes=4096,mode=0755".encode()
-            for target in TMPFS:
-                mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
-            holder = os.fork()
-            if holder == 0:
-                os.close(pid_w)
-                hold(ready_w)
-            os.write(pid_w, struct.pack("<i", holder))
-            code = 0
-        except BaseException as e:  # noqa: BLE001
-            log(f"preparing a run's namespaces failed: {type(e).__name__}: {e}")
-        # Exiting hands the holder to the worker's pid 1, the server, which reaps it after the run.
-        os._exit(code)
-    os.close(pid_w)
-    os.close(ready_w)
-    os.waitpid(child, 0)
+def make_holder(home):
+    """New namespaces with the run's private mounts, held by a new pid 1; the factory then goes home.
+
+    The factory enters the new namespaces itself, forks the holder into them and returns to its own
+    (`home`: descriptors of its original namespaces), so each run costs one fork of this small process.
+    """
+    check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)), "unshare")
+    ready_r = None
     try:
-        (holder,) = struct.unpack("<i", read_exact(pid_r, 4))
-        ready = os.read(ready_r, 1) == b"K"
-    except EOFError:
-        return 0
+        mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
+        opts = f"size={TMPFS_BYTES},nr_inodes=4096,mode=0755".encode()
+        for target in TMPFS:
+            mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
+        ready_r, ready_w = os.pipe()
+        holder = os.fork()
+        if holder == 0:
+            os.close(ready_r)
+            hold(ready_w)
+        os.close(ready_w)
     finally:
-        os.close(pid_r)
+        for kind, fd in home.items():
+            setns(fd, kind, "back home")
+    try:
+        ready = os.read(ready_r, 1) == b"K"
+    finally:
         os.close(ready_r)
     if not ready:
-        try:
-            os.kill(holder, signal.SIGKILL)
-        except OSError:
-            pass
+        kill(holder)
         return 0
     return holder
 
@@ -264,9 +255,11 @@ class Run:
     """A prepared run: the holder's namespaces, the user process waiting on `go`, and the pipes between."""
 
     def __init__(self, factory):
-        self.holder = factory.take()
-        self.user = None
         self.fds = []
+        self.user = None
+        self.holder = factory.take()
+        # The holder is the factory's child: the server kills it and learns of its end through this.
+        self.holder_fd = os.pidfd_open(self.holder)
         try:
             self._start()
         except BaseException:
@@ -323,27 +316,29 @@ class Run:
 
     def end(self):
         """Kills everything of the run and reaps it; returns (wait status, rusage) of the user process."""
-        kill(self.holder)
+        signal.pidfd_send_signal(self.holder_fd, signal.SIGKILL)
         _, status, usage = os.wait4(self.user, 0)
         self.user = None
-        os.waitpid(self.holder, 0)
-        self.holder = None
+        self.wait_holder()
         return status, usage
+
+    def wait_holder(self):
+        """Waits until the holder is gone: the kernel ends a pid namespace's init after all its processes."""
+        select.select([self.holder_fd], [], [])
+        os.close(self.holder_fd)
+        self.holder = self.holder_fd = None
 
     def abandon(self):
         """Ends a run that will not be answered (or failed to start) and closes its descriptors."""
-        if self.holder is not None:
-            kill(self.holder)
+        if self.holder_fd is not None:
+            signal.pidfd_send_signal(self.holder_fd, signal.SIGKILL)
             if self.user is not None:
                 try:
                     os.waitpid(self.user, 0)
                 except ChildProcessError:
                     pass
-            try:
-                os.waitpid(self.holder, 0)
-            except ChildProcessError:
-                pass
-            self.holder = self.user = None
+                self.user = None
+            self.wait_holder()
         self.close()
 
     def close(self):
@@ -375,7 +370,7 @@ class Run:
             timeout = deadline - time.monotonic()
             if timeout <= 0 and ending is None:
                 ending = "wall"
-                kill(self.holder)
+                signal.pidfd_send_signal(self.holder_fd, signal.SIGKILL)
                 deadline = float("inf")
             events = poller.poll(None if deadline == float("inf") else max(timeout, 0) * 1000 + 1)
             if any(fd == self.pidfd for fd, _ in events):
@@ -392,7 +387,7 @@ class Run:
                     buf += chunk[:room]
                 if len(buf) > cap and ending is None:
                     ending = "output"
-                    kill(self.holder)
+                    signal.pidfd_send_signal(self.holder_fd, signal.SIGKILL)
                     deadline = float("inf")
         if ending is None:
             # The user process is gone: take what its pipes already hold (its children may still write).
@@ -441,7 +436,7 @@ class Run:
 def kill(pid):
     try:
         os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, TypeError):
+    except ProcessLookupError:
         pass
 
 
@@ -499,6 +494,9 @@ def fetch_file(work, name, limit):
 
 def drop_privileges():
     """What does not depend on the request: done while the process waits for it."""
+    # The server is not dumpable, and a non-dumpable process's /proc files belong to the namespace's
+    # unmapped root, so it could not open its own oom_score_adj (seen with a non-root host user).
+    prctl(PR_SET_DUMPABLE, 1)
     with open("/proc/self/oom_score_adj", "w") as f:
         f.write("1000")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -700,7 +698,9 @@ def enter_own_pid_namespace():
     binds the host's (cover-free) /proc and this hides it again before any request is read.
     """
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID)), "unshare")
+    # New ipc and uts namespaces too: bubblewrap's may belong to an outer user namespace (it nests one when
+    # started as root), and the factory must be able to setns back into the ones it starts from.
+    check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)), "unshare")
     mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
     pid = os.fork()
     if pid:

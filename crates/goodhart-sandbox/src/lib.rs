@@ -5,7 +5,8 @@
 //! provisioning) is an implementation detail that callers never have to think about.
 //!
 //! Each worker is a Python fork server inside bubblewrap (empty network, no host environment, only `/usr`
-//! and the interpreter visible). Each run is forked from the pristine server into new mount, pid, IPC and
+//! and the interpreter visible); where bubblewrap is not installed, the built-in [`Launcher`] builds the
+//! same sandbox from bubblewrap's command line with raw system calls. Each run is forked from the pristine server into new mount, pid, IPC and
 //! UTS namespaces with a private tmpfs work directory and `/tmp`, a fresh `/proc`, no capabilities and
 //! rlimits; per-worker cgroups bound memory and process count. When the run's pid namespace ends the
 //! kernel kills whatever it left behind, so nothing outlives a run.
@@ -14,6 +15,7 @@ mod api;
 mod cgroup;
 mod config;
 mod error;
+mod jail;
 mod outcome;
 mod protocol;
 mod provision;
@@ -23,4 +25,5 @@ mod worker;
 pub use api::*;
 pub use config::{Mode, SandboxConfig};
 pub use error::SandboxError;
+pub use jail::Launcher;
 pub use sandbox::Sandbox;

@@ -1,8 +1,9 @@
 //! The pool: warm workers handed to callers one run at a time, from any number of threads.
 
 use crate::config::{Mode, SandboxConfig};
-use crate::worker::Worker;
-use crate::{Outcome, Program, SandboxError, Status};
+use crate::jail;
+use crate::worker::{bwrap_command, Worker};
+use crate::{Launcher, Outcome, Program, SandboxError, Status};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -22,17 +23,15 @@ struct Pool {
 }
 
 impl Sandbox {
-    /// Checks the machine (bwrap, interpreter) and, in pool mode, starts the warm workers.
+    /// Checks the machine (interpreter, launcher) and, in pool mode, starts the warm workers.
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        if !on_path("bwrap") {
-            return Err(SandboxError::NoBubblewrap);
-        }
         if !config.python.exists() {
             return Err(SandboxError::NoPython {
                 tried: config.python.display().to_string(),
             });
         }
         let mut config = config;
+        config.launcher = choose_launcher(&config)?;
         config.pool_size = config.pool_size.max(1);
         let mut idle = VecDeque::new();
         if config.mode == Mode::Pool {
@@ -121,6 +120,25 @@ impl Sandbox {
     fn lock(&self) -> MutexGuard<'_, Pool> {
         // A panic elsewhere while holding the lock leaves the pool itself consistent.
         self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The launcher workers will use: the one asked for, else bwrap when installed, else the built-in one,
+/// which is tried once here so that a machine without user namespaces gets a clear error up front.
+fn choose_launcher(config: &SandboxConfig) -> Result<Launcher, SandboxError> {
+    let builtin = || jail::probe(&bwrap_command(config, Mode::Fresh)).map(|()| Launcher::Builtin);
+    match config.launcher {
+        Launcher::Auto if on_path("bwrap") => Ok(Launcher::Bwrap),
+        Launcher::Auto => builtin().map_err(|builtin| SandboxError::NoBubblewrap { builtin }),
+        Launcher::Bwrap if on_path("bwrap") => Ok(Launcher::Bwrap),
+        Launcher::Bwrap => Err(SandboxError::LauncherUnusable {
+            launcher: Launcher::Bwrap.name(),
+            reason: "bubblewrap (`bwrap`) is not on PATH".into(),
+        }),
+        Launcher::Builtin => builtin().map_err(|reason| SandboxError::LauncherUnusable {
+            launcher: Launcher::Builtin.name(),
+            reason,
+        }),
     }
 }
 

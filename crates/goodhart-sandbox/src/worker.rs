@@ -104,7 +104,10 @@ impl Worker {
     /// Forks bwrap from the calling thread (the spawner thread).
     fn spawn_here(config: &SandboxConfig, mode: Mode) -> Result<Worker, SandboxError> {
         let cgroup = Cgroup::create();
-        let mut cmd = bwrap_command(config, mode);
+        let mut cmd = match config.launcher {
+            crate::Launcher::Builtin => crate::jail::from_bwrap(&bwrap_command(config, mode))?,
+            crate::Launcher::Bwrap | crate::Launcher::Auto => bwrap_command(config, mode),
+        };
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -289,7 +292,7 @@ fn interpret(
 }
 
 /// The bubblewrap command line: empty namespaces, no host environment, only /usr and Python visible.
-fn bwrap_command(config: &SandboxConfig, mode: Mode) -> Command {
+pub(crate) fn bwrap_command(config: &SandboxConfig, mode: Mode) -> Command {
     let mut cmd = Command::new("bwrap");
     cmd.env_clear();
     cmd.args([
