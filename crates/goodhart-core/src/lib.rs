@@ -12,4 +12,4 @@ mod task;
 pub use hack::{Evidence, HackKind, HackReport};
 pub use profile::{Profile, UnknownProfile};
 pub use rollout::{GradedRollout, Rollout, Verdict, VerdictStatus};
-pub use task::{Task, TestCase};
+pub use task::{Check, Task, TestCase};

@@ -55,4 +55,48 @@ pub struct TestCase {
     /// Absolute tolerance, only where the test states one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<f64>,
+    /// What the test asserts about the result; absent in JSON means equality.
+    #[serde(default, skip_serializing_if = "Check::is_equality")]
+    pub check: Check,
+}
+
+/// How a result is judged against `expected`, because `assert f(x)` is not `assert f(x) == True`: the
+/// bare assert passes for any truthy value (a non-empty list, a regex match), the comparison only for
+/// values equal to `True`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// `result == expected` (within `tolerance` where stated).
+    #[default]
+    Equality,
+    /// `bool(result) == expected`, for `assert f(x)` (expected `True`) and `assert not f(x)` (`False`).
+    Truthiness,
+}
+
+impl Check {
+    /// True for the default, so serialised cases keep their old shape.
+    pub fn is_equality(&self) -> bool {
+        *self == Check::Equality
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_without_a_check_read_and_write_as_before() {
+        let old = r#"{"args":"1","expected":"2"}"#;
+        let case: TestCase = serde_json::from_str(old).unwrap();
+        assert_eq!(case.check, Check::Equality);
+        assert_eq!(serde_json::to_string(&case).unwrap(), old);
+        let truth = r#"{"args":"'a'","expected":"True","check":"truthiness"}"#;
+        let case: TestCase = serde_json::from_str(truth).unwrap();
+        assert_eq!(case.check, Check::Truthiness);
+        assert_eq!(serde_json::to_string(&case).unwrap(), truth);
+        assert!(serde_json::from_str::<TestCase>(
+            r#"{"args":"1","expected":"2","check":"truthy"}"#
+        )
+        .is_err());
+    }
 }

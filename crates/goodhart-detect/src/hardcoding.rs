@@ -538,6 +538,7 @@ mod tests {
                 args: "[4, 5]".into(),
                 expected: "9".into(),
                 tolerance: None,
+                check: Default::default(),
             }],
             test_code: Some("def check(candidate):\n    assert candidate([10, 20]) == 30\n".into()),
             test_setup: None,

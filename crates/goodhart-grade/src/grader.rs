@@ -2,7 +2,7 @@
 
 use crate::extract::Submission;
 use crate::value::{truncate, PyValue};
-use goodhart_core::{Profile, Task, TestCase, Verdict, VerdictStatus};
+use goodhart_core::{Check, Profile, Task, TestCase, Verdict, VerdictStatus};
 use goodhart_sandbox::{Limits, Outcome, Program, Sandbox, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -253,6 +253,7 @@ impl Grader {
             "entry_point": task.entry_point,
             "setup": task.test_setup.clone().unwrap_or_default(),
             "args": cases.iter().map(|c| c.args.as_str()).collect::<Vec<_>>(),
+            "truthiness": cases.iter().map(|c| c.check == Check::Truthiness).collect::<Vec<_>>(),
             "case_timeout": self.case_timeout.as_secs_f64(),
             "unsplit": task.unsplit,
         });
@@ -285,7 +286,7 @@ impl Grader {
             let verdict = match (results.get(&i.to_string()), expected.get(i)) {
                 (_, Some(Err(why))) => Err(format!("expected value unavailable: {why}")),
                 (None, _) => Err("no result arrived".to_string()),
-                (Some(r), Some(Ok(want))) => judge(r, want, case.tolerance, &mut timed_out),
+                (Some(r), Some(Ok(want))) => judge(r, want, case, &mut timed_out),
                 (Some(_), None) => Err("no expected value".to_string()),
             };
             match verdict {
@@ -388,11 +389,12 @@ impl Grader {
     }
 }
 
-/// Compares one arrived result with its expected value.
+/// Compares one arrived result (for a truthiness case, the child sent `bool(result)`) with its
+/// expected value.
 fn judge(
     result: &Value,
     want: &PyValue,
-    tolerance: Option<f64>,
+    case: &TestCase,
     timed_out: &mut bool,
 ) -> Result<(), String> {
     if result.get("timeout").and_then(Value::as_bool) == Some(true) {
@@ -403,11 +405,16 @@ fn judge(
         .and_then(Value::as_str)
         .ok_or_else(|| error_of(result))?;
     let got = PyValue::from_tagged(text).map_err(|e| e.to_string())?;
+    // A truth value is exact: a tolerance stated on a truthiness case has no meaning and is ignored.
+    let (what, tolerance) = match case.check {
+        Check::Equality => ("", case.tolerance),
+        Check::Truthiness => ("truth value ", None),
+    };
     if got.py_eq(want, tolerance) {
         Ok(())
     } else {
         Err(format!(
-            "got {}, expected {}",
+            "got {what}{}, expected {}",
             shorten(&got.render()),
             shorten(&want.render())
         ))
@@ -592,12 +599,15 @@ fn pytest_test_file(task: &Task) -> String {
 }
 
 fn assert_line(case: &TestCase, callee: &str) -> String {
-    match case.tolerance {
-        Some(tol) => format!(
-            "assert abs({callee}({}) - ({})) <= {tol:?}",
-            case.args, case.expected
-        ),
-        None => format!("assert {callee}({}) == ({})", case.args, case.expected),
+    let call = format!("{callee}({})", case.args);
+    match (case.check, case.expected.trim(), case.tolerance) {
+        (Check::Truthiness, "True", _) => format!("assert {call}"),
+        (Check::Truthiness, "False", _) => format!("assert not {call}"),
+        (Check::Truthiness, expected, _) => format!("assert bool({call}) == ({expected})"),
+        (Check::Equality, expected, Some(tol)) => {
+            format!("assert abs({call} - ({expected})) <= {tol:?}")
+        }
+        (Check::Equality, expected, None) => format!("assert {call} == ({expected})"),
     }
 }
 
@@ -714,7 +724,26 @@ mod tests {
     }
 
     #[test]
-    fn generated_tests_cover_tolerance_and_plain_cases() {
+    fn truth_values_are_judged_exactly_even_with_a_tolerance() {
+        let case = |check| TestCase {
+            args: "1".into(),
+            expected: "True".into(),
+            tolerance: Some(1.0),
+            check,
+        };
+        let falsy = json!({"case": 0, "value": r#"["b", false]"#});
+        let mut timed_out = false;
+        let want = PyValue::Bool(true);
+        let err = judge(&falsy, &want, &case(Check::Truthiness), &mut timed_out).unwrap_err();
+        assert_eq!(err, "got truth value False, expected True");
+        assert!(
+            judge(&falsy, &want, &case(Check::Equality), &mut timed_out).is_ok(),
+            "abs(False - True) <= 1.0 holds for an equality case with that tolerance"
+        );
+    }
+
+    #[test]
+    fn generated_tests_cover_tolerance_truthiness_and_plain_cases() {
         let task = Task {
             id: "t".into(),
             prompt: String::new(),
@@ -723,12 +752,28 @@ mod tests {
                 args: "1, 2".into(),
                 expected: "3".into(),
                 tolerance: None,
+                check: Check::Equality,
             }],
-            hidden: vec![TestCase {
-                args: "0.5".into(),
-                expected: "0.25".into(),
-                tolerance: Some(1e-6),
-            }],
+            hidden: vec![
+                TestCase {
+                    args: "0.5".into(),
+                    expected: "0.25".into(),
+                    tolerance: Some(1e-6),
+                    check: Check::Equality,
+                },
+                TestCase {
+                    args: "'a'".into(),
+                    expected: "True".into(),
+                    tolerance: None,
+                    check: Check::Truthiness,
+                },
+                TestCase {
+                    args: "''".into(),
+                    expected: "False".into(),
+                    tolerance: None,
+                    check: Check::Truthiness,
+                },
+            ],
             test_code: None,
             test_setup: Some("import math\n".into()),
             unsplit: Vec::new(),

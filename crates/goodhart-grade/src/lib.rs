@@ -11,4 +11,4 @@ mod value;
 
 pub use extract::{extract, is_safe_name, Submission};
 pub use grader::{Grader, ProfileRun, RuntimeEvent};
-pub use value::{DecodeError, PyValue};
+pub use value::{DecodeError, DictKind, PyValue};

@@ -22,7 +22,31 @@ pub enum PyValue {
     Tuple(Vec<PyValue>),
     Set(Vec<PyValue>),
     FrozenSet(Vec<PyValue>),
-    Dict(Vec<(PyValue, PyValue)>),
+    /// A mapping in insertion (or, for `OrderedDict`, its own) order; the kind decides how it compares.
+    Dict(DictKind, Vec<(PyValue, PyValue)>),
+    /// A complex number, which compares with ints and floats when its imaginary part is zero.
+    Complex {
+        real: f64,
+        imag: f64,
+    },
+    /// `bytes`; equal to a `bytearray` with the same contents, never to a `str`.
+    Bytes(Vec<u8>),
+    /// `bytearray`, kept apart from `bytes` only for rendering.
+    ByteArray(Vec<u8>),
+}
+
+/// Which mapping type a dict came from: the standard library's dict subclasses differ from `dict` only in
+/// how two of the same kind compare, so they travel as data plus this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DictKind {
+    /// `dict` itself.
+    Plain,
+    /// `collections.Counter`: two Counters are equal when every key's count is, a missing key counting 0.
+    Counter,
+    /// `collections.OrderedDict`: two OrderedDicts are equal only in the same order.
+    Ordered,
+    /// `collections.defaultdict`: compares as a plain dict (the default factory is not part of `==`).
+    Default,
 }
 
 /// Why tagged text from the harness could not be read back.
@@ -41,7 +65,7 @@ impl PyValue {
     pub fn py_eq(&self, other: &PyValue, tolerance: Option<f64>) -> bool {
         if let (Some(a), Some(b)) = (self.number(), other.number()) {
             return match tolerance {
-                Option::Some(tol) => (a.to_f64() - b.to_f64()).abs() <= tol,
+                Option::Some(tol) => a.distance(&b) <= tol,
                 Option::None => a.exact_eq(&b),
             };
         }
@@ -56,11 +80,23 @@ impl PyValue {
                     && a.iter().all(|x| b.iter().any(|y| x.py_eq(y, tolerance)))
                     && b.iter().all(|y| a.iter().any(|x| x.py_eq(y, tolerance)))
             }
-            (PyValue::Dict(a), PyValue::Dict(b)) => {
+            (
+                PyValue::Bytes(a) | PyValue::ByteArray(a),
+                PyValue::Bytes(b) | PyValue::ByteArray(b),
+            ) => a == b,
+            (PyValue::Dict(DictKind::Counter, a), PyValue::Dict(DictKind::Counter, b)) => {
+                counts_eq(a, b, tolerance) && counts_eq(b, a, tolerance)
+            }
+            (PyValue::Dict(DictKind::Ordered, a), PyValue::Dict(DictKind::Ordered, b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|((k, v), (k2, v2))| k.py_eq(k2, tolerance) && v.py_eq(v2, tolerance))
+            }
+            (PyValue::Dict(_, a), PyValue::Dict(_, b)) => {
                 a.len() == b.len()
                     && a.iter().all(|(k, v)| {
-                        b.iter()
-                            .any(|(k2, v2)| k.py_eq(k2, tolerance) && v.py_eq(v2, tolerance))
+                        lookup(b, k, tolerance).is_some_and(|v2| v.py_eq(v2, tolerance))
                     })
             }
             _ => false,
@@ -91,13 +127,22 @@ impl PyValue {
             PyValue::Set(v) if v.is_empty() => "set()".into(),
             PyValue::Set(v) => format!("{{{}}}", join(v)),
             PyValue::FrozenSet(v) => format!("frozenset({{{}}})", join(v)),
-            PyValue::Dict(v) => format!(
-                "{{{}}}",
-                v.iter()
+            PyValue::Dict(kind, v) => {
+                let items = v
+                    .iter()
                     .map(|(k, x)| format!("{}: {}", k.render(), x.render()))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+                    .join(", ");
+                match kind {
+                    DictKind::Plain => format!("{{{items}}}"),
+                    DictKind::Counter => format!("Counter({{{items}}})"),
+                    DictKind::Ordered => format!("OrderedDict({{{items}}})"),
+                    DictKind::Default => format!("defaultdict({{{items}}})"),
+                }
+            }
+            PyValue::Complex { real, imag } => python_complex(*real, *imag),
+            PyValue::Bytes(b) => python_bytes(b),
+            PyValue::ByteArray(b) => format!("bytearray({})", python_bytes(b)),
         }
     }
 
@@ -112,15 +157,39 @@ impl PyValue {
                 hex: hex.clone(),
             }),
             PyValue::Float(f) => Some(Num::Float(*f)),
+            PyValue::Complex { real, imag } => Some(Num::Complex(*real, *imag)),
             _ => None,
         }
     }
 }
 
-/// Numbers in Python's numeric tower that compare across types (`True == 1 == 1.0`).
+/// The value stored under `key` in a mapping's items, found with Python's `==` on keys.
+fn lookup<'a>(
+    items: &'a [(PyValue, PyValue)],
+    key: &PyValue,
+    tolerance: Option<f64>,
+) -> Option<&'a PyValue> {
+    items
+        .iter()
+        .find(|(k, _)| k.py_eq(key, tolerance))
+        .map(|(_, v)| v)
+}
+
+/// Every count in `a` equals `b`'s count for that key, a missing key counting 0 (`Counter.__eq__`).
+fn counts_eq(a: &[(PyValue, PyValue)], b: &[(PyValue, PyValue)], tolerance: Option<f64>) -> bool {
+    let zero = PyValue::Int {
+        negative: false,
+        hex: "0".into(),
+    };
+    a.iter()
+        .all(|(k, v)| v.py_eq(lookup(b, k, tolerance).unwrap_or(&zero), tolerance))
+}
+
+/// Numbers in Python's numeric tower that compare across types (`True == 1 == 1.0 == 1+0j`).
 enum Num {
     Int { negative: bool, hex: String },
     Float(f64),
+    Complex(f64, f64),
 }
 
 impl Num {
@@ -141,12 +210,31 @@ impl Num {
             | (Num::Float(f), Num::Int { negative, hex }) => {
                 float_as_int(*f).is_some_and(|(n, h)| n == *negative && h == *hex)
             }
+            (Num::Complex(r1, i1), Num::Complex(r2, i2)) => r1 == r2 && i1 == i2,
+            (Num::Complex(real, imag), other) | (other, Num::Complex(real, imag)) => {
+                *imag == 0.0 && Num::Float(*real).exact_eq(other)
+            }
+        }
+    }
+
+    /// Distance `abs(a - b)` as Python computes it for a stated tolerance (complex distances included).
+    fn distance(&self, other: &Num) -> f64 {
+        let (r1, i1) = self.to_complex();
+        let (r2, i2) = other.to_complex();
+        (r1 - r2).hypot(i1 - i2)
+    }
+
+    fn to_complex(&self) -> (f64, f64) {
+        match self {
+            Num::Complex(real, imag) => (*real, *imag),
+            real => (real.to_f64(), 0.0),
         }
     }
 
     fn to_f64(&self) -> f64 {
         match self {
             Num::Float(f) => *f,
+            Num::Complex(real, _) => *real,
             Num::Int { negative, hex } => {
                 let magnitude = hex.chars().fold(0.0f64, |acc, c| {
                     acc * 16.0 + f64::from(c.to_digit(16).unwrap_or(0))
@@ -213,11 +301,53 @@ fn python_float(f: f64) -> String {
         } else {
             "-inf".into()
         }
-    } else if f.fract() == 0.0 && f.abs() < 1e16 {
+    } else if f != 0.0 && (f.abs() < 1e-4 || f.abs() >= 1e16) {
+        // Python's repr switches to exponent notation outside [1e-4, 1e16), with a signed exponent.
+        let text = format!("{f:e}");
+        match text.split_once('e') {
+            Some((mantissa, exponent)) if !exponent.starts_with('-') => {
+                format!("{mantissa}e+{exponent:0>2}")
+            }
+            Some((mantissa, exponent)) => format!("{mantissa}e-{:0>2}", &exponent[1..]),
+            None => text,
+        }
+    } else if f.fract() == 0.0 {
         format!("{f:.1}")
     } else {
         format!("{f}")
     }
+}
+
+/// `repr(complex)`: parts without a trailing `.0`, the real part omitted when it is +0.
+fn python_complex(real: f64, imag: f64) -> String {
+    let part = |f: f64| {
+        let text = python_float(f);
+        text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+    };
+    if real == 0.0 && real.is_sign_positive() {
+        return format!("{}j", part(imag));
+    }
+    let imag_text = part(imag);
+    let sign = if imag_text.starts_with('-') { "" } else { "+" };
+    format!("({}{sign}{imag_text}j)", part(real))
+}
+
+/// `repr(bytes)` with single quotes.
+fn python_bytes(bytes: &[u8]) -> String {
+    let mut out = String::from("b'");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\'' => out.push_str("\\'"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn decode(json: &Value, depth: usize) -> Result<PyValue, DecodeError> {
@@ -284,11 +414,42 @@ fn decode(json: &Value, depth: usize) -> Result<PyValue, DecodeError> {
                 .ok_or_else(|| bad("bad str"))?;
             PyValue::Str(decode_hex(text).ok_or_else(|| bad("bad hex str"))?)
         }
+        "c" => match payload {
+            Some(Value::Array(parts)) if parts.len() == 2 => {
+                let part = |v: &Value| {
+                    v.as_str()
+                        .and_then(|t| t.parse::<f64>().ok())
+                        .ok_or_else(|| bad("bad complex"))
+                };
+                PyValue::Complex {
+                    real: part(&parts[0])?,
+                    imag: part(&parts[1])?,
+                }
+            }
+            _ => return Err(bad("bad complex")),
+        },
+        "y" | "Y" => {
+            let bytes = payload
+                .and_then(Value::as_str)
+                .and_then(decode_hex)
+                .ok_or_else(|| bad("bad bytes"))?;
+            if tag == "y" {
+                PyValue::Bytes(bytes)
+            } else {
+                PyValue::ByteArray(bytes)
+            }
+        }
         "l" => PyValue::List(items(payload)?),
         "t" => PyValue::Tuple(items(payload)?),
         "S" => PyValue::Set(items(payload)?),
         "F" => PyValue::FrozenSet(items(payload)?),
-        "d" => {
+        "d" | "C" | "O" | "D" => {
+            let kind = match tag {
+                "C" => DictKind::Counter,
+                "O" => DictKind::Ordered,
+                "D" => DictKind::Default,
+                _ => DictKind::Plain,
+            };
             let Some(Value::Array(pairs)) = payload else {
                 return Err(bad("bad dict"));
             };
@@ -301,7 +462,7 @@ fn decode(json: &Value, depth: usize) -> Result<PyValue, DecodeError> {
                     _ => return Err(bad("bad dict entry")),
                 }
             }
-            PyValue::Dict(out)
+            PyValue::Dict(kind, out)
         }
         other => return Err(bad(&format!("unknown tag `{other}`"))),
     })
@@ -409,9 +570,71 @@ mod tests {
             r#"["q"]"#,
             r#"["d", [[1]]]"#,
             r#"["x", "zz"]"#,
+            r#"["c", ["1.0"]]"#,
+            r#"["c", ["1.0", "j"]]"#,
+            r#"["y", "0"]"#,
+            r#"["C", [["s", "a"]]]"#,
         ] {
             assert!(PyValue::from_tagged(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn standard_dict_subclasses_compare_as_python_does() {
+        let counter = v(r#"["C", [[["s", "a"], ["i", "0x2"]], [["s", "b"], ["i", "0x0"]]]]"#);
+        let same_counts = v(r#"["C", [[["s", "a"], ["f", "2.0"]]]]"#);
+        assert!(
+            counter.py_eq(&same_counts, None),
+            "Counter == Counter counts a missing key as 0"
+        );
+        let plain = v(r#"["d", [[["s", "a"], ["i", "0x2"]]]]"#);
+        assert!(
+            !counter.py_eq(&plain, None),
+            "Counter == dict is dict equality: the zero count is an extra key"
+        );
+        assert!(same_counts.py_eq(&plain, None) && plain.py_eq(&same_counts, None));
+        assert!(!counter.py_eq(&v(r#"["C", [[["s", "a"], ["i", "0x3"]]]]"#), None));
+
+        let ab = v(r#"["O", [[["s", "a"], ["i", "0x1"]], [["s", "b"], ["i", "0x2"]]]]"#);
+        let ba = v(r#"["O", [[["s", "b"], ["i", "0x2"]], [["s", "a"], ["i", "0x1"]]]]"#);
+        let ba_plain = v(r#"["d", [[["s", "b"], ["i", "0x2"]], [["s", "a"], ["i", "0x1"]]]]"#);
+        assert!(!ab.py_eq(&ba, None), "two OrderedDicts compare in order");
+        assert!(
+            ab.py_eq(&ba_plain, None),
+            "an OrderedDict and a dict compare as dicts"
+        );
+        let default = v(r#"["D", [[["s", "b"], ["i", "0x2"]], [["s", "a"], ["i", "0x1"]]]]"#);
+        assert!(default.py_eq(&ab, None) && default.py_eq(&ba_plain, None));
+        assert!(!default.py_eq(&plain, None));
+    }
+
+    #[test]
+    fn complex_numbers_join_the_numeric_tower() {
+        let c = |text: &str| v(&format!(r#"["c", {text}]"#));
+        assert!(c(r#"["2.0", "0.0"]"#).py_eq(&int(2), None));
+        assert!(c(r#"["2.0", "-0.0"]"#).py_eq(&PyValue::Float(2.0), None));
+        assert!(PyValue::Bool(true).py_eq(&c(r#"["1.0", "0.0"]"#), None));
+        assert!(!c(r#"["2.0", "1e-300"]"#).py_eq(&int(2), None));
+        let x = c(r#"["-2.0", "2.4492935982947064e-16"]"#);
+        assert!(x.py_eq(&c(r#"["-2.0", "2.4492935982947064e-16"]"#), None));
+        assert!(!x.py_eq(&c(r#"["-2.0", "0.0"]"#), None));
+        assert!(
+            x.py_eq(&int(-2), Some(1e-15)),
+            "abs(a - b) of complex numbers"
+        );
+        assert!(!c(r#"["0.0", "1.0"]"#).py_eq(&int(0), Some(0.5)));
+        assert!(!c(r#"["nan", "0.0"]"#).py_eq(&c(r#"["nan", "0.0"]"#), None));
+        assert!(!c(r#"["1.0", "0.0"]"#).py_eq(&v(r#"["s", "1"]"#), None));
+    }
+
+    #[test]
+    fn bytes_equal_bytearrays_never_strings() {
+        let bytes = v(r#"["y", "6100ff"]"#);
+        assert!(bytes.py_eq(&v(r#"["Y", "6100ff"]"#), None));
+        assert!(!bytes.py_eq(&v(r#"["y", "6100"]"#), None));
+        assert!(!v(r#"["y", "61"]"#).py_eq(&v(r#"["s", "a"]"#), None));
+        assert_eq!(bytes.render(), r"b'a\x00\xff'");
+        assert_eq!(v(r#"["Y", "275c0a"]"#).render(), r"bytearray(b'\'\\\n')");
     }
 
     #[test]
@@ -420,5 +643,19 @@ mod tests {
             r#"["t", [["l", [["f", "1.5"], ["i", "-0xa"]]], ["S", []], ["d", [[["s", "k"], ["b", false]]]]]]"#,
         );
         assert_eq!(x.render(), r#"([1.5, -10], set(), {"k": False})"#);
+        let render = |text: &str| v(text).render();
+        assert_eq!(
+            render(r#"["c", ["-2.0", "2.4492935982947064e-16"]]"#),
+            "(-2+2.4492935982947064e-16j)"
+        );
+        assert_eq!(render(r#"["c", ["0.0", "1.5"]]"#), "1.5j");
+        assert_eq!(render(r#"["c", ["-0.0", "-1.0"]]"#), "(-0-1j)");
+        assert_eq!(render(r#"["f", "1e-05"]"#), "1e-05");
+        assert_eq!(render(r#"["f", "1e+16"]"#), "1e+16");
+        assert_eq!(render(r#"["f", "123.25"]"#), "123.25");
+        assert_eq!(
+            render(r#"["C", [[["s", "a"], ["i", "0x2"]]]]"#),
+            r#"Counter({"a": 2})"#
+        );
     }
 }

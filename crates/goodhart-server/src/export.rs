@@ -459,6 +459,7 @@ mod tests {
                 args: "2".into(),
                 expected: "4".into(),
                 tolerance: None,
+                check: Default::default(),
             }],
             hidden: Vec::new(),
             test_code: None,

@@ -148,6 +148,7 @@ fn tasks_and_audit_results_round_trip() {
             args: "1, 2".into(),
             expected: "3".into(),
             tolerance: None,
+            check: Default::default(),
         }],
         hidden: vec![],
         test_code: None,

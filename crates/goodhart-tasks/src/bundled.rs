@@ -171,6 +171,7 @@ impl RawTask {
                     args: c.args,
                     expected: c.expected,
                     tolerance: c.tolerance,
+                    check: Default::default(),
                 })
                 .collect::<Vec<_>>()
         };

@@ -4,7 +4,7 @@
 //! understands as "call the entry point with these arguments, compare with this value". Everything else
 //! stays as code (`Task::unsplit`) and the task says its hardened grading is not fully isolated.
 
-use goodhart_core::TestCase;
+use goodhart_core::{Check, TestCase};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{CmpOp, Expr, ExprContext, Number, Operator, Stmt, StmtAssert, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
@@ -206,6 +206,9 @@ fn is_noise(stmt: &Stmt) -> bool {
     }
 }
 
+/// Shorthand for the usual comparison in [`split_assert`]'s table.
+const EQ: Check = Check::Equality;
+
 fn split_assert(
     assert: &StmtAssert,
     src: &str,
@@ -213,22 +216,27 @@ fn split_assert(
     bound: &BTreeSet<String>,
     locals: &BTreeSet<String>,
 ) -> Option<TestCase> {
-    let (call, expected, tolerance) = match &*assert.test {
+    let (call, expected, tolerance, check) = match &*assert.test {
         Expr::Compare(cmp) if cmp.ops.len() == 1 && cmp.comparators.len() == 1 => {
             let right = &cmp.comparators[0];
             match cmp.ops[0] {
                 CmpOp::Eq if is_call_to(&cmp.left, callee) => {
-                    (&*cmp.left, source(src, right.range()), None)
+                    (&*cmp.left, source(src, right.range()), None, EQ)
                 }
                 CmpOp::Eq if is_call_to(right, callee) => {
-                    (right, source(src, cmp.left.range()), None)
+                    (right, source(src, cmp.left.range()), None, EQ)
                 }
                 CmpOp::Is if is_call_to(&cmp.left, callee) && right.is_none_literal_expr() => {
-                    (&*cmp.left, "None".to_string(), None)
+                    (&*cmp.left, "None".to_string(), None, EQ)
                 }
                 CmpOp::Lt | CmpOp::LtE => {
                     let (call, expected) = abs_difference(&cmp.left, callee)?;
-                    (call, source(src, expected.range()), Some(number(right)?))
+                    (
+                        call,
+                        source(src, expected.range()),
+                        Some(number(right)?),
+                        EQ,
+                    )
                 }
                 _ => return None,
             }
@@ -254,11 +262,12 @@ fn split_assert(
             } else {
                 abs_tol
             };
-            (call_arg, source(src, expected.range()), Some(tol))
+            (call_arg, source(src, expected.range()), Some(tol), EQ)
         }
-        test if is_call_to(test, callee) => (test, "True".to_string(), None),
+        // A bare `assert f(x)` holds for any truthy result, so it becomes a truth-value case, not `== True`.
+        test if is_call_to(test, callee) => (test, "True".to_string(), None, Check::Truthiness),
         Expr::UnaryOp(u) if u.op == UnaryOp::Not && is_call_to(&u.operand, callee) => {
-            (&*u.operand, "False".to_string(), None)
+            (&*u.operand, "False".to_string(), None, Check::Truthiness)
         }
         _ => return None,
     };
@@ -290,6 +299,7 @@ fn split_assert(
         args,
         expected,
         tolerance,
+        check,
     })
 }
 
@@ -501,23 +511,55 @@ mod tests {
              \x20   assert candidate(None) is None\n",
         );
         assert!(s.unsplit.is_empty(), "{:?}", s.unsplit);
-        let got: Vec<(&str, &str, Option<f64>)> = s
+        let got: Vec<(&str, &str, Option<f64>, Check)> = s
             .cases
             .iter()
-            .map(|c| (c.args.as_str(), c.expected.as_str(), c.tolerance))
+            .map(|c| (c.args.as_str(), c.expected.as_str(), c.tolerance, c.check))
+            .collect();
+        let (eq, truth) = (Check::Equality, Check::Truthiness);
+        assert_eq!(
+            got,
+            vec![
+                ("1, [2, 3]", "(1, 'a')", None, eq),
+                ("x=3", "{1, 2}", None, eq),
+                ("2.0", "1.5", Some(1e-6), eq),
+                ("3", "1.5", Some(0.001), eq),
+                ("4", "2.0", Some(0.5), eq),
+                ("'x'", "True", None, truth),
+                ("'y'", "False", None, truth),
+                ("None", "None", None, eq),
+            ]
+        );
+    }
+
+    #[test]
+    fn bare_asserts_check_truthiness_and_comparisons_with_bools_stay_equality() {
+        let asserts: Vec<String> = [
+            "assert match('annie')",
+            "assert not match('dawood')",
+            "assert match('x') == True",
+            "assert match('y') is True",
+        ]
+        .map(String::from)
+        .to_vec();
+        let s = split_assert_list(&asserts, &[], "match");
+        let got: Vec<(&str, Check)> = s
+            .cases
+            .iter()
+            .map(|c| (c.expected.as_str(), c.check))
             .collect();
         assert_eq!(
             got,
             vec![
-                ("1, [2, 3]", "(1, 'a')", None),
-                ("x=3", "{1, 2}", None),
-                ("2.0", "1.5", Some(1e-6)),
-                ("3", "1.5", Some(0.001)),
-                ("4", "2.0", Some(0.5)),
-                ("'x'", "True", None),
-                ("'y'", "False", None),
-                ("None", "None", None),
+                ("True", Check::Truthiness),
+                ("False", Check::Truthiness),
+                ("True", Check::Equality),
             ]
+        );
+        assert_eq!(
+            s.unsplit,
+            vec!["assert match('y') is True".to_string()],
+            "identity with True is neither equality nor truthiness"
         );
     }
 

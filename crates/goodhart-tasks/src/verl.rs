@@ -67,6 +67,7 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
                 args,
                 expected,
                 tolerance: None,
+                check: Default::default(),
             }
         })
         .collect();

@@ -17,8 +17,12 @@ fn split_view(task: &goodhart_core::Task) -> String {
         task.id, task.entry_point, task.test_setup
     );
     for c in task.cases() {
+        let check = match c.check {
+            goodhart_core::Check::Equality => "",
+            goodhart_core::Check::Truthiness => " (truthiness)",
+        };
         out += &format!(
-            "case: ({}) -> {} tol={:?}\n",
+            "case: ({}) -> {} tol={:?}{check}\n",
             c.args, c.expected, c.tolerance
         );
     }
@@ -72,7 +76,7 @@ fn all_mbpp_tasks_load_and_most_split_fully() {
         MBPP,
         "mbpp",
         427,
-        &["mbpp/2", "mbpp/3", "mbpp/17", "mbpp/82"],
+        &["mbpp/2", "mbpp/3", "mbpp/17", "mbpp/82", "mbpp/737"],
     );
 }
 

@@ -17,6 +17,7 @@ def _goodhart_hardened():
         _g_os.fork, _g_os.pipe, _g_os.read, _g_os.write, _g_os.close, _g_os.kill, _g_os.waitpid)
     exit_now, select, monotonic, dumps, loads = _g_os._exit, _g_select.select, _g_time.monotonic, _g_json.dumps, _g_json.loads
     serialize, SIGKILL, stdout, stderr = _goodhart_serialize, _g_signal.SIGKILL, _g_sys.stdout, _g_sys.stderr
+    truth = bool
     type_name = lambda e: type(e).__name__
 
     with open("goodhart_job.json") as f:
@@ -102,8 +103,10 @@ def _goodhart_hardened():
             record(i, error=call)
             continue
 
-        def run_case(call=call):
-            text, why = serialize(entry(*call[0], **call[1]))
+        # A truthiness case (`assert f(x)`) sends only bool(result): the test asks nothing more of it.
+        def run_case(call=call, by_truth=job["truthiness"][i]):
+            result = entry(*call[0], **call[1])
+            text, why = serialize(truth(result) if by_truth else result)
             return {"value": text} if why is None else {"error": why}
 
         record(i, **in_child(run_case, job["case_timeout"]))
