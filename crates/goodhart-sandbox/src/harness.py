@@ -6,15 +6,15 @@ header, raw blobs.
 
 Processes, all in bubblewrap's user namespace as uid 65534:
   server   pid 1 of the worker's own pid namespace, pytest imported. It supervises each run from outside it.
-  factory  forked before the heavy imports, so it is small and cheap to fork. It makes each run's namespaces.
+  factory  forked before the heavy imports; it makes each run's namespaces and spawns their holder.
   holder   pid 1 of a run's new pid, mount, ipc and uts namespaces, which have a private tmpfs on /work, /tmp
-           and /dev/shm and a /proc of their own. It only waits. Killing it kills the run's whole pid namespace.
-  user     a fork of the warm server that joins the holder's namespaces (setns), drops every capability,
-           sets the run's rlimits and runs main.py as __main__.
+           and /dev/shm. It is `sleep infinity`. Killing it kills the run's whole pid namespace.
+  user     a fork of the warm server that joins the holder's namespaces (setns), mounts their /proc, drops
+           every capability, sets the run's rlimits and runs main.py as __main__.
 The server answers only once the holder is gone (its pidfd says so), and the kernel ends a pid namespace's
 init only after every other process in that namespace is gone, so nothing of a run outlives its answer.
-Each run costs one fork of the warm interpreter and one of the small factory, which makes the next run's
-namespaces while the current one executes.
+Each run costs one fork of the warm interpreter; the factory makes the next run's namespaces while the
+current one executes.
 """
 
 import ctypes
@@ -30,6 +30,8 @@ import sys
 import time
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "server"
+# Each run's pid 1 (see make_holder); coreutils' sleep is in /usr on every Linux we run on.
+SLEEP = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), "/usr/bin/sleep")
 TMPFS_BYTES = int(sys.argv[2]) if len(sys.argv) > 2 else 64 << 20
 if sys.path and sys.path[0] == "":
     del sys.path[0]  # started with -c: the current directory is nobody's module path
@@ -200,7 +202,8 @@ def factory_loop(req_r, rep_w):
     """For each byte from the server, makes one holder and sends back its pid (0 when that failed)."""
     name_process("gh-factory")
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    # Holders are reaped by the kernel as they die; the server watches them through pidfds.
+    # Holders are reaped by the kernel as they die (the server watches them through pidfds), and they
+    # inherit this, so a run's orphans are reaped too.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     home = {kind: os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
             for name, kind in (("mnt", CLONE_NEWNS), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
@@ -217,63 +220,35 @@ def factory_loop(req_r, rep_w):
 
 
 def make_holder(home):
-    """New namespaces with the run's private mounts, held by a new pid 1; the factory then goes home.
+    """New namespaces with the run's private tmpfs mounts, held by a new pid 1; the factory then goes home.
 
-    The factory enters the new namespaces itself, forks the holder into them and returns to its own
-    (`home`: descriptors of its original namespaces), so each run costs one fork of this small process.
+    The factory enters the new namespaces itself, spawns the holder into them and returns to its own
+    (`home`: descriptors of its original namespaces). The holder is `sleep infinity`, started with
+    posix_spawn (a vfork, so nothing of this process is copied): it installs no signal handlers, so no
+    signal from inside the run can stop it; it inherits SIGCHLD ignored, so the run's orphans are reaped
+    as they die; and it keeps this process's ambient capabilities, which the run's processes lack, so
+    none of them may trace it. The run's own process mounts the namespace's /proc (see `Run`).
     """
     check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)), "unshare")
-    ready_r = None
     try:
         mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
         opts = f"size={TMPFS_BYTES},nr_inodes=4096,mode=0755".encode()
         for target in TMPFS:
             mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
-        ready_r, ready_w = os.pipe()
-        holder = os.fork()
-        if holder == 0:
-            os.close(ready_r)
-            hold(ready_w)
-        os.close(ready_w)
+        return os.posix_spawn(SLEEP, [SLEEP, "infinity"], {})
     finally:
         for kind, fd in home.items():
             setns(fd, kind, "back home")
-    try:
-        ready = os.read(ready_r, 1) == b"K"
-    finally:
-        os.close(ready_r)
-    if not ready:
-        kill(holder)
-        return 0
-    return holder
 
 
-def hold(ready_w):
-    """The run's pid 1: mounts its /proc, says so, then waits to be killed. Never returns."""
-    try:
-        name_process("gh-holder")
-        # Without handlers, signals from inside its namespace cannot touch a pid 1 (the kernel drops them).
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        # Orphans of the run are reaped at once; the run's processes cannot trace this one (it holds
-        # capabilities they lack), but the server, with the same ones, may open its ns and root links.
-        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-        prctl(PR_SET_DUMPABLE, 1)
-        mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-        # As bubblewrap does for its own /proc: the kernel-wide knobs stay read-only.
-        for name in (b"sys", b"sysrq-trigger", b"irq", b"bus"):
-            target = b"/proc/" + name
-            if os.path.exists(target):
-                mount(target, target, None, MS_BIND | MS_REC, None)
-                mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                      None)
-        os.chdir("/")
-        os.write(ready_w, b"K")
-        os.closerange(0, 1 << 16)
-        while True:
-            signal.pause()
-    except BaseException as e:  # noqa: BLE001
-        log(f"a run's pid 1 failed: {type(e).__name__}: {e}")
-    os._exit(1)
+def mount_proc():
+    """A /proc for the run's pid namespace; as bubblewrap does for its own, the kernel-wide knobs stay read-only."""
+    mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    for name in (b"sys", b"sysrq-trigger", b"irq", b"bus"):
+        target = b"/proc/" + name
+        if os.path.exists(target):
+            mount(target, target, None, MS_BIND | MS_REC, None)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -321,6 +296,7 @@ class Run:
                     name_process("gh-run")
                     for name, kind in (("mnt", CLONE_NEWNS), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS)):
                         setns(ns[name], kind, name)
+                    mount_proc()
                     os.chdir(WORK)
                     # A process group of its own: kill(0, ...) must not reach the server's group, whose
                     # members live outside the run's pid namespace but share its uid.
