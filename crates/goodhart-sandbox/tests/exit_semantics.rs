@@ -151,3 +151,30 @@ fn json_form_has_the_contract_keys() {
     assert_eq!(j["status"], "ok");
     assert_eq!(j["stdout"], "x\n");
 }
+
+#[test]
+fn a_source_run_many_times_behaves_as_on_its_first_run() {
+    // The pool compiles a main.py it has seen before once, for the runs after; nothing of that may show.
+    let src = "import sys\nstate = globals().setdefault('runs', [])\nstate.append(1)\nprint(__name__, __file__, len(state), sys.argv[1:])\nraise ValueError('boom')\n";
+    for _ in 0..8 {
+        let o = sandbox().run(&Program {
+            main: src.into(),
+            argv: vec!["a".into()],
+            ..Program::default()
+        });
+        assert_eq!(o.status, Status::Exit(1), "{o:?}");
+        assert_eq!(out(&o), "__main__ /work/main.py 1 ['a']\n");
+        assert!(
+            err(&o).contains("File \"/work/main.py\", line 5, in <module>")
+                && err(&o).ends_with("ValueError: boom\n"),
+            "{}",
+            err(&o)
+        );
+    }
+    let bad = "def f(:\n    pass\n";
+    for _ in 0..4 {
+        let o = run(bad);
+        assert_eq!(o.status, Status::Exit(1), "{o:?}");
+        assert!(err(&o).contains("SyntaxError"), "{}", err(&o));
+    }
+}

@@ -47,8 +47,15 @@ def _goodhart_events(untrusted, protected, events_path):
             path = path.decode("utf-8", "replace")
         return basename(path) if isinstance(path, str) else None
 
+    watched = frozenset((
+        "sys._getframe", "sys._current_frames", "object.__getattr__", "gc.get_referrers", "gc.get_objects",
+        "gc.get_referents", "open", "os.remove", "os.rename", "os.truncate", "os.unlink", "shutil.rmtree",
+        "shutil.move", "compile", "os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",
+    ))
+
     def hook(event, args):
-        if busy[0]:
+        # pytest alone raises thousands of events (builtins.id above all); most must cost one lookup.
+        if event not in watched or busy[0]:
             return
         busy[0] = True
         try:

@@ -54,6 +54,9 @@ pub struct SandboxBenchArgs {
     /// HumanEval.jsonl.gz (default: shared/datasets/openai_human-eval/ beside or above the repository).
     #[arg(long)]
     dataset: Option<PathBuf>,
+    /// Workers (and concurrent runs) in both modes (default: the sandbox's default pool size).
+    #[arg(long)]
+    workers: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -87,8 +90,20 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
     };
     let problems = load_humaneval(&dataset)?;
     let repeat = args.humaneval_runs.div_ceil(problems.len()).max(1);
-    let programs: Vec<Program> = (0..repeat).flat_map(|_| problems.iter().cloned()).collect();
-    let base = SandboxConfig::discover()?;
+    // Each repetition differs by a comment, so no run is a repeat that the pool's compile cache (which
+    // serves sources it has seen before, like a grader's harness) could serve: every run pays its compile.
+    let programs: Vec<Program> = (0..repeat)
+        .flat_map(|r| {
+            problems.iter().map(move |p| Program {
+                main: format!("{}# repetition {r}\n", p.main),
+                ..p.clone()
+            })
+        })
+        .collect();
+    let mut base = SandboxConfig::discover()?;
+    if let Some(workers) = args.workers {
+        base.pool_size = workers.max(1);
+    }
     let threads = base.pool_size;
     let pool = measure(&base, Mode::Pool, args.runs, &programs, args.json)?;
     let fresh = measure(
