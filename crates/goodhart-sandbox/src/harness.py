@@ -1,11 +1,11 @@
 """Goodhart sandbox harness: runs inside bubblewrap and gives every run a process of its own.
 
-Modes: `server` (warm fork server: answers requests until its input closes) and `fresh` (answers one request
-and exits; the benchmark baseline). argv: MODE TMPFS_BYTES. Protocol on fds 0/1: u32 LE header length, JSON
-header, raw blobs.
+Modes: `server` (warm fork server with pytest: answers requests until its input closes), `lean` (the same
+without pytest) and `fresh` (answers one request and exits; the benchmark baseline). argv: MODE TMPFS_BYTES.
+Protocol on fds 0/1: u32 LE header length, JSON header, raw blobs.
 
 Processes, all in bubblewrap's user namespace as uid 65534:
-  server   pid 1 of the worker's own pid namespace, pytest imported. It supervises each run from outside it.
+  server   pid 1 of the worker's own pid namespace, warm (see warm_up). It supervises each run from outside it.
   factory  forked before the heavy imports; it makes each run's namespaces and spawns their holder.
   holder   pid 1 of a run's new pid, mount, ipc and uts namespaces, which have a private tmpfs on /work, /tmp
            and /dev/shm. It is `sleep infinity`. Killing it kills the run's whole pid namespace.
@@ -49,14 +49,18 @@ PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 # What the harness itself needs, in bubblewrap's user namespace only: CAP_SETPCAP (8, to drop capabilities),
 # CAP_SYS_CHROOT (18, for setns into a mount namespace) and CAP_SYS_ADMIN (21, namespaces and mounts).
 KEPT_CAPS = (8, 18, 21)
-# Modules runs commonly import, loaded once by the server (never by the factory). The pytest plugins are the
-# ones pytest.main loads itself; having them in memory takes a third off a pytest run.
-WARM_MODULES = (
-    "pytest", "_pytest.reports", "_pytest.runner", "_pytest.python", "_pytest.assertion.rewrite",
-    "_pytest._argcomplete", "pdb", "readline", "unittest",
+# Modules runs commonly import, loaded once by a pool server (never by the factory). The `server` image
+# adds pytest, the plugins pytest.main loads itself and unittest (having them in memory takes a third off a
+# pytest run); the `lean` image, for programs that mention neither, is a third of the size, so its forks
+# are cheaper. The Rust side picks the image per program.
+WARM_STDLIB = (
     "collections", "itertools", "functools", "math", "re", "string", "heapq", "bisect", "typing",
     "hashlib", "random", "fractions", "decimal", "statistics", "copy", "operator", "dataclasses",
-    "threading", "atexit", "inspect", "traceback", "textwrap", "enum",
+    "threading", "atexit", "inspect", "traceback", "textwrap", "enum", "json",
+)
+WARM_PYTEST = (
+    "pytest", "_pytest.reports", "_pytest.runner", "_pytest.python", "_pytest.assertion.rewrite",
+    "_pytest._argcomplete", "pdb", "readline", "unittest",
 )
 
 
@@ -680,26 +684,27 @@ def finalize(code):
 # The server.
 
 
-def warm_up():
+def warm_up(with_pytest):
     """Imports what runs commonly need, once, before any fork; then freezes the heap so forks share it."""
     import gc
     import importlib
 
-    for name in WARM_MODULES:
+    for name in WARM_STDLIB + (WARM_PYTEST if with_pytest else ()):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001
             pass
-    try:
-        from _pytest.config import default_plugins, essential_plugins
+    if with_pytest:
+        try:
+            from _pytest.config import default_plugins, essential_plugins
 
-        for name in (*essential_plugins, *default_plugins):
-            try:
-                importlib.import_module("_pytest." + name)
-            except Exception:  # noqa: BLE001
-                pass
-    except Exception:  # noqa: BLE001
-        pass
+            for name in (*essential_plugins, *default_plugins):
+                try:
+                    importlib.import_module("_pytest." + name)
+                except Exception:  # noqa: BLE001
+                    pass
+        except Exception:  # noqa: BLE001
+            pass
     # Objects that exist before the first fork are never collected, so forks do not copy their pages.
     gc.freeze()
 
@@ -713,7 +718,7 @@ def serve(proto_in, proto_out, factory):
         except BaseException as e:  # noqa: BLE001
             failure = f"could not prepare the run: {type(e).__name__}: {e}"
             log(failure)
-        if MODE == "server":
+        if MODE != "fresh":
             factory.ask()  # the next run's namespaces get made while this one executes
         try:
             req = read_request(proto_in)
@@ -731,7 +736,7 @@ def serve(proto_in, proto_out, factory):
                 send_error(proto_out, f"{type(e).__name__}: {e}")
             else:
                 send_response(proto_out, head, blobs)
-        if MODE != "server":
+        if MODE == "fresh":
             return
 
 
@@ -772,10 +777,10 @@ def main():
     narrow_bounding_set()
     factory = Factory((proto_in, proto_out))
     name_process("gh-server")
-    if MODE == "server":
+    if MODE != "fresh":
         # The cwd pytest would record for a run is the run's own /work.
         os.chdir(WORK)
-        warm_up()
+        warm_up(with_pytest=MODE == "server")
     serve(proto_in, proto_out, factory)
     factory.close()
 

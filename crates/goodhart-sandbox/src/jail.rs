@@ -853,12 +853,13 @@ fn nul_error(path: &Path) -> SandboxError {
 mod tests {
     use super::*;
     use crate::config::{Mode, SandboxConfig};
-    use crate::worker::bwrap_command;
+    use crate::worker::{bwrap_command, Image};
 
     /// Runs `script` as the harness would be run (same plan), with remounts forced or not.
     fn run_as_harness(script: &str, legacy_remount: bool) -> String {
         let config = SandboxConfig::discover().unwrap();
-        let mut translation = Translation::read(&bwrap_command(&config, Mode::Fresh)).unwrap();
+        let mut translation =
+            Translation::read(&bwrap_command(&config, Mode::Fresh, Image::Pytest)).unwrap();
         translation.plan.legacy_remount = legacy_remount;
         let args = ["-S", "-c", script].map(OsString::from).to_vec();
         let out = translation.into_command(Some(args)).output().unwrap();
@@ -877,7 +878,7 @@ mod tests {
     fn the_harness_gets_bwraps_sandbox_with_either_remount_method() {
         // SYS_ADMIN, SETPCAP and whatever else bwrap_command adds: read from its own command line.
         let config = SandboxConfig::discover().unwrap();
-        let caps = Translation::read(&bwrap_command(&config, Mode::Fresh))
+        let caps = Translation::read(&bwrap_command(&config, Mode::Fresh, Image::Pytest))
             .unwrap()
             .plan
             .caps;

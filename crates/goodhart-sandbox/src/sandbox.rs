@@ -2,7 +2,7 @@
 
 use crate::config::{Mode, SandboxConfig};
 use crate::jail;
-use crate::worker::{bwrap_command, Worker};
+use crate::worker::{bwrap_command, Image, Worker};
 use crate::{Launcher, Outcome, Program, SandboxError, Status};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -15,11 +15,19 @@ pub struct Sandbox {
     freed: Condvar,
 }
 
-/// Idle workers, least recently used first (its next run's namespaces have had the longest to get ready),
-/// and how many exist (idle or busy); fresh mode uses only `live` as a run counter.
+/// Per image: idle workers, least recently used first (its next run's namespaces have had the longest to
+/// get ready), and how many exist (idle or busy); fresh mode uses only `live` as a run counter.
 struct Pool {
-    idle: VecDeque<Worker>,
-    live: usize,
+    idle: [VecDeque<Worker>; 2],
+    live: [usize; 2],
+}
+
+/// Which of the pool's two sets a program's run uses (fresh mode has one).
+fn slot(mode: Mode, image: Image) -> usize {
+    match (mode, image) {
+        (Mode::Pool, Image::Stdlib) => 1,
+        _ => 0,
+    }
 }
 
 impl Sandbox {
@@ -33,13 +41,14 @@ impl Sandbox {
         let mut config = config;
         config.launcher = choose_launcher(&config)?;
         config.pool_size = config.pool_size.max(1);
-        let mut idle = VecDeque::new();
+        // The pytest image is started up front (it takes longest); the plain one on first use.
+        let mut idle = [VecDeque::new(), VecDeque::new()];
         if config.mode == Mode::Pool {
             for _ in 0..config.pool_size {
-                idle.push_back(Worker::spawn(&config, Mode::Pool)?);
+                idle[0].push_back(Worker::spawn(&config, Mode::Pool, Image::Pytest)?);
             }
         }
-        let live = idle.len();
+        let live = [idle[0].len(), 0];
         Ok(Sandbox {
             config,
             pool: Mutex::new(Pool { idle, live }),
@@ -61,7 +70,9 @@ impl Sandbox {
     pub fn run(&self, program: &Program) -> Outcome {
         let limits = program.limits.as_ref().unwrap_or(&self.config.limits);
         let started = Instant::now();
-        let mut worker = match self.take() {
+        let image = Image::for_program(program);
+        let slot = slot(self.config.mode, image);
+        let mut worker = match self.take(image, slot) {
             Ok(w) => w,
             Err(err) => {
                 return Outcome::ended(Status::SandboxError(err.to_string()), started.elapsed())
@@ -69,10 +80,10 @@ impl Sandbox {
         };
         let answer = worker.run(program, limits);
         match self.config.mode {
-            Mode::Pool if answer.reusable => self.give_back(Some(worker)),
+            Mode::Pool if answer.reusable => self.give_back(slot, Some(worker)),
             Mode::Pool => {
                 drop(worker);
-                self.give_back(None);
+                self.give_back(slot, None);
             }
             Mode::Fresh => {
                 if answer.reusable {
@@ -80,25 +91,25 @@ impl Sandbox {
                 } else {
                     drop(worker);
                 }
-                self.give_back(None);
+                self.give_back(slot, None);
             }
         }
         answer.outcome
     }
 
-    /// A free worker: an idle one, a new one while under the pool size, or the next one freed.
-    fn take(&self) -> Result<Worker, SandboxError> {
+    /// A free worker of the image: an idle one, a new one while under the pool size, or the next freed.
+    fn take(&self, image: Image, slot: usize) -> Result<Worker, SandboxError> {
         let mut pool = self.lock();
         loop {
-            if let Some(worker) = pool.idle.pop_front() {
+            if let Some(worker) = pool.idle[slot].pop_front() {
                 return Ok(worker);
             }
-            if pool.live < self.config.pool_size {
-                pool.live += 1;
+            if pool.live[slot] < self.config.pool_size {
+                pool.live[slot] += 1;
                 drop(pool);
-                let spawned = Worker::spawn(&self.config, self.config.mode);
+                let spawned = Worker::spawn(&self.config, self.config.mode, image);
                 if spawned.is_err() {
-                    self.give_back(None);
+                    self.give_back(slot, None);
                 }
                 return spawned;
             }
@@ -106,15 +117,15 @@ impl Sandbox {
         }
     }
 
-    /// Returns a worker to the pool (`None`: it is gone, a new one may be started in its place).
-    fn give_back(&self, worker: Option<Worker>) {
+    /// Returns a worker to its set (`None`: it is gone, a new one may be started in its place).
+    fn give_back(&self, slot: usize, worker: Option<Worker>) {
         let mut pool = self.lock();
         match worker {
-            Some(w) => pool.idle.push_back(w),
-            None => pool.live -= 1,
+            Some(w) => pool.idle[slot].push_back(w),
+            None => pool.live[slot] -= 1,
         }
         drop(pool);
-        self.freed.notify_one();
+        self.freed.notify_all();
     }
 
     fn lock(&self) -> MutexGuard<'_, Pool> {
@@ -126,7 +137,9 @@ impl Sandbox {
 /// The launcher workers will use: the one asked for, else bwrap when installed, else the built-in one,
 /// which is tried once here so that a machine without user namespaces gets a clear error up front.
 fn choose_launcher(config: &SandboxConfig) -> Result<Launcher, SandboxError> {
-    let builtin = || jail::probe(&bwrap_command(config, Mode::Fresh)).map(|()| Launcher::Builtin);
+    let builtin = || {
+        jail::probe(&bwrap_command(config, Mode::Fresh, Image::Pytest)).map(|()| Launcher::Builtin)
+    };
     match config.launcher {
         Launcher::Auto if on_path("bwrap") => Ok(Launcher::Bwrap),
         Launcher::Auto => builtin().map_err(|builtin| SandboxError::NoBubblewrap { builtin }),

@@ -66,10 +66,15 @@ impl Worker {
     ///
     /// bwrap's `--die-with-parent` fires when the *thread* that forked it exits, so every worker is forked
     /// by one spawner thread that lives as long as the process: callers' threads may come and go.
-    pub(crate) fn spawn(config: &SandboxConfig, mode: Mode) -> Result<Worker, SandboxError> {
+    pub(crate) fn spawn(
+        config: &SandboxConfig,
+        mode: Mode,
+        image: Image,
+    ) -> Result<Worker, SandboxError> {
         type Job = (
             SandboxConfig,
             Mode,
+            Image,
             mpsc::Sender<Result<Worker, SandboxError>>,
         );
         static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
@@ -78,19 +83,20 @@ impl Worker {
             std::thread::Builder::new()
                 .name("goodhart-sandbox-spawner".into())
                 .spawn(move || {
-                    for (config, mode, reply) in rx {
-                        let _ = reply.send(Worker::spawn_here(&config, mode));
+                    for (config, mode, image, reply) in rx {
+                        let _ = reply.send(Worker::spawn_here(&config, mode, image));
                     }
                 })
                 .ok();
             Mutex::new(tx)
         });
         let (reply, answer) = mpsc::channel();
-        let sent =
-            spawner
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send((config.clone(), mode, reply));
+        let sent = spawner.lock().unwrap_or_else(|e| e.into_inner()).send((
+            config.clone(),
+            mode,
+            image,
+            reply,
+        ));
         let lost = || {
             SandboxError::io(
                 "starting bwrap",
@@ -102,11 +108,17 @@ impl Worker {
     }
 
     /// Forks bwrap from the calling thread (the spawner thread).
-    fn spawn_here(config: &SandboxConfig, mode: Mode) -> Result<Worker, SandboxError> {
+    fn spawn_here(
+        config: &SandboxConfig,
+        mode: Mode,
+        image: Image,
+    ) -> Result<Worker, SandboxError> {
         let cgroup = Cgroup::create();
         let mut cmd = match config.launcher {
-            crate::Launcher::Builtin => crate::jail::from_bwrap(&bwrap_command(config, mode))?,
-            crate::Launcher::Bwrap | crate::Launcher::Auto => bwrap_command(config, mode),
+            crate::Launcher::Builtin => {
+                crate::jail::from_bwrap(&bwrap_command(config, mode, image))?
+            }
+            crate::Launcher::Bwrap | crate::Launcher::Auto => bwrap_command(config, mode, image),
         };
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -292,7 +304,7 @@ fn interpret(
 }
 
 /// The bubblewrap command line: empty namespaces, no host environment, only /usr and Python visible.
-pub(crate) fn bwrap_command(config: &SandboxConfig, mode: Mode) -> Command {
+pub(crate) fn bwrap_command(config: &SandboxConfig, mode: Mode, image: Image) -> Command {
     let mut cmd = Command::new("bwrap");
     cmd.env_clear();
     cmd.args([
@@ -345,12 +357,40 @@ pub(crate) fn bwrap_command(config: &SandboxConfig, mode: Mode) -> Command {
     }
     cmd.args(["--chdir", "/"]);
     cmd.arg(&config.python).args(["-c", HARNESS]);
-    cmd.arg(match mode {
-        Mode::Pool => "server",
-        Mode::Fresh => "fresh",
+    cmd.arg(match (mode, image) {
+        (Mode::Fresh, _) => "fresh",
+        (Mode::Pool, Image::Pytest) => "server",
+        (Mode::Pool, Image::Stdlib) => "lean",
     });
     cmd.arg(tmpfs_bytes(&config.limits).to_string());
     cmd
+}
+
+/// What a pool worker has imported before its first fork (see harness.py's warm_up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Image {
+    /// pytest, its plugins and unittest besides the standard library: for programs that use them.
+    Pytest,
+    /// The standard library's common modules only: a third of the memory, so forks (one per run, and
+    /// one per case in the hardened grader) cost a third as much.
+    Stdlib,
+}
+
+impl Image {
+    /// The image a program needs: pytest's whenever any of its sources mentions pytest or unittest
+    /// (a guess that only ever costs time: a program that imports them anyway just imports them).
+    pub(crate) fn for_program(program: &Program) -> Image {
+        let mentions = |text: &[u8]| {
+            [b"pytest".as_slice(), b"unittest"]
+                .iter()
+                .any(|word| text.windows(word.len()).any(|w| w == *word))
+        };
+        if mentions(program.main.as_bytes()) || program.files.values().any(|f| mentions(f)) {
+            Image::Pytest
+        } else {
+            Image::Stdlib
+        }
+    }
 }
 
 /// Size of each run's private tmpfs mounts (work dir, /tmp, /dev/shm), made before its request arrives:
