@@ -460,3 +460,26 @@ fn write_all_by(dst: &mut ChildStdin, mut buf: &[u8], deadline: Instant) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn programs_that_mention_a_test_framework_get_the_pytest_image() {
+        let plain = Program {
+            main: "print(sum(range(10)))\n".into(),
+            ..Program::default()
+        };
+        assert_eq!(Image::for_program(&plain), Image::Stdlib);
+        let main = Program {
+            main: "import pytest\n".into(),
+            ..Program::default()
+        };
+        assert_eq!(Image::for_program(&main), Image::Pytest);
+        let mut file = plain.clone();
+        file.files
+            .insert("conftest.py".into(), b"import unittest\n".to_vec());
+        assert_eq!(Image::for_program(&file), Image::Pytest);
+    }
+}

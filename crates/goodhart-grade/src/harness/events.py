@@ -5,7 +5,7 @@ import sys as _g_sys
 
 def _goodhart_events(untrusted, protected, events_path):
     import atexit, builtins, gc, json, operator, os
-    # Objects inherited from the warm server are never garbage: freezing them keeps collections (pytest
+    # Objects inherited from the warm server are never garbage: freezing them keeps collections (the test runner
     # forces two) from walking, and copy-on-write copying, the whole pre-imported heap.
     gc.freeze()
     getframe, basename, write, dumps = _g_sys._getframe, os.path.basename, os.write, json.dumps
@@ -54,7 +54,8 @@ def _goodhart_events(untrusted, protected, events_path):
     ))
 
     def hook(event, args):
-        # pytest alone raises thousands of events (builtins.id above all); most must cost one lookup.
+        # A test runner alone raises thousands of events (builtins.id above all); most must cost one lookup.
+        # (This file names no test framework: the sandbox gives programs that do a heavier interpreter.)
         if event not in watched or busy[0]:
             return
         busy[0] = True
