@@ -5,11 +5,15 @@
 //! provisioning) is an implementation detail that callers never have to think about.
 //!
 //! Each worker is a Python fork server inside bubblewrap (empty network, no host environment, only `/usr`
-//! and the interpreter visible); where bubblewrap is not installed, the built-in [`Launcher`] builds the
-//! same sandbox from bubblewrap's command line with raw system calls. Each run is forked from the pristine server into new mount, pid, IPC and
-//! UTS namespaces with a private tmpfs work directory and `/tmp`, a fresh `/proc`, no capabilities and
-//! rlimits; per-worker cgroups bound memory and process count. When the run's pid namespace ends the
-//! kernel kills whatever it left behind, so nothing outlives a run.
+//! and the interpreter visible, its own root and `/dev` read-only); where bubblewrap is not installed, the
+//! built-in [`Launcher`] builds the same sandbox from bubblewrap's command line with raw system calls.
+//! Each run is one fork of the pristine server that joins new mount, pid, IPC and UTS namespaces made
+//! ahead of time by a small factory process, with a private tmpfs work directory, `/tmp` and `/dev/shm`, a
+//! fresh `/proc`, its own process group, no capabilities and rlimits; per-worker cgroups bound memory and
+//! process count. The server supervises from outside the run and answers only once the run's pid
+//! namespace has ended, so nothing outlives a run. Workers come in two warm images: with pytest (for
+//! programs that mention pytest or unittest) and standard library only (cheaper to fork); a main.py the
+//! server has seen before is compiled once for the runs after it (harness.py explains both).
 
 mod api;
 mod cgroup;
