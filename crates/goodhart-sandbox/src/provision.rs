@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Marker written last into a finished venv; its absence means "not provisioned yet".
+/// The pytest every grader runs: the pytest profile's hackability depends on pytest's internals (the
+/// report and hook APIs the exploits patch), so results are only comparable under one version.
+pub(crate) const PYTEST: &str = "pytest==9.2.0";
 const READY_MARKER: &str = ".goodhart-ready";
 /// Asks an interpreter where it really lives (resolves pyenv shims) and which version it is.
 const PROBE: &str =
@@ -126,20 +129,22 @@ pub(crate) fn ensure_venv(base: &Path, data_dir: &Path) -> Result<Venv, SandboxE
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        "pytest",
+        PYTEST,
     ]))
-    .map_err(|m| fail(format!("pip install pytest failed: {m}")))?;
+    .map_err(|m| fail(format!("pip install {PYTEST} failed: {m}")))?;
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&staging, &dir)
         .map_err(|e| SandboxError::io(format!("moving the new venv to {}", dir.display()), e))?;
-    fs::write(dir.join(READY_MARKER), b"ok\n")
+    fs::write(dir.join(READY_MARKER), format!("{PYTEST}\n"))
         .map_err(|e| SandboxError::io(format!("marking {} ready", dir.display()), e))?;
     ready(&dir).ok_or_else(|| fail("the new venv does not start".to_string()))
 }
 
 /// The venv at `dir` when it is finished and its interpreter starts.
 fn ready(dir: &Path) -> Option<Venv> {
-    if !dir.join(READY_MARKER).is_file() {
+    // A venv made for another pytest (or before the pin) is made again.
+    let marker = fs::read_to_string(dir.join(READY_MARKER)).ok()?;
+    if marker.trim() != PYTEST {
         return None;
     }
     let python = dir.join("bin/python");
