@@ -471,13 +471,6 @@ def remember_main(src):
     COMPILED[src] = code
 
 
-def kill(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def checked_path(name):
     """A relative path inside the work directory, as components, or a SetupError naming it."""
     path = os.path.normpath(name)
