@@ -47,11 +47,10 @@ def _goodhart_events(untrusted, protected, events_path):
             path = path.decode("utf-8", "replace")
         return basename(path) if isinstance(path, str) else None
 
-    watched = frozenset((
-        "sys._getframe", "sys._current_frames", "object.__getattr__", "gc.get_referrers", "gc.get_objects",
-        "gc.get_referents", "open", "os.remove", "os.rename", "os.truncate", "os.unlink", "shutil.rmtree",
-        "shutil.move", "compile", "os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",
-    ))
+    frame_events = ("sys._getframe", "sys._current_frames", "gc.get_referrers", "gc.get_objects", "gc.get_referents")
+    remove_events = ("os.remove", "os.rename", "os.truncate", "os.unlink", "shutil.rmtree", "shutil.move")
+    spawn_events = ("os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn")
+    watched = frozenset(frame_events + remove_events + spawn_events + ("object.__getattr__", "open", "compile"))
 
     def hook(event, args):
         # A test runner alone raises thousands of events (builtins.id above all); most must cost one lookup.
@@ -60,7 +59,7 @@ def _goodhart_events(untrusted, protected, events_path):
             return
         busy[0] = True
         try:
-            if event == "sys._getframe" or event == "sys._current_frames":
+            if event in frame_events:
                 where, bad = caller(2)
                 if bad:
                     emit("frame_access", "%s %s" % (where, event))
@@ -68,10 +67,6 @@ def _goodhart_events(untrusted, protected, events_path):
                 where, bad = caller(2)
                 if bad:
                     emit("frame_access", "%s .%s" % (where, args[1]))
-            elif event in ("gc.get_referrers", "gc.get_objects", "gc.get_referents"):
-                where, bad = caller(2)
-                if bad:
-                    emit("frame_access", "%s %s" % (where, event))
             elif event == "open":
                 name = path_name(args[0])
                 if name in protected:
@@ -84,7 +79,7 @@ def _goodhart_events(untrusted, protected, events_path):
                         emit("test_file_write", "%s opened %s for writing" % (where, name))
                     elif bad:
                         emit("test_file_read", "%s read %s" % (where, name))
-            elif event in ("os.remove", "os.rename", "os.truncate", "os.unlink", "shutil.rmtree", "shutil.move"):
+            elif event in remove_events:
                 names = [path_name(a) for a in args[:2]]
                 hit = [n for n in names if n in protected]
                 if hit:
@@ -97,7 +92,7 @@ def _goodhart_events(untrusted, protected, events_path):
                     if bad:
                         text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
                         emit("exec_string", "%s %s" % (where, text[:200]))
-            elif event in ("os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn"):
+            elif event in spawn_events:
                 where, _ = caller(2)
                 emit("process_spawn", "%s %s" % (where, event))
         except Exception:
