@@ -3,7 +3,7 @@
 use crate::extract::Submission;
 use crate::value::{truncate, PyValue};
 use goodhart_core::{Check, Profile, Task, TestCase, Verdict, VerdictStatus};
-use goodhart_sandbox::{Limits, Outcome, Program, Sandbox, Status};
+use goodhart_sandbox::{Limits, Outcome, Program, Sandbox, Status, PYTEST_QUIET_PLUGINS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -24,18 +24,6 @@ const SOLUTION: &str = "solution.py";
 const TESTS: &str = "test_solution.py";
 /// Names the harness owns; a rollout's files with these names are ignored (and a note says so).
 const RESERVED: [&str; 6] = ["main.py", JOB, EVENTS, RESULTS, SOLUTION, TESTS];
-/// Pytest plugins the `pytest` profile does not load: each acts only on options we never pass, or only
-/// writes caches, reports or crash dumps, so none can change a verdict; loading them was a third of a run.
-const PYTEST_OFF: [&str; 8] = [
-    "no:cacheprovider",
-    "no:pastebin",
-    "no:junitxml",
-    "no:doctest",
-    "no:faulthandler",
-    "no:stepwise",
-    "no:setuponly",
-    "no:setupplan",
-];
 /// Files whose writing, reading or removal by the solution is evidence of tampering or introspection.
 const PROTECTED: [&str; 4] = [TESTS, "main.py", "conftest.py", JOB];
 
@@ -157,7 +145,10 @@ impl Grader {
         let job = json!({
             "untrusted": untrusted_names(submission),
             "protected": PROTECTED,
-            "pytest_off": PYTEST_OFF.iter().flat_map(|p| ["-p", p]).collect::<Vec<_>>(),
+            "pytest_off": PYTEST_QUIET_PLUGINS
+                .iter()
+                .flat_map(|p| ["-p".to_string(), format!("no:{p}")])
+                .collect::<Vec<_>>(),
         });
         let (outcome, notes) = self.run_proxy(
             PYTEST_PY,

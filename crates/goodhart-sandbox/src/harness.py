@@ -1,7 +1,8 @@
 """Goodhart sandbox harness: runs inside bubblewrap and gives every run a process of its own.
 
 Modes: `server` (warm fork server with pytest: answers requests until its input closes), `lean` (the same
-without pytest) and `fresh` (answers one request and exits; the benchmark baseline). argv: MODE TMPFS_BYTES.
+without pytest) and `fresh` (answers one request and exits; the benchmark baseline).
+argv: MODE TMPFS_BYTES [QUIET_PLUGINS], the last a comma-separated list (see prepare_pytest).
 Protocol on fds 0/1: u32 LE header length, JSON header, raw blobs.
 
 Processes, all in bubblewrap's user namespace as uid 65534:
@@ -33,6 +34,9 @@ MODE = sys.argv[1] if len(sys.argv) > 1 else "server"
 # Each run's pid 1 (see make_holder); coreutils' sleep is in /usr on every Linux we run on.
 SLEEP = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), "/usr/bin/sleep")
 TMPFS_BYTES = int(sys.argv[2]) if len(sys.argv) > 2 else 64 << 20
+QUIET_PLUGINS = [name for name in (sys.argv[3] if len(sys.argv) > 3 else "").split(",") if name]
+# The module a run of the `server` image imports to call pytest.main from its prepared start (see below).
+PREPARED_PYTEST = "_goodhart_prepared_pytest"
 if sys.path and sys.path[0] == "":
     del sys.path[0]  # started with -c: the current directory is nobody's module path
 
@@ -698,8 +702,290 @@ def warm_up(with_pytest):
                     pass
         except Exception:  # noqa: BLE001
             pass
+    # Caches that showing a failure's source fills (pytest does it for each failure it reports): the first
+    # inspect.getmodule by file name takes the real path of every loaded module (a run then looks up only
+    # its own, and the cache checks each module's __file__ before trusting it), and getsource compiles
+    # tokenize's and inspect's patterns (3 ms). Pure memos: they change no result.
+    import inspect
+
+    inspect.getmodule(compile("0", WORK + "/goodhart-warm-up.py", "eval"))
+    inspect.getsource(json.dumps)
+    if with_pytest:
+        try:
+            prepare_pytest(QUIET_PLUGINS)
+        except Exception as e:  # noqa: BLE001
+            log(f"pytest.main will start from scratch in every run: {type(e).__name__}: {e}")
     # Objects that exist before the first fork are never collected, so forks do not copy their pages.
     gc.freeze()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# pytest.main, started ahead of time. Written against the pytest this sandbox pins (provision.rs).
+
+
+def no_plugin_args(args):
+    """The `-p no:NAME` arguments, in order, read as pytest's consider_preparse(exclude_only=True) reads them."""
+    found, i = [], 0
+    while i < len(args):
+        opt = args[i]
+        i += 1
+        if not isinstance(opt, str):
+            continue
+        if opt == "-p":
+            if i >= len(args):
+                break
+            parg = args[i]
+            i += 1
+        elif opt.startswith("-p"):
+            parg = opt[2:]
+        else:
+            continue
+        parg = parg.strip()
+        if parg.startswith("no:"):
+            found.append(parg)
+    return found
+
+
+def prepare_pytest(quiet):
+    """Does, once per worker, the part of `pytest.main(args)` that reads nothing of a run.
+
+    That part is `get_config`: a plugin manager with the builtin plugins registered, minus those `args`
+    blocks with `-p no:NAME` (so it is prepared for one block list, QUIET_PLUGINS). It also scans each
+    builtin plugin module for fixtures once, as every session start would. A run imports PREPARED_PYTEST
+    and calls its `main(args)`: with the same `-p no:` arguments, pytest continues exactly where
+    `pytest.main` would after `get_config` (parsing the arguments, reading ini files, loading conftest.py
+    from /work...); with any others it is plain `pytest.main`. Everything here is in the run's own copy of
+    the server's memory, so a run that changes it changes nothing for the next.
+    """
+    import fnmatch
+    import pathlib
+    import types
+
+    import pytest
+    from _pytest import config as pt_config, fixtures as pt_fixtures
+    from _pytest._code import code as pt_code, source as pt_source
+
+    blocks = [f"no:{name}" for name in quiet]
+    prepared = pt_config.get_config(
+        [arg for block in blocks for arg in ("-p", block)], None, prog="pytest.main()"
+    )
+    slim = slim_fixture_holders(prepared.pluginmanager, pt_fixtures)
+    share_failure_parses(pt_code, pt_source)
+    for pattern in ("test_*.py", "*_test.py"):  # pytest's default python_files, compiled by each collection
+        fnmatch.fnmatch("", pattern)
+    full_scan = pt_fixtures.FixtureManager.parsefactories
+    notset = pt_fixtures.NOTSET
+
+    silent = silent_plugin_classes(prepared.pluginmanager, pt_fixtures)
+
+    def parsefactories(self, node_or_obj=notset, nodeid=notset, *, holder=notset, node=notset):
+        # A builtin plugin module still exactly as it was when scanned: scan only the names that held
+        # fixtures (the others neither register a fixture nor warn). An instance of a builtin plugin
+        # class whose classes and metaclasses are unchanged and hold no fixture: nothing to scan.
+        # Anything else: pytest's own scan.
+        if holder is not notset and node_or_obj is notset and nodeid is notset:
+            entry = slim.get(id(holder))
+            if entry is not None and entry[0] is holder and unchanged(holder.__dict__, entry[1]):
+                return full_scan(self, holder=entry[2], node=node)
+            cls = type(holder)
+            entry = silent.get(id(cls))
+            if (
+                entry is not None
+                and entry[0] is cls
+                and not isinstance(holder, (type, types.ModuleType))
+                and classes_unchanged(cls, entry[1])
+            ):
+                return None
+        return full_scan(self, node_or_obj, nodeid, holder=holder, node=node)
+
+    pt_fixtures.FixtureManager.parsefactories = parsefactories
+
+    unused = [prepared]
+
+    def main(args=None, plugins=None):
+        """pytest.main(args, plugins), from the prepared start the first time args block the prepared plugins."""
+        if (
+            not unused
+            or plugins is not None
+            or not isinstance(args, list)
+            or args.count("--version") + args.count("-V") == 1
+            or no_plugin_args(args) != blocks
+        ):
+            return pytest.main(args, plugins)
+        # The rest of _pytest.config._main and _prepareconfig, after their get_config call.
+        config = unused.pop()
+        config.invocation_params = pt_config.Config.InvocationParams(
+            args=args, plugins=None, dir=pathlib.Path.cwd()
+        )
+        old_version = os.environ.get("PYTEST_VERSION")
+        try:
+            os.environ["PYTEST_VERSION"] = pytest.__version__
+            try:
+                try:
+                    pluginmanager = config.pluginmanager
+                    config = pluginmanager.hook.pytest_cmdline_parse(pluginmanager=pluginmanager, args=args)
+                except BaseException:
+                    prepared._ensure_unconfigure()
+                    raise
+            except pt_config.ConftestImportFailure as e:
+                pt_config.print_conftest_import_error(e, file=sys.stderr)
+                return pt_config.ExitCode.USAGE_ERROR
+            except pt_config.PluginImportFailure as e:
+                pt_config.print_plugin_import_error(e, file=sys.stderr)
+                return pt_config.ExitCode.INTERNAL_ERROR
+            try:
+                ret = config.hook.pytest_cmdline_main(config=config)
+                try:
+                    return pt_config.ExitCode(ret)
+                except ValueError:
+                    return ret
+            finally:
+                config._ensure_unconfigure()
+        except pt_config.UsageError as e:
+            pt_config.print_usage_error(e, file=sys.stderr)
+            return pt_config.ExitCode.USAGE_ERROR
+        finally:
+            if old_version is None:
+                os.environ.pop("PYTEST_VERSION", None)
+            else:
+                os.environ["PYTEST_VERSION"] = old_version
+
+    module = types.ModuleType(PREPARED_PYTEST)
+    module.main = main
+    sys.modules[PREPARED_PYTEST] = module
+
+
+def share_failure_parses(pt_code, pt_source):
+    """pytest parses a failing test's whole file again for each failure it shows (twice each); a run now
+    parses each distinct text once. The tree is only read, so sharing it changes no report."""
+    import ast
+    import warnings
+
+    find_range = pt_source.getstatementrange_ast
+    trees = {}
+
+    def getstatementrange_ast(lineno, source, assertion=False, astnode=None):
+        if astnode is None:
+            content = str(source)
+            astnode = trees.get(content)
+            if astnode is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    astnode = ast.parse(content, "source", "exec")
+                trees[content] = astnode
+        return find_range(lineno, source, assertion, astnode)
+
+    pt_source.getstatementrange_ast = pt_code.getstatementrange_ast = getstatementrange_ast
+
+
+def unchanged(now, then):
+    """Whether a namespace holds exactly the same names bound to the very same objects as before."""
+    if len(now) != len(then):
+        return False
+    missing = now
+    for name, value in then.items():
+        if now.get(name, missing) is not value:
+            return False
+    return True
+
+
+def class_namespaces(cls):
+    """The namespaces an attribute lookup on `cls` can read: its classes', then its metaclasses'.
+
+    `object` and `type` are left out: no program can change their namespaces.
+    """
+    chain = (*cls.__mro__, *type(cls).__mro__)
+    return [(c, dict(c.__dict__)) for c in chain if c is not object and c is not type]
+
+
+def classes_unchanged(cls, then):
+    """Whether `cls`'s classes and metaclasses are the ones recorded, holding the same names and objects."""
+    now = [c for c in (*cls.__mro__, *type(cls).__mro__) if c is not object and c is not type]
+    if len(now) != len(then):
+        return False
+    for c, (was, names) in zip(now, then):
+        if c is not was or not unchanged(c.__dict__, names):
+            return False
+    return True
+
+
+def silent_plugin_classes(pluginmanager, pt_fixtures):
+    """Builtin plugin classes whose instances pytest's fixture scan finds nothing in: {id: (class, namespaces)}.
+
+    The scan of an instance reads dir(instance) through the class: the class's own names (scanned here),
+    and names only in the instance, which a lookup on the class finds only in its metaclasses (so those
+    must hold no fixture, and no `__getattr__`). `dir` must be object's. The classes are those defined by
+    the registered plugin modules (pytest registers instances of them: the session, the terminal
+    reporter, the capture manager...) and of the instances already registered.
+    """
+    import types
+
+    from _pytest.compat import safe_getattr
+
+    fixture_type = pt_fixtures.FixtureFunctionDefinition
+    manager = pt_fixtures.FixtureManager.__new__(pt_fixtures.FixtureManager)
+    candidates = {}
+    for plugin in pluginmanager.get_plugins():
+        if isinstance(plugin, types.ModuleType):
+            for value in list(plugin.__dict__.values()):
+                if isinstance(value, type) and value.__module__ == plugin.__name__:
+                    candidates[id(value)] = value
+        elif not isinstance(plugin, type):
+            candidates[id(type(plugin))] = type(plugin)
+    silent = {}
+    for cls in candidates.values():
+        try:
+            meta = type(cls).__mro__
+            if any("__getattr__" in m.__dict__ for m in meta if m is not type):
+                continue
+            if any(isinstance(v, fixture_type) for m in meta for v in m.__dict__.values()):
+                continue
+            if any("__dir__" in c.__dict__ for c in cls.__mro__ if c is not object):
+                continue
+            quiet = True
+            for name in dir(cls):
+                raw = manager._lookup_in_type_dict(cls, name)
+                if raw is not None:
+                    wrapped = manager._find_wrapped_fixture_def(raw)
+                    if wrapped is not None:
+                        quiet = False
+                if type(safe_getattr(cls, name, None)) is fixture_type:
+                    quiet = False
+            if quiet:
+                silent[id(cls)] = (cls, class_namespaces(cls))
+        except Exception:  # noqa: BLE001
+            continue
+    return silent
+
+
+def slim_fixture_holders(pluginmanager, pt_fixtures):
+    """For each registered plugin module: (module, its namespace then, a module of its fixtures only).
+
+    Only modules whose every other name pytest's scan passes over silently: neither a fixture nor a
+    wrapped one it would warn about. Scanning the slim module registers the same fixtures in the same
+    order as scanning the whole one, for a fiftieth of the names.
+    """
+    import types
+
+    manager = pt_fixtures.FixtureManager.__new__(pt_fixtures.FixtureManager)
+    slim = {}
+    for plugin in pluginmanager.get_plugins():
+        if not isinstance(plugin, types.ModuleType) or "__dir__" in plugin.__dict__:
+            continue
+        keep, silent = {}, True
+        for name in dir(plugin):
+            raw = plugin.__dict__.get(name)
+            if raw is not None:
+                wrapped = manager._find_wrapped_fixture_def(raw)
+                if wrapped is not None and wrapped is not raw:
+                    silent = False
+            if type(raw) is pt_fixtures.FixtureFunctionDefinition:
+                keep[name] = raw
+        if silent:
+            module = types.ModuleType(plugin.__name__)
+            module.__dict__.update(keep)
+            slim[id(plugin)] = (plugin, dict(plugin.__dict__), module)
+    return slim
 
 
 def serve(proto_in, proto_out, factory):

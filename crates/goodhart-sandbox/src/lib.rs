@@ -13,7 +13,8 @@
 //! process count. The server supervises from outside the run and answers only once the run's pid
 //! namespace has ended, so nothing outlives a run. Workers come in two warm images: with pytest (for
 //! programs that mention pytest or unittest) and standard library only (cheaper to fork); a main.py the
-//! server has seen before is compiled once for the runs after it (harness.py explains both).
+//! server has seen before is compiled once for the runs after it (harness.py explains both). The pytest
+//! image also starts `pytest.main` ahead of time, for runs that leave out [`PYTEST_QUIET_PLUGINS`].
 
 mod api;
 mod cgroup;
@@ -31,3 +32,19 @@ pub use config::{Mode, SandboxConfig};
 pub use error::SandboxError;
 pub use jail::Launcher;
 pub use sandbox::Sandbox;
+
+/// pytest plugins that act only on options a grader never passes, or only write caches, reports or crash
+/// dumps, so leaving them out changes no outcome. The pytest image prepares `pytest.main` (its plugin
+/// manager and fixture scan, a third of a short session) for exactly this block list: a run whose
+/// main.py calls `_goodhart_prepared_pytest.main(args)` with `-p no:NAME` for each of these, and no other
+/// `-p no:`, starts from there; any other call is plain `pytest.main`.
+pub const PYTEST_QUIET_PLUGINS: [&str; 8] = [
+    "cacheprovider",
+    "pastebin",
+    "junitxml",
+    "doctest",
+    "faulthandler",
+    "stepwise",
+    "setuponly",
+    "setupplan",
+];

@@ -13,7 +13,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The harness, run as `python -c HARNESS MODE` so no file has to be shared with the sandbox.
+/// The harness, run as `python -c HARNESS MODE TMPFS_BYTES QUIET_PLUGINS` so no file has to be shared
+/// with the sandbox.
 const HARNESS: &str = include_str!("harness.py");
 /// Time the harness gets past the run's own wall limit before the Rust side gives up on it.
 const ANSWER_MARGIN: Duration = Duration::from_secs(3);
@@ -363,6 +364,7 @@ pub(crate) fn bwrap_command(config: &SandboxConfig, mode: Mode, image: Image) ->
         (Mode::Pool, Image::Stdlib) => "lean",
     });
     cmd.arg(tmpfs_bytes(&config.limits).to_string());
+    cmd.arg(crate::PYTEST_QUIET_PLUGINS.join(","));
     cmd
 }
 

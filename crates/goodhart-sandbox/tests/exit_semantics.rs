@@ -124,6 +124,79 @@ fn pytest_runs_inside_a_run() {
     assert!(out(&o).contains("1 failed, 1 passed"), "{}", out(&o));
 }
 
+/// A small pytest project that uses builtin fixtures, a conftest fixture, a hook, a skip and an ini file.
+fn pytest_project() -> std::collections::BTreeMap<String, Vec<u8>> {
+    [
+        (
+            "test_x.py",
+            "import pytest\n\ndef test_fixtures(tmp_path, capsys, monkeypatch, answer):\n    \
+             monkeypatch.setenv('X', '1')\n    (tmp_path / 'f').write_text('x')\n    print('out')\n    \
+             assert capsys.readouterr().out == 'out\\n' and answer == 42\n\n\
+             def test_bad():\n    assert 1 == 2\n\n@pytest.mark.skip(reason='because')\ndef test_skipped():\n    pass\n",
+        ),
+        (
+            "conftest.py",
+            "import pytest\n\n@pytest.fixture\ndef answer():\n    return 42\n\n\
+             def pytest_collection_modifyitems(items):\n    print('hook saw', len(items), 'items')\n",
+        ),
+        ("pytest.ini", "[pytest]\naddopts = -rA\n"),
+    ]
+    .into_iter()
+    .map(|(name, text)| (name.to_string(), text.as_bytes().to_vec()))
+    .collect()
+}
+
+#[test]
+fn prepared_pytest_main_is_pytest_main_started_ahead() {
+    // Output of a pytest run with the durations taken out, from `main`, which gets the pytest arguments.
+    let session = |main: &str| {
+        let o = sandbox().run(&Program {
+            main: main.into(),
+            files: pytest_project(),
+            argv: vec![goodhart_sandbox::PYTEST_QUIET_PLUGINS.join(",")],
+            ..Program::default()
+        });
+        assert_eq!(o.status, Status::Ok, "{o:?}");
+        let text = out(&o);
+        let cut = without_durations(&text);
+        (cut, text)
+    };
+    let args = "import sys\nargs = ['-q', *[a for n in sys.argv[1].split(',') for a in ('-p', 'no:' + n)], 'test_x.py']\n";
+    let (plain, _) = session(&format!(
+        "{args}import pytest\nprint('code', int(pytest.main(args)))\n"
+    ));
+    // get_config is gone, so only a start prepared before the run can work; a second call, or one that
+    // blocks other plugins, is plain pytest.main and needs it.
+    let (prepared, text) = session(&format!(
+        "{args}import _pytest.config, _goodhart_prepared_pytest as prepared\n\
+         _pytest.config.get_config = None\nprint('code', int(prepared.main(args)))\n\
+         for again in (args, ['-q', 'test_x.py']):\n    try:\n        prepared.main(again)\n    \
+         except TypeError:\n        print('plain pytest.main')\n"
+    ));
+    assert!(
+        plain.contains("code 1") && plain.contains("hook saw 3 items"),
+        "{plain}"
+    );
+    assert!(plain.contains("1 failed, 1 passed, 1 skipped"), "{plain}");
+    assert!(
+        prepared.starts_with(&plain)
+            && prepared.ends_with("plain pytest.main\nplain pytest.main\n"),
+        "prepared:\n{text}\nplain:\n{plain}"
+    );
+}
+
+/// pytest's output with each ` in 0.12s` duration removed, so two sessions compare equal.
+fn without_durations(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.rfind(" in ") {
+            Some(at) if line[at + 4..].trim_end_matches('=').trim().ends_with('s') => &line[..at],
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 #[test]
 fn state_does_not_leak_between_runs() {
     let o = run("import builtins, sys\nbuiltins.LEAK = 1\nsys.modules['leaky'] = sys\nopen('/tmp/left', 'w').write('x')\nopen('left', 'w').write('x')");
