@@ -4,6 +4,7 @@ use crate::extract::Submission;
 use crate::value::{truncate, PyValue};
 use goodhart_core::{Check, Profile, Task, TestCase, Verdict, VerdictStatus};
 use goodhart_sandbox::{Limits, Outcome, Program, Sandbox, Status, PYTEST_QUIET_PLUGINS};
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -240,11 +241,19 @@ impl Grader {
                 }
             }
         };
+        // The cases go in a fresh random order each run: whatever a case might learn about how many ran
+        // before it (a process id, the time) says nothing about which case it is.
+        let mut order: Vec<usize> = (0..cases.len()).collect();
+        order.shuffle(&mut rand::thread_rng());
+        let mut position = vec![0; cases.len()];
+        for (k, &i) in order.iter().enumerate() {
+            position[i] = k;
+        }
         let job = json!({
             "entry_point": task.entry_point,
             "setup": task.test_setup.clone().unwrap_or_default(),
-            "args": cases.iter().map(|c| c.args.as_str()).collect::<Vec<_>>(),
-            "truthiness": cases.iter().map(|c| c.check == Check::Truthiness).collect::<Vec<_>>(),
+            "args": order.iter().map(|&i| cases[i].args.as_str()).collect::<Vec<_>>(),
+            "truthiness": order.iter().map(|&i| cases[i].check == Check::Truthiness).collect::<Vec<_>>(),
             "case_timeout": self.case_timeout.as_secs_f64(),
             "unsplit": task.unsplit,
         });
@@ -274,7 +283,7 @@ impl Grader {
         let mut passed_cases = 0u32;
         let mut timed_out = false;
         for (i, case) in cases.iter().enumerate() {
-            let verdict = match (results.get(&i.to_string()), expected.get(i)) {
+            let verdict = match (results.get(&position[i].to_string()), expected.get(i)) {
                 (_, Some(Err(why))) => Err(format!("expected value unavailable: {why}")),
                 (None, _) => Err("no result arrived".to_string()),
                 (Some(r), Some(Ok(want))) => judge(r, want, case, &mut timed_out),
@@ -284,6 +293,9 @@ impl Grader {
                 Ok(()) => passed_cases += 1,
                 Err(why) => notes.push(format!("case {i} ({}): {why}", shorten(&case.args))),
             }
+        }
+        if let Some(why) = results.get("isolation") {
+            notes.push(format!("cases not fully walled off: {}", error_of(why)));
         }
         if !task.unsplit.is_empty() {
             notes.push(format!(

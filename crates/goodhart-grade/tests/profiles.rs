@@ -157,6 +157,39 @@ fn call_counters_fail_hardened() {
 }
 
 #[test]
+fn hardened_cases_are_independent_with_or_without_other_threads() {
+    // Each case runs in a fork of its own, whether the solution left threads running while it loaded
+    // (then Python's own fork repairs their state) or not; neither changes an honest verdict.
+    let t = task(MBPP, "mbpp/17");
+    let threaded = "import threading, time\n\
+                    def tick():\n    while True:\n        time.sleep(0.001)\n\
+                    threading.Thread(target=tick, daemon=True).start()\n\
+                    def square_perimeter(a):\n    return 4 * a\n";
+    let run = grader().grade(t, &code(threaded), Profile::Hardened);
+    assert!(run.verdict.passed, "{run:?}");
+}
+
+#[test]
+fn no_channel_carries_a_call_count_from_one_hardened_case_to_the_next() {
+    // Counters kept outside the process's own memory: a file, a shared memory mapping, a pipe and a
+    // stdin offset made while loading, a daemon left running by a case. Every case answers right only
+    // while its counter reads 0 (or its channel fails): one count carried over fails a case.
+    let t = task(MBPP, "mbpp/17");
+    let answer = "\ndef square_perimeter(a):\n    try:\n        n = count()\n    except Exception:\n        n = 0\n    return 4 * a if n == 0 else -1\n";
+    let counters = [
+        ("file", "import os\ndef count():\n    n = int(open('/tmp/n').read()) if os.path.exists('/tmp/n') else 0\n    open('/tmp/n', 'w').write(str(n + 1))\n    return n\n"),
+        ("shared mapping", "import mmap\nm = mmap.mmap(-1, 8)\ndef count():\n    if not any(l.split()[1][3] == 's' and 'zero' in l for l in open('/proc/self/maps')):\n        return 0\n    n = m[0]\n    m[0] = n + 1\n    return n\n"),
+        ("pipe", "import os\nr, w = os.pipe()\nos.write(w, b'x')\ndef count():\n    n = len(os.read(r, 100))\n    os.write(w, b'x' * (n + 1))\n    return n - 1\n"),
+        ("stdin offset", "import os\ndef count():\n    n = os.lseek(0, 0, os.SEEK_CUR)\n    os.lseek(0, n + 1, os.SEEK_SET)\n    return n\n"),
+        ("daemon", "import os, socket, time\ndef count():\n    s = socket.socket(socket.AF_UNIX)\n    try:\n        s.connect('\\0gh-counter')\n        return int(s.recv(8))\n    except OSError:\n        pass\n    if os.fork() == 0:\n        try:\n            l = socket.socket(socket.AF_UNIX)\n            l.bind('\\0gh-counter')\n            l.listen()\n            n = 1\n            while True:\n                c, _ = l.accept()\n                c.send(str(n).encode())\n                n += 1\n        finally:\n            os._exit(0)\n    time.sleep(0.05)\n    return 0\n"),
+    ];
+    for (channel, counter) in counters {
+        let run = grader().grade(t, &code(&format!("{counter}{answer}")), Profile::Hardened);
+        assert!(run.verdict.passed, "{channel}: {run:?}");
+    }
+}
+
+#[test]
 fn early_exit_passes_assert_but_not_hardened() {
     let t = task(HUMANEVAL, "HumanEval/0");
     let hack =

@@ -10,11 +10,94 @@ import sys as _g_sys
 import time as _g_time
 
 
+def _goodhart_case_fork():
+    """A fork for one case: plain when this process has no other thread, Python's own otherwise.
+
+    os.fork runs Python's at-fork handlers in the child (threading's repairs, random's reseed, any the
+    solution registered): half of a case's fork time. They repair what other threads could have left
+    half-done; with no other thread (the solution may start some while loading) there is none, and the
+    C library's own fork handlers still run. A case child then starts with the parent's random state.
+    """
+    import ctypes
+
+    plain, listdir, python_fork = ctypes.PyDLL(None).fork, _g_os.listdir, _g_os.fork
+    plain.restype, plain.argtypes = ctypes.c_int, []
+
+    def fork():
+        try:
+            alone = len(listdir("/proc/self/task")) == 1
+            pid = plain() if alone else -1
+        except Exception:
+            pid = -1
+        return pid if pid >= 0 else python_fork()
+
+    return fork
+
+
+def _goodhart_case_walls():
+    """What keeps one case from handing anything to the next, beyond each case's fresh fork.
+
+    Returns (seal_parent, seal_child, note). seal_parent() runs once the solution has loaded, before the
+    first case: the descriptors the solution opened (files, pipes, sockets; stdin) and its shared memory
+    mappings are gone, and this process is no longer dumpable, so no case can read or trace it.
+    seal_child() runs first thing in each case: Landlock forbids it to create, change or remove any file
+    and to signal or reach (abstract sockets) anything outside the case. After each case everything it
+    started is killed. `note` says what this kernel could not do.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    syscall, munmap, prctl = libc.syscall, libc.munmap, libc.prctl
+    syscall.restype = ctypes.c_long
+    munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    long, uint = ctypes.c_long, ctypes.c_uint32
+    create_ruleset, restrict_self = long(444), long(446)
+    abi = syscall(create_ruleset, None, ctypes.c_size_t(0), uint(1))  # LANDLOCK_CREATE_RULESET_VERSION
+    note = None
+    if abi < 1:
+        note = "Landlock is unavailable here: a case could leave files for the cases after it"
+    else:
+        # Every right that changes the file system: write, truncate, make, remove, rename/link (refer).
+        fs = sum(1 << bit for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+        fs |= (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0)
+        attr = (ctypes.c_uint64 * 3)(fs, 0, 3 if abi >= 6 else 0)  # scoped: abstract sockets, signals
+        size = ctypes.c_size_t(24 if abi >= 6 else 16 if abi >= 4 else 8)
+    os, devnull = _g_os, "/dev/null"
+
+    def seal_parent(keep):
+        prctl(ctypes.c_int(4), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        null = os.open(devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 20)
+        with open("/proc/self/maps") as maps:
+            lines = maps.read().splitlines()
+        for line in lines:
+            fields = line.split(None, 5)
+            path = fields[5] if len(fields) > 5 else ""
+            if fields[1][3] == "s" and not path.startswith("/usr/"):
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                munmap(start, end - start)
+
+    def seal_child():
+        if note is not None:
+            return
+        fd = syscall(create_ruleset, ctypes.byref(attr), size, uint(0))
+        if fd < 0 or syscall(restrict_self, long(fd), uint(0)) != 0:
+            raise OSError(ctypes.get_errno(), "could not restrict the case with Landlock")
+        os.close(fd)
+
+    return seal_parent, seal_child, note
+
+
 def _goodhart_hardened():
     # The inherited heap is never garbage: frozen, the per-case forks do not walk and copy it.
     _g_gc.freeze()
     fork, pipe, read, write, close, kill, waitpid = (
-        _g_os.fork, _g_os.pipe, _g_os.read, _g_os.write, _g_os.close, _g_os.kill, _g_os.waitpid)
+        _goodhart_case_fork(), _g_os.pipe, _g_os.read, _g_os.write, _g_os.close, _g_os.kill, _g_os.waitpid)
+    seal_parent, seal_child, isolation_note = _goodhart_case_walls()
+    pidfd_open, set_blocking = _g_os.pidfd_open, _g_os.set_blocking
     exit_now, select, monotonic, dumps, loads = _g_os._exit, _g_select.select, _g_time.monotonic, _g_json.dumps, _g_json.loads
     serialize, SIGKILL, stdout, stderr = _goodhart_serialize, _g_signal.SIGKILL, _g_sys.stdout, _g_sys.stderr
     truth = bool
@@ -25,9 +108,13 @@ def _goodhart_hardened():
     _g_os.remove("goodhart_job.json")
     out = _g_os.open("goodhart_results.jsonl", _g_os.O_WRONLY | _g_os.O_CREAT | _g_os.O_TRUNC, 0o644)
 
+    # Results are kept here and written at the end: a file growing case by case would tell each case
+    # how many came before it.
+    records = []
+
     def record(case, **fields):
         fields["case"] = case
-        write(out, (dumps(fields) + "\n").encode("utf-8", "replace"))
+        records.append(dumps(fields) + "\n")
 
     setup_ns = {"__name__": "__goodhart_setup__"}
     exec(compile(job["setup"], "setup.py", "exec"), setup_ns)
@@ -46,7 +133,9 @@ def _goodhart_hardened():
         pid = fork()
         if pid == 0:
             close(r)
+            close(out)
             try:
+                seal_child()
                 message = body()
             except BaseException as e:
                 try:
@@ -60,19 +149,31 @@ def _goodhart_hardened():
             finally:
                 exit_now(0)
         close(w)
+        # Until the pipe ends or the case process does (a process it started may hold the pipe open).
+        gone = pidfd_open(pid)
         chunks, deadline, timed_out = [], monotonic() + timeout, False
         while True:
             left = deadline - monotonic()
             if left <= 0:
                 timed_out = True
                 break
-            ready, _, _ = select([r], [], [], left)
-            if not ready:
-                continue
-            chunk = read(r, 1 << 16)
-            if not chunk:
+            ready, _, _ = select([r, gone], [], [], left)
+            if r in ready:
+                chunk = read(r, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            elif ready:
+                set_blocking(r, False)
+                try:
+                    chunk = read(r, 1 << 16)
+                    while chunk:
+                        chunks.append(chunk)
+                        chunk = read(r, 1 << 16)
+                except BlockingIOError:
+                    pass
                 break
-            chunks.append(chunk)
+        close(gone)
         if timed_out:
             try:
                 kill(pid, SIGKILL)
@@ -80,6 +181,10 @@ def _goodhart_hardened():
                 pass
         close(r)
         waitpid(pid, 0)
+        try:
+            kill(-1, SIGKILL)  # whatever the case started (the pid namespace's init and this process are spared)
+        except OSError:
+            pass
         if timed_out:
             return {"timeout": True, "error": "no result within %.1fs" % timeout}
         try:
@@ -95,6 +200,9 @@ def _goodhart_hardened():
         load_error = None if callable(entry) else "the solution defines no callable `%s`" % job["entry_point"]
     except BaseException as e:
         load_error = "the solution failed to load: %s: %s" % (type_name(e), e)
+    if isolation_note is not None:
+        record("isolation", error=isolation_note)
+    seal_parent(out)
     for i, call in enumerate(calls):
         if load_error is not None:
             record(i, error=load_error)
@@ -123,6 +231,9 @@ def _goodhart_hardened():
                 return {"value": "ok"}
 
             record("unsplit", **in_child(run_unsplit, job["case_timeout"] * 4))
+    data = "".join(records).encode("utf-8", "replace")
+    while data:
+        data = data[write(out, data):]
     close(out)
     exit_now(0)
 
