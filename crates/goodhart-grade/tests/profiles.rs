@@ -185,6 +185,15 @@ fn no_channel_carries_a_call_count_from_one_hardened_case_to_the_next() {
     ];
     for (channel, counter) in counters {
         let run = grader().grade(t, &code(&format!("{counter}{answer}")), Profile::Hardened);
+        // Without Landlock a case can write files, and the verdict says so instead.
+        let unwalled = run
+            .notes
+            .iter()
+            .any(|n| n.contains("Landlock is unavailable"));
+        if channel == "file" && unwalled {
+            eprintln!("this kernel has no Landlock: {:?}", run.notes);
+            continue;
+        }
         assert!(run.verdict.passed, "{channel}: {run:?}");
     }
 }

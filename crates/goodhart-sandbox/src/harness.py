@@ -776,7 +776,6 @@ def prepare_pytest(quiet):
     full_scan = pt_fixtures.FixtureManager.parsefactories
     notset = pt_fixtures.NOTSET
 
-    silent = silent_plugin_classes(prepared.pluginmanager, pt_fixtures)
 
     def parsefactories(self, node_or_obj=notset, nodeid=notset, *, holder=notset, node=notset):
         # A builtin plugin module still exactly as it was when scanned: scan only the names that held
@@ -787,18 +786,12 @@ def prepare_pytest(quiet):
             entry = slim.get(id(holder))
             if entry is not None and entry[0] is holder and unchanged(holder.__dict__, entry[1]):
                 return full_scan(self, holder=entry[2], node=node)
-            cls = type(holder)
-            entry = silent.get(id(cls))
-            if (
-                entry is not None
-                and entry[0] is cls
-                and not isinstance(holder, (type, types.ModuleType))
-                and classes_unchanged(cls, entry[1])
-            ):
+            if still_silent(holder):
                 return None
         return full_scan(self, node_or_obj, nodeid, holder=holder, node=node)
 
     pt_fixtures.FixtureManager.parsefactories = parsefactories
+    still_silent = silent_plugin_classes(prepared.pluginmanager, pt_fixtures)
 
     unused = [prepared]
 
@@ -889,34 +882,16 @@ def unchanged(now, then):
     return True
 
 
-def class_namespaces(cls):
-    """The namespaces an attribute lookup on `cls` can read: its classes', then its metaclasses'.
-
-    `object` and `type` are left out: no program can change their namespaces.
-    """
-    chain = (*cls.__mro__, *type(cls).__mro__)
-    return [(c, dict(c.__dict__)) for c in chain if c is not object and c is not type]
-
-
-def classes_unchanged(cls, then):
-    """Whether `cls`'s classes and metaclasses are the ones recorded, holding the same names and objects."""
-    now = [c for c in (*cls.__mro__, *type(cls).__mro__) if c is not object and c is not type]
-    if len(now) != len(then):
-        return False
-    for c, (was, names) in zip(now, then):
-        if c is not was or not unchanged(c.__dict__, names):
-            return False
-    return True
-
-
 def silent_plugin_classes(pluginmanager, pt_fixtures):
-    """Builtin plugin classes whose instances pytest's fixture scan finds nothing in: {id: (class, namespaces)}.
+    """Which instances of builtin plugin classes pytest's fixture scan would find nothing in.
 
-    The scan of an instance reads dir(instance) through the class: the class's own names (scanned here),
-    and names only in the instance, which a lookup on the class finds only in its metaclasses (so those
-    must hold no fixture, and no `__getattr__`). `dir` must be object's. The classes are those defined by
-    the registered plugin modules (pytest registers instances of them: the session, the terminal
-    reporter, the capture manager...) and of the instances already registered.
+    Returns still_silent(instance). The scan of an instance reads dir(instance) through its class: the
+    names of the class and its bases (scanned here, once), and names only in the instance, which a
+    lookup on the class finds only in its metaclasses (so those must hold no fixture and no
+    `__getattr__`), with object's `dir`. The classes are those the registered plugin modules define
+    (pytest registers instances of them: the session, the terminal reporter, ...) and those of the
+    instances already registered. A run may change these classes (pytest's legacypath plugin adds
+    properties to some on every start): still_silent scans just the names whose objects changed.
     """
     import types
 
@@ -924,6 +899,21 @@ def silent_plugin_classes(pluginmanager, pt_fixtures):
 
     fixture_type = pt_fixtures.FixtureFunctionDefinition
     manager = pt_fixtures.FixtureManager.__new__(pt_fixtures.FixtureManager)
+    missing = object()
+
+    def chain(cls):
+        # The namespaces a lookup on cls reads, but object's and type's, which no program can change.
+        return [c for c in (*cls.__mro__, *type(cls).__mro__) if c is not object and c is not type]
+
+    def quiet(cls, c, name, value):
+        if c in cls.__mro__:
+            if name == "__dir__":
+                return False
+            if manager._find_wrapped_fixture_def(value) is not None:
+                return False
+            return type(safe_getattr(cls, name, None)) is not fixture_type
+        return name != "__getattr__" and not isinstance(value, fixture_type)
+
     candidates = {}
     for plugin in pluginmanager.get_plugins():
         if isinstance(plugin, types.ModuleType):
@@ -935,27 +925,26 @@ def silent_plugin_classes(pluginmanager, pt_fixtures):
     silent = {}
     for cls in candidates.values():
         try:
-            meta = type(cls).__mro__
-            if any("__getattr__" in m.__dict__ for m in meta if m is not type):
-                continue
-            if any(isinstance(v, fixture_type) for m in meta for v in m.__dict__.values()):
-                continue
-            if any("__dir__" in c.__dict__ for c in cls.__mro__ if c is not object):
-                continue
-            quiet = True
-            for name in dir(cls):
-                raw = manager._lookup_in_type_dict(cls, name)
-                if raw is not None:
-                    wrapped = manager._find_wrapped_fixture_def(raw)
-                    if wrapped is not None:
-                        quiet = False
-                if type(safe_getattr(cls, name, None)) is fixture_type:
-                    quiet = False
-            if quiet:
-                silent[id(cls)] = (cls, class_namespaces(cls))
+            namespaces = chain(cls)
+            if all(quiet(cls, c, name, value) for c in namespaces for name, value in c.__dict__.items()):
+                silent[id(cls)] = (cls, namespaces, [dict(c.__dict__) for c in namespaces])
         except Exception:  # noqa: BLE001
             continue
-    return silent
+
+    def still_silent(holder):
+        cls = type(holder)
+        entry = silent.get(id(cls))
+        if entry is None or entry[0] is not cls or isinstance(holder, (type, types.ModuleType)):
+            return False
+        if chain(cls) != entry[1]:
+            return False
+        for c, then in zip(entry[1], entry[2]):
+            for name, value in c.__dict__.items():
+                if then.get(name, missing) is not value and not quiet(cls, c, name, value):
+                    return False
+        return True
+
+    return still_silent
 
 
 def slim_fixture_holders(pluginmanager, pt_fixtures):

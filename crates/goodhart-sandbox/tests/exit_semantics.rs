@@ -132,12 +132,18 @@ fn pytest_project() -> std::collections::BTreeMap<String, Vec<u8>> {
             "import pytest\n\ndef test_fixtures(tmp_path, capsys, monkeypatch, answer):\n    \
              monkeypatch.setenv('X', '1')\n    (tmp_path / 'f').write_text('x')\n    print('out')\n    \
              assert capsys.readouterr().out == 'out\\n' and answer == 42\n\n\
-             def test_bad():\n    assert 1 == 2\n\n@pytest.mark.skip(reason='because')\ndef test_skipped():\n    pass\n",
+             def test_bad():\n    assert 1 == 2\n\n@pytest.mark.skip(reason='because')\ndef test_skipped():\n    pass\n\n\
+             def test_planted(on_session, in_module):\n    assert (on_session, in_module) == (7, 8)\n",
         ),
         (
             "conftest.py",
             "import pytest\n\n@pytest.fixture\ndef answer():\n    return 42\n\n\
-             def pytest_collection_modifyitems(items):\n    print('hook saw', len(items), 'items')\n",
+             def pytest_collection_modifyitems(items):\n    print('hook saw', len(items), 'items')\n\n\
+             # Fixtures planted on a builtin plugin class and module: pytest's scan finds both.\n\
+             import _pytest.main, _pytest.tmpdir\n\
+             def plant():\n    @pytest.fixture\n    def on_session(self):\n        return 7\n\n    \
+             @pytest.fixture\n    def in_module():\n        return 8\n\n    \
+             _pytest.main.Session.on_session = on_session\n    _pytest.tmpdir.in_module = in_module\n\nplant()\n",
         ),
         ("pytest.ini", "[pytest]\naddopts = -rA\n"),
     ]
@@ -174,10 +180,10 @@ fn prepared_pytest_main_is_pytest_main_started_ahead() {
          except TypeError:\n        print('plain pytest.main')\n"
     ));
     assert!(
-        plain.contains("code 1") && plain.contains("hook saw 3 items"),
+        plain.contains("code 1") && plain.contains("hook saw 4 items"),
         "{plain}"
     );
-    assert!(plain.contains("1 failed, 1 passed, 1 skipped"), "{plain}");
+    assert!(plain.contains("1 failed, 2 passed, 1 skipped"), "{plain}");
     assert!(
         prepared.starts_with(&plain)
             && prepared.ends_with("plain pytest.main\nplain pytest.main\n"),
