@@ -105,7 +105,10 @@ def _goodhart_hardened():
 
     with open("goodhart_job.json") as f:
         job = loads(f.read())
+    # Neither the job nor this harness's source is the solution's business; a solution that goes looking
+    # for asserts in the files beside it (or in its caller's file) finds none to parse.
     _g_os.remove("goodhart_job.json")
+    _g_os.remove("main.py")
     out = _g_os.open("goodhart_results.jsonl", _g_os.O_WRONLY | _g_os.O_CREAT | _g_os.O_TRUNC, 0o644)
 
     # Results are kept here and written at the end: a file growing case by case would tell each case
