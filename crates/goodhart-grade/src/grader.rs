@@ -63,12 +63,14 @@ pub struct Grader {
 }
 
 impl Grader {
-    /// A grader over a shared sandbox, with a 3 s per-case timeout in the hardened profile.
+    /// A grader over a shared sandbox, with a 5 s per-case timeout in the hardened profile: half the
+    /// proxies' whole-run wall limit, and room for the slowest reference in HumanEval and MBPP
+    /// (mbpp/123 takes 3.3 s of CPU for one case here, so 3 s failed it on a slow day).
     pub fn new(sandbox: Arc<Sandbox>) -> Grader {
         Grader {
             sandbox,
             expected: Mutex::new(HashMap::new()),
-            case_timeout: Duration::from_secs(3),
+            case_timeout: Duration::from_secs(5),
         }
     }
 
