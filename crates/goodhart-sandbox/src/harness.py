@@ -769,29 +769,10 @@ def prepare_pytest(quiet):
     prepared = pt_config.get_config(
         [arg for block in blocks for arg in ("-p", block)], None, prog="pytest.main()"
     )
-    slim = slim_fixture_holders(prepared.pluginmanager, pt_fixtures)
+    install_fixture_scan_shortcuts(prepared.pluginmanager, pt_fixtures)
     share_failure_parses(pt_code, pt_source)
     for pattern in ("test_*.py", "*_test.py"):  # pytest's default python_files, compiled by each collection
         fnmatch.fnmatch("", pattern)
-    full_scan = pt_fixtures.FixtureManager.parsefactories
-    notset = pt_fixtures.NOTSET
-
-
-    def parsefactories(self, node_or_obj=notset, nodeid=notset, *, holder=notset, node=notset):
-        # A builtin plugin module still exactly as it was when scanned: scan only the names that held
-        # fixtures (the others neither register a fixture nor warn). An instance of a builtin plugin
-        # class whose classes and metaclasses are unchanged and hold no fixture: nothing to scan.
-        # Anything else: pytest's own scan.
-        if holder is not notset and node_or_obj is notset and nodeid is notset:
-            entry = slim.get(id(holder))
-            if entry is not None and entry[0] is holder and unchanged(holder.__dict__, entry[1]):
-                return full_scan(self, holder=entry[2], node=node)
-            if still_silent(holder):
-                return None
-        return full_scan(self, node_or_obj, nodeid, holder=holder, node=node)
-
-    pt_fixtures.FixtureManager.parsefactories = parsefactories
-    still_silent = silent_plugin_classes(prepared.pluginmanager, pt_fixtures)
 
     unused = [prepared]
 
@@ -882,16 +863,18 @@ def unchanged(now, then):
     return True
 
 
-def silent_plugin_classes(pluginmanager, pt_fixtures):
-    """Which instances of builtin plugin classes pytest's fixture scan would find nothing in.
+def install_fixture_scan_shortcuts(pluginmanager, pt_fixtures):
+    """Makes the fixture scan of pytest's own plugins, which every session start repeats, mostly free.
 
-    Returns still_silent(instance). The scan of an instance reads dir(instance) through its class: the
-    names of the class and its bases (scanned here, once), and names only in the instance, which a
-    lookup on the class finds only in its metaclasses (so those must hold no fixture and no
-    `__getattr__`), with object's `dir`. The classes are those the registered plugin modules define
-    (pytest registers instances of them: the session, the terminal reporter, ...) and those of the
-    instances already registered. A run may change these classes (pytest's legacypath plugin adds
-    properties to some on every start): still_silent scans just the names whose objects changed.
+    FixtureManager.parsefactories is replaced. For a builtin plugin module still exactly as it was here
+    (same names bound to the same objects), it scans a slim module that holds only that module's
+    fixtures: the same fixtures in the same order, for a fiftieth of the names. For an instance of a
+    builtin plugin class whose names hold no fixture, it scans nothing. An instance's scan reads
+    dir(instance) through its class: the names of the class and its bases, and names only in the
+    instance, which a lookup on the class finds only in its metaclasses (so those must hold no fixture
+    and no `__getattr__`), with object's `dir`. A run may change these classes (pytest's legacypath
+    plugin adds properties to some on every start), so the names whose objects changed are checked
+    again. Everything else, and anything whose check fails, gets pytest's own scan.
     """
     import types
 
@@ -899,7 +882,22 @@ def silent_plugin_classes(pluginmanager, pt_fixtures):
 
     fixture_type = pt_fixtures.FixtureFunctionDefinition
     manager = pt_fixtures.FixtureManager.__new__(pt_fixtures.FixtureManager)
-    missing = object()
+    full_scan, notset, missing = pt_fixtures.FixtureManager.parsefactories, pt_fixtures.NOTSET, object()
+
+    def fixture_or_wrapped(value):
+        # A fixture, bare or behind other decorators (pytest warns about the latter).
+        return manager._find_wrapped_fixture_def(value) is not None
+
+    slim = {}
+    for plugin in pluginmanager.get_plugins():
+        if not isinstance(plugin, types.ModuleType) or "__dir__" in plugin.__dict__:
+            continue
+        names = plugin.__dict__
+        fixtures = {name: value for name, value in names.items() if type(value) is fixture_type}
+        if not any(fixture_or_wrapped(v) for name, v in names.items() if name not in fixtures):
+            module = types.ModuleType(plugin.__name__)
+            module.__dict__.update(fixtures)
+            slim[id(plugin)] = (plugin, dict(names), module)
 
     def chain(cls):
         # The namespaces a lookup on cls reads, but object's and type's, which no program can change.
@@ -907,13 +905,37 @@ def silent_plugin_classes(pluginmanager, pt_fixtures):
 
     def quiet(cls, c, name, value):
         if c in cls.__mro__:
-            if name == "__dir__":
-                return False
-            if manager._find_wrapped_fixture_def(value) is not None:
-                return False
-            return type(safe_getattr(cls, name, None)) is not fixture_type
+            return (
+                name != "__dir__"
+                and not fixture_or_wrapped(value)
+                and type(safe_getattr(cls, name, None)) is not fixture_type
+            )
         return name != "__getattr__" and not isinstance(value, fixture_type)
 
+    def still_silent(holder):
+        cls = type(holder)
+        entry = silent.get(id(cls))
+        if entry is None or entry[0] is not cls or isinstance(holder, (type, types.ModuleType)):
+            return False
+        if chain(cls) != entry[1]:
+            return False
+        for c, then in zip(entry[1], entry[2]):
+            for name, value in c.__dict__.items():
+                if then.get(name, missing) is not value and not quiet(cls, c, name, value):
+                    return False
+        return True
+
+    def parsefactories(self, node_or_obj=notset, nodeid=notset, *, holder=notset, node=notset):
+        if holder is not notset and node_or_obj is notset and nodeid is notset:
+            entry = slim.get(id(holder))
+            if entry is not None and entry[0] is holder and unchanged(holder.__dict__, entry[1]):
+                return full_scan(self, holder=entry[2], node=node)
+            if still_silent(holder):
+                return None
+        return full_scan(self, node_or_obj, nodeid, holder=holder, node=node)
+
+    pt_fixtures.FixtureManager.parsefactories = parsefactories
+    # The classes are taken as they are now, with parsefactories replaced.
     candidates = {}
     for plugin in pluginmanager.get_plugins():
         if isinstance(plugin, types.ModuleType):
@@ -930,51 +952,6 @@ def silent_plugin_classes(pluginmanager, pt_fixtures):
                 silent[id(cls)] = (cls, namespaces, [dict(c.__dict__) for c in namespaces])
         except Exception:  # noqa: BLE001
             continue
-
-    def still_silent(holder):
-        cls = type(holder)
-        entry = silent.get(id(cls))
-        if entry is None or entry[0] is not cls or isinstance(holder, (type, types.ModuleType)):
-            return False
-        if chain(cls) != entry[1]:
-            return False
-        for c, then in zip(entry[1], entry[2]):
-            for name, value in c.__dict__.items():
-                if then.get(name, missing) is not value and not quiet(cls, c, name, value):
-                    return False
-        return True
-
-    return still_silent
-
-
-def slim_fixture_holders(pluginmanager, pt_fixtures):
-    """For each registered plugin module: (module, its namespace then, a module of its fixtures only).
-
-    Only modules whose every other name pytest's scan passes over silently: neither a fixture nor a
-    wrapped one it would warn about. Scanning the slim module registers the same fixtures in the same
-    order as scanning the whole one, for a fiftieth of the names.
-    """
-    import types
-
-    manager = pt_fixtures.FixtureManager.__new__(pt_fixtures.FixtureManager)
-    slim = {}
-    for plugin in pluginmanager.get_plugins():
-        if not isinstance(plugin, types.ModuleType) or "__dir__" in plugin.__dict__:
-            continue
-        keep, silent = {}, True
-        for name in dir(plugin):
-            raw = plugin.__dict__.get(name)
-            if raw is not None:
-                wrapped = manager._find_wrapped_fixture_def(raw)
-                if wrapped is not None and wrapped is not raw:
-                    silent = False
-            if type(raw) is pt_fixtures.FixtureFunctionDefinition:
-                keep[name] = raw
-        if silent:
-            module = types.ModuleType(plugin.__name__)
-            module.__dict__.update(keep)
-            slim[id(plugin)] = (plugin, dict(plugin.__dict__), module)
-    return slim
 
 
 def serve(proto_in, proto_out, factory):

@@ -51,7 +51,8 @@ def _goodhart_case_walls():
     syscall.restype = ctypes.c_long
     munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     long, uint = ctypes.c_long, ctypes.c_uint32
-    create_ruleset, restrict_self = long(444), long(446)
+    create_ruleset, restrict_self = long(444), long(446)  # Landlock's system calls, the same on every arch
+    PR_SET_DUMPABLE = 4
     abi = syscall(create_ruleset, None, ctypes.c_size_t(0), uint(1))  # LANDLOCK_CREATE_RULESET_VERSION
     note = None
     if abi < 1:
@@ -65,7 +66,8 @@ def _goodhart_case_walls():
     os, devnull = _g_os, "/dev/null"
 
     def seal_parent(keep):
-        prctl(ctypes.c_int(4), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        no = ctypes.c_ulong(0)
+        prctl(ctypes.c_int(PR_SET_DUMPABLE), no, no, no, no)
         null = os.open(devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
