@@ -9,7 +9,7 @@ Processes, all in bubblewrap's user namespace as uid 65534:
   server   pid 1 of the worker's own pid namespace, warm (see warm_up). It supervises each run from outside it.
   factory  forked before the heavy imports; it makes each run's namespaces and spawns their holder.
   holder   pid 1 of a run's new pid, mount, ipc and uts namespaces, which have a private tmpfs on /work, /tmp
-           and /dev/shm. It is `sleep infinity`. Killing it kills the run's whole pid namespace.
+           and /dev/shm. It only waits (see tiny_holder_elf). Killing it kills the run's whole pid namespace.
   user     a fork of the warm server that joins the holder's namespaces (setns), mounts their /proc, drops
            every capability, sets the run's rlimits and runs main.py as __main__.
 The server answers only once the holder is gone (its pidfd says so), and the kernel ends a pid namespace's
@@ -31,7 +31,8 @@ import sys
 import time
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "server"
-# Each run's pid 1 (see make_holder); coreutils' sleep is in /usr on every Linux we run on.
+# Each run's pid 1 where the tiny holder below cannot run (see make_holder); coreutils' sleep is in /usr on
+# every Linux we run on.
 SLEEP = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), "/usr/bin/sleep")
 TMPFS_BYTES = int(sys.argv[2]) if len(sys.argv) > 2 else 64 << 20
 QUIET_PLUGINS = [name for name in (sys.argv[3] if len(sys.argv) > 3 else "").split(",") if name]
@@ -53,18 +54,25 @@ PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 # What the harness itself needs, in bubblewrap's user namespace only: CAP_SETPCAP (8, to drop capabilities),
 # CAP_SYS_CHROOT (18, for setns into a mount namespace) and CAP_SYS_ADMIN (21, namespaces and mounts).
 KEPT_CAPS = (8, 18, 21)
-# Modules runs commonly import, loaded once by a pool server (never by the factory). The `server` image
-# adds pytest, the plugins pytest.main loads itself and unittest (having them in memory takes a third off a
-# pytest run); the `lean` image, for programs that mention neither, is a third of the size, so its forks
-# are cheaper. The Rust side picks the image per program.
+# Modules runs commonly import, loaded once by a pool server (never by the factory). The Rust side picks
+# the image per program: the `lean` image for programs that mention neither pytest nor unittest, the
+# `server` image for the others.
+#
+# Every run forks its image and exits, and both cost in proportion to the image's memory, so the lean
+# image holds only cheap modules that many programs import (typing: 21 of HumanEval's 164 programs). It
+# also leaves out modules that register at-fork hooks, which every fork then runs: random reseeds (0.3 ms)
+# and threading rebuilds its state (0.6 ms), for modules few programs import (random: 4 of the 164,
+# threading: none). A program that needs another module imports it, as it would anyway.
 WARM_STDLIB = (
     "collections", "itertools", "functools", "math", "re", "string", "heapq", "bisect", "typing",
-    "hashlib", "random", "fractions", "decimal", "statistics", "copy", "operator", "dataclasses",
-    "threading", "atexit", "inspect", "traceback", "textwrap", "enum", "json",
+    "copy", "operator", "atexit", "enum", "json",
 )
+# The pytest image adds what pytest imports anyway, pytest itself, the plugins pytest.main loads and
+# unittest: having them in memory takes a third off a pytest run.
 WARM_PYTEST = (
-    "pytest", "_pytest.reports", "_pytest.runner", "_pytest.python", "_pytest.assertion.rewrite",
-    "_pytest._argcomplete", "pdb", "readline", "unittest",
+    "hashlib", "fractions", "decimal", "dataclasses", "inspect", "traceback", "textwrap", "random",
+    "statistics", "threading", "pytest", "_pytest.reports", "_pytest.runner", "_pytest.python",
+    "_pytest.assertion.rewrite", "_pytest._argcomplete", "pdb", "readline", "unittest",
 )
 
 
@@ -216,23 +224,77 @@ def factory_loop(req_r, rep_w):
     home = {kind: os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
             for name, kind in (("mnt", CLONE_NEWNS), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
                                ("pid", CLONE_NEWPID))}
+    program = holder_program()
     while True:
         if not os.read(req_r, 1):
             return
         pid = 0
         try:
-            pid = make_holder(home)
+            pid = make_holder(home, program)
         except BaseException as e:  # noqa: BLE001
             log(f"making a run's namespaces failed: {type(e).__name__}: {e}")
         os.write(rep_w, struct.pack("<i", pid))
 
 
-def make_holder(home):
+def tiny_holder_elf():
+    """A whole static x86-64 program that blocks in pause() forever, or None on other machines.
+
+    It is each run's pid 1 (see make_holder). `sleep infinity` does the same, but starting it costs a
+    dynamic loader, glibc's start-up (whose cpuid probes trap to the hypervisor on a VM) and a dozen page
+    faults: a tenth of a warm HumanEval run's CPU. This program is one page with no libc, no data and no
+    stack use. Layout: the ELF header, a PT_LOAD header mapping the file read+execute at 0x400000, a
+    PT_GNU_STACK header (non-executable stack), then the code at the entry point:
+        loop: mov eax, 34 (SYS_pause); syscall; jmp loop
+    """
+    if os.uname().machine != "x86_64":
+        return None
+    base, headers = 0x400000, 64 + 2 * 56
+    code = bytes([0xB8, 34, 0, 0, 0, 0x0F, 0x05, 0xEB, 0xF7])
+    size = headers + len(code)
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # 64-bit, little-endian, version 1, System V
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, base + headers, 64, 0, 0, 64, 56, 2, 0, 0, 0)
+    load = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+    stack = struct.pack("<IIQQQQQQ", 0x6474E551, 6, 0, 0, 0, 0, 0, 16)
+    return ehdr + load + stack + code
+
+
+def holder_program():
+    """The path each run's holder is started from: the tiny holder in a sealed memfd, else `sleep`.
+
+    The memfd is checked by starting the holder once: a kernel that forbids executing memfds (the
+    vm.memfd_noexec sysctl) or an unknown machine falls back to `sleep infinity`.
+    """
+    image = tiny_holder_elf()
+    if image is None:
+        return SLEEP
+    import fcntl
+
+    # Close-on-exec: the kernel opens the program by its path before closing the descriptor.
+    flags = os.MFD_ALLOW_SEALING | os.MFD_CLOEXEC
+    try:
+        try:
+            fd = os.memfd_create("goodhart-holder", flags | getattr(os, "MFD_EXEC", 0x10))
+        except OSError:  # a kernel before 6.3 knows no MFD_EXEC
+            fd = os.memfd_create("goodhart-holder", flags)
+        write_all(fd, image)
+        os.fchmod(fd, 0o555)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                    fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+        path = f"/proc/self/fd/{fd}"
+        pid = os.posix_spawn(path, [path], {})
+        os.kill(pid, signal.SIGKILL)
+        return path
+    except OSError as e:
+        log(f"each run's pid 1 is `sleep infinity` (the tiny holder could not start: {e})")
+        return SLEEP
+
+
+def make_holder(home, program):
     """New namespaces with the run's private tmpfs mounts, held by a new pid 1; the factory then goes home.
 
     The factory enters the new namespaces itself, spawns the holder into them and returns to its own
-    (`home`: descriptors of its original namespaces). The holder is `sleep infinity`, started with
-    posix_spawn (a vfork, so nothing of this process is copied): it installs no signal handlers, so no
+    (`home`: descriptors of its original namespaces). The holder is `program` (see holder_program): a
+    static program that only waits, or `sleep infinity`. It is started with posix_spawn (a vfork, so nothing of this process is copied): it installs no signal handlers, so no
     signal from inside the run can stop it; it inherits SIGCHLD ignored, so the run's orphans are reaped
     as they die; and it keeps this process's ambient capabilities, which the run's processes lack, so
     none of them may trace it. The run's own process mounts the namespace's /proc (see `Run`).
@@ -243,7 +305,7 @@ def make_holder(home):
         opts = f"size={TMPFS_BYTES},nr_inodes=4096,mode=0755".encode()
         for target in TMPFS:
             mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, opts)
-        return os.posix_spawn(SLEEP, [SLEEP, "infinity"], {})
+        return os.posix_spawn(program, [program, "infinity"], {})
     finally:
         for kind, fd in home.items():
             setns(fd, kind, "back home")
@@ -702,15 +764,14 @@ def warm_up(with_pytest):
                     pass
         except Exception:  # noqa: BLE001
             pass
-    # Caches that showing a failure's source fills (pytest does it for each failure it reports): the first
-    # inspect.getmodule by file name takes the real path of every loaded module (a run then looks up only
-    # its own, and the cache checks each module's __file__ before trusting it), and getsource compiles
-    # tokenize's and inspect's patterns (3 ms). Pure memos: they change no result.
-    import inspect
+        # Caches that showing a failure's source fills (pytest does it for each failure it reports): the
+        # first inspect.getmodule by file name takes the real path of every loaded module (a run then looks
+        # up only its own, and the cache checks each module's __file__ before trusting it), and getsource
+        # compiles tokenize's and inspect's patterns (3 ms). Pure memos: they change no result.
+        import inspect
 
-    inspect.getmodule(compile("0", WORK + "/goodhart-warm-up.py", "eval"))
-    inspect.getsource(json.dumps)
-    if with_pytest:
+        inspect.getmodule(compile("0", WORK + "/goodhart-warm-up.py", "eval"))
+        inspect.getsource(json.dumps)
         try:
             prepare_pytest(QUIET_PLUGINS)
         except Exception as e:  # noqa: BLE001
