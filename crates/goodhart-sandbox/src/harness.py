@@ -777,6 +777,7 @@ def warm_up(with_pytest):
         except Exception as e:  # noqa: BLE001
             log(f"pytest.main will start from scratch in every run: {type(e).__name__}: {e}")
     # Objects that exist before the first fork are never collected, so forks do not copy their pages.
+    gc.collect()
     gc.freeze()
 
 
@@ -827,15 +828,17 @@ def prepare_pytest(quiet):
     from _pytest._code import code as pt_code, source as pt_source
 
     blocks = [f"no:{name}" for name in quiet]
-    prepared = pt_config.get_config(
-        [arg for block in blocks for arg in ("-p", block)], None, prog="pytest.main()"
-    )
-    install_fixture_scan_shortcuts(prepared.pluginmanager, pt_fixtures)
+    block_args = [arg for block in blocks for arg in ("-p", block)]
+    unused = []
+
+    def prepare():
+        unused.append(pt_config.get_config(list(block_args), None, prog="pytest.main()"))
+
+    prepare()
+    install_fixture_scan_shortcuts(unused[0].pluginmanager, pt_fixtures)
     share_failure_parses(pt_code, pt_source)
     for pattern in ("test_*.py", "*_test.py"):  # pytest's default python_files, compiled by each collection
         fnmatch.fnmatch("", pattern)
-
-    unused = [prepared]
 
     def main(args=None, plugins=None):
         """pytest.main(args, plugins), from the prepared start the first time args block the prepared plugins."""
@@ -848,7 +851,7 @@ def prepare_pytest(quiet):
         ):
             return pytest.main(args, plugins)
         # The rest of _pytest.config._main and _prepareconfig, after their get_config call.
-        config = unused.pop()
+        config = start = unused.pop()
         config.invocation_params = pt_config.Config.InvocationParams(
             args=args, plugins=None, dir=pathlib.Path.cwd()
         )
@@ -860,7 +863,7 @@ def prepare_pytest(quiet):
                     pluginmanager = config.pluginmanager
                     config = pluginmanager.hook.pytest_cmdline_parse(pluginmanager=pluginmanager, args=args)
                 except BaseException:
-                    prepared._ensure_unconfigure()
+                    start._ensure_unconfigure()
                     raise
             except pt_config.ConftestImportFailure as e:
                 pt_config.print_conftest_import_error(e, file=sys.stderr)
@@ -888,6 +891,89 @@ def prepare_pytest(quiet):
     module = types.ModuleType(PREPARED_PYTEST)
     module.main = main
     sys.modules[PREPARED_PYTEST] = module
+    unused.clear()
+    try:
+        rehearse_pytest(main, prepare, block_args)
+    except Exception as e:  # noqa: BLE001
+        log(f"pytest runs start without a rehearsal: {type(e).__name__}: {e}")
+    finally:
+        unused.clear()
+        prepare()  # the runs' own start, used by nobody yet
+
+
+# The throwaway project rehearse_pytest runs: one module and its tests, all passing or some failing.
+REHEARSAL_DIR = "/tmp/goodhart-rehearsal"
+REHEARSAL_SOLUTION = "def add(a, b):\n    return a + b\n"
+REHEARSAL_TESTS = (
+    "import goodhart_rehearsal_solution as _solution\n"
+    "from goodhart_rehearsal_solution import add as candidate\n"
+    + "".join(f"\n\ndef test_case_{i}():\n    assert candidate({i}, 1) == {{expected{i}}}\n" for i in range(6))
+)
+
+
+def rehearse_pytest(main, prepare, block_args, rounds=3):
+    """Runs whole pytest sessions through the prepared `main` in the server, before its first fork.
+
+    Python 3.11 counts a function's first calls in its code object and then specialises its bytecode in
+    place. A run that executes pytest's code for the first time writes into every code object it runs,
+    and fork copies each page written. Code the server has run is already specialised and shared: this
+    takes about a sixth off a pytest run's CPU. The project lives in the server's own /tmp, which no run
+    sees (each has a fresh one), and what the sessions leave is removed: their modules, sys.path
+    entries, caches of their paths and sys.last_*. Memos keyed by content (see share_failure_parses) stay.
+    """
+    import linecache
+    import shutil
+
+    saved_path, saved_env = list(sys.path), dict(os.environ)
+    saved_stderr = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)  # warnings and reports of the sessions are nobody's output
+    os.close(null)
+    try:
+        for round_ in range(rounds):
+            for failing in (False, True):
+                shutil.rmtree(REHEARSAL_DIR, ignore_errors=True)
+                os.makedirs(REHEARSAL_DIR)
+                os.chdir(REHEARSAL_DIR)
+                with open("goodhart_rehearsal_solution.py", "w") as f:
+                    f.write(REHEARSAL_SOLUTION)
+                expected = {f"expected{i}": i + 1 + (i % 2 if failing else 0) for i in range(6)}
+                with open("test_goodhart_rehearsal.py", "w") as f:
+                    f.write(REHEARSAL_TESTS.format(**expected))
+                prepare()
+                main(["-q", "--assert=plain", *block_args, "test_goodhart_rehearsal.py"])
+    finally:
+        # The sessions' reports still sit in the streams' buffers: a fork would print them at its exit.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.chdir(WORK)
+        shutil.rmtree(REHEARSAL_DIR, ignore_errors=True)
+        sys.path[:] = saved_path
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for name in (*sys.path_importer_cache,):
+            if name.startswith(REHEARSAL_DIR):
+                del sys.path_importer_cache[name]
+        for name, module in list(sys.modules.items()):
+            if (getattr(module, "__file__", None) or "").startswith(REHEARSAL_DIR):
+                del sys.modules[name]
+        for name in ("last_type", "last_value", "last_traceback"):
+            if hasattr(sys, name):
+                delattr(sys, name)
+        for name in list(linecache.cache):
+            if name.startswith(REHEARSAL_DIR):
+                del linecache.cache[name]
+        inspect = sys.modules.get("inspect")
+        if inspect is not None:
+            for cache in (inspect.modulesbyfile, inspect._filesbymodname):
+                for key, value in list(cache.items()):
+                    if REHEARSAL_DIR in f"{key} {value}":
+                        del cache[key]
 
 
 def share_failure_parses(pt_code, pt_source):

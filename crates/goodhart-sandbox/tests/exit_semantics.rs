@@ -191,6 +191,19 @@ fn prepared_pytest_main_is_pytest_main_started_ahead() {
     );
 }
 
+#[test]
+fn the_pytest_images_rehearsal_leaves_nothing_a_run_can_see() {
+    // The pytest image runs whole sessions before its first fork (harness.py's rehearse_pytest): a run
+    // must see none of their output, modules, paths, files, environment or last exception.
+    let o = run("import os, sys, unittest, linecache\n\
+         print(sorted(m for m in sys.modules if 'rehearsal' in m), [p for p in sys.path if 'rehearsal' in p],\n\
+         [k for k in sys.path_importer_cache if 'rehearsal' in k], [k for k in linecache.cache if 'rehearsal' in k],\n\
+         [k for k in os.environ if k.startswith('PYTEST')], hasattr(sys, 'last_value'), os.listdir('/tmp'))\n");
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert_eq!(out(&o), "[] [] [] [] [] False []\n");
+    assert_eq!(err(&o), "");
+}
+
 /// pytest's output with each ` in 0.12s` duration removed, so two sessions compare equal.
 fn without_durations(text: &str) -> String {
     text.lines()
