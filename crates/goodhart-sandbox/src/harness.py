@@ -779,6 +779,11 @@ def warm_up(with_pytest):
     # Objects that exist before the first fork are never collected, so forks do not copy their pages.
     gc.collect()
     gc.freeze()
+    # Memory the C allocator holds free (compiling this harness alone leaves 2 MB) is still mapped, and
+    # every run's fork copies its page-table entries and its exit removes them: give it back first.
+    trim = getattr(LIBC, "malloc_trim", None)  # glibc's; other C libraries keep their own ways
+    if trim is not None:
+        trim(0)
 
 
 # ---------------------------------------------------------------------------------------------------------
