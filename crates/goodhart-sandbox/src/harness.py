@@ -294,9 +294,9 @@ def make_holder(home, program):
 
     The factory enters the new namespaces itself, spawns the holder into them and returns to its own
     (`home`: descriptors of its original namespaces). The holder is `program` (see holder_program): a
-    static program that only waits, or `sleep infinity`. It is started with posix_spawn (a vfork, so nothing of this process is copied): it installs no signal handlers, so no
-    signal from inside the run can stop it; it inherits SIGCHLD ignored, so the run's orphans are reaped
-    as they die; and it keeps this process's ambient capabilities, which the run's processes lack, so
+    static program that only waits, or `sleep infinity`. It is started with posix_spawn (a vfork, so
+    nothing of this process is copied): it installs no signal handlers, so no signal from inside the run
+    can stop it; it inherits SIGCHLD ignored, so the run's orphans are reaped as they die; and it keeps this process's ambient capabilities, which the run's processes lack, so
     none of them may trace it. The run's own process mounts the namespace's /proc (see `Run`).
     """
     check(LIBC.unshare(ctypes.c_int(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)), "unshare")
@@ -837,7 +837,9 @@ def prepare_pytest(quiet):
     unused = []
 
     def prepare():
-        unused.append(pt_config.get_config(list(block_args), None, prog="pytest.main()"))
+        # Makes sure one prepared start is waiting for the next `main`.
+        if not unused:
+            unused.append(pt_config.get_config(list(block_args), None, prog="pytest.main()"))
 
     prepare()
     install_fixture_scan_shortcuts(unused[0].pluginmanager, pt_fixtures)
@@ -896,13 +898,11 @@ def prepare_pytest(quiet):
     module = types.ModuleType(PREPARED_PYTEST)
     module.main = main
     sys.modules[PREPARED_PYTEST] = module
-    unused.clear()
     try:
         rehearse_pytest(main, prepare, block_args)
     except Exception as e:  # noqa: BLE001
         log(f"pytest runs start without a rehearsal: {type(e).__name__}: {e}")
     finally:
-        unused.clear()
         prepare()  # the runs' own start, used by nobody yet
 
 
@@ -935,7 +935,7 @@ def rehearse_pytest(main, prepare, block_args, rounds=3):
     os.dup2(null, 2)  # warnings and reports of the sessions are nobody's output
     os.close(null)
     try:
-        for round_ in range(rounds):
+        for _ in range(rounds):
             for failing in (False, True):
                 shutil.rmtree(REHEARSAL_DIR, ignore_errors=True)
                 os.makedirs(REHEARSAL_DIR)
@@ -961,7 +961,7 @@ def rehearse_pytest(main, prepare, block_args, rounds=3):
         sys.path[:] = saved_path
         os.environ.clear()
         os.environ.update(saved_env)
-        for name in (*sys.path_importer_cache,):
+        for name in list(sys.path_importer_cache):
             if name.startswith(REHEARSAL_DIR):
                 del sys.path_importer_cache[name]
         for name, module in list(sys.modules.items()):
