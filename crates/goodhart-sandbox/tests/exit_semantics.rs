@@ -79,6 +79,27 @@ fn non_daemon_threads_are_joined_before_exit() {
 }
 
 #[test]
+fn argv_reaches_the_program_exactly_whatever_it_holds() {
+    let argv: Vec<String> = vec![
+        "two words".into(),
+        "line\nbreak".into(),
+        "".into(),
+        "10.0 1 2 3 4".into(),
+        "ünïcode ✓".into(),
+        "\"quoted\" \\ back".into(),
+    ];
+    let program = Program {
+        main: "import sys, json\nprint(json.dumps(sys.argv[1:]))".into(),
+        argv: argv.clone(),
+        ..Program::default()
+    };
+    let o = sandbox().run(&program);
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    let seen: Vec<String> = serde_json::from_str(out(&o).trim()).expect("the program prints JSON");
+    assert_eq!(seen, argv);
+}
+
+#[test]
 fn main_module_argv_path_stdin_and_files() {
     let mut files = std::collections::BTreeMap::new();
     files.insert(
