@@ -11,24 +11,29 @@ import time as _g_time
 
 
 def _goodhart_case_fork():
-    """A fork for one case: plain when this process has no other thread, Python's own otherwise.
+    """A fork for one case: plain when this process had no other thread once the solution loaded,
+    Python's own otherwise.
 
     os.fork runs Python's at-fork handlers in the child (threading's repairs, random's reseed, any the
     solution registered): half of a case's fork time. They repair what other threads could have left
     half-done; with no other thread (the solution may start some while loading) there is none, and the
     C library's own fork handlers still run. A case child then starts with the parent's random state.
+    The threads are counted once, before the first case: after that no code of the solution runs here,
+    and a thread its signal handler started anyway could at worst hang a case, which then fails.
     """
     import ctypes
 
     plain, listdir, python_fork = ctypes.PyDLL(None).fork, _g_os.listdir, _g_os.fork
     plain.restype, plain.argtypes = ctypes.c_int, []
+    alone = []
 
     def fork():
-        try:
-            alone = len(listdir("/proc/self/task")) == 1
-            pid = plain() if alone else -1
-        except Exception:
-            pid = -1
+        if not alone:
+            try:
+                alone.append(len(listdir("/proc/self/task")) == 1)
+            except Exception:
+                alone.append(False)
+        pid = plain() if alone[0] else -1
         return pid if pid >= 0 else python_fork()
 
     return fork
@@ -73,13 +78,11 @@ def _goodhart_case_walls():
         os.close(null)
         os.closerange(3, keep)
         os.closerange(keep + 1, 1 << 20)
-        with open("/proc/self/maps") as maps:
-            lines = maps.read().splitlines()
-        for line in lines:
+        for line in _goodhart_read("/proc/self/maps").splitlines():
             fields = line.split(None, 5)
-            path = fields[5] if len(fields) > 5 else ""
-            if fields[1][3] == "s" and not path.startswith("/usr/"):
-                start, end = (int(x, 16) for x in fields[0].split("-"))
+            path = fields[5] if len(fields) > 5 else b""
+            if fields[1][3:4] == b"s" and not path.startswith(b"/usr/"):
+                start, end = (int(x, 16) for x in fields[0].split(b"-"))
                 munmap(start, end - start)
 
     def seal_child():
@@ -91,6 +94,19 @@ def _goodhart_case_walls():
         os.close(fd)
 
     return seal_parent, seal_child, note
+
+
+def _goodhart_read(path):
+    """A file's bytes, read without a Python file object (a text stream costs this process 0.1 ms)."""
+    fd, chunks = _g_os.open(path, _g_os.O_RDONLY), []
+    try:
+        while True:
+            chunk = _g_os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        _g_os.close(fd)
 
 
 def _goodhart_hardened():
@@ -105,8 +121,7 @@ def _goodhart_hardened():
     truth = bool
     type_name = lambda e: type(e).__name__
 
-    with open("goodhart_job.json") as f:
-        job = loads(f.read())
+    job = loads(_goodhart_read("goodhart_job.json"))
     # Neither the job nor this harness's source is the solution's business; a solution that goes looking
     # for asserts in the files beside it (or in its caller's file) finds none to parse.
     _g_os.remove("goodhart_job.json")
@@ -131,9 +146,8 @@ def _goodhart_hardened():
             calls.append("arguments raised %s: %s" % (type_name(e), e))
 
     def in_child(body, timeout):
-        # Runs body() in a fresh fork; returns the dict it sent, or a failure dict.
-        stdout.flush()
-        stderr.flush()
+        # Runs body() in a fresh fork; returns the dict it sent, or a failure dict. (The standard streams
+        # were flushed before the first case: nothing here writes to them.)
         r, w = pipe()
         pid = fork()
         if pid == 0:
@@ -208,6 +222,8 @@ def _goodhart_hardened():
     if isolation_note is not None:
         record("isolation", error=isolation_note)
     seal_parent(out)
+    stdout.flush()
+    stderr.flush()
     for i, call in enumerate(calls):
         if load_error is not None:
             record(i, error=load_error)
