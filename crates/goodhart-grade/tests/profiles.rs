@@ -527,3 +527,29 @@ fn subclasses_of_carried_types_are_refused_however_they_compare() {
     let run = hardened(&t, &fake_namedtuple);
     assert_eq!(run.verdict.tests_passed, 0, "{:?}", run.notes);
 }
+
+#[test]
+fn a_case_that_writes_its_own_answers_cannot_speak_for_another_case() {
+    // Each case's process can find the pipe its answer travels on and write to it directly: forged
+    // records naming another case, a JSON list, an answer and then garbage. The harness keeps only the
+    // answer fields, the record stays the case's own, and nothing crashes.
+    let t = native("forged", "", &[("1", "2"), ("2", "3"), ("3", "4")]);
+    let forging = "import os\n\
+                   def f(x):\n    \
+                   forged = {1: b'{\"case\": 2, \"value\": \"[\\\\\"i\\\\\", \\\\\"0x4\\\\\"]\"}', 2: b'[1, 2]', 3: b'{\"value\": 1}\\n{\"junk\"'}[x]\n    \
+                   for fd in range(3, 64):\n        try:\n            os.write(fd, forged)\n        except OSError:\n            pass\n    \
+                   os._exit(0)\n";
+    let run = hardened(&t, forging);
+    assert_eq!(run.verdict.tests_passed, 0, "{run:?}");
+    assert!(!run.verdict.passed);
+    assert_eq!(
+        run.notes,
+        [
+            "case 0 (1): got 4, expected 2",
+            "case 1 (2): the case ended without sending a result",
+            "case 2 (3): the case ended without sending a result",
+        ]
+    );
+    let honest = hardened(&t, "def f(x):\n    return x + 1\n");
+    assert_eq!(honest.verdict.tests_passed, 3, "{honest:?}");
+}

@@ -118,6 +118,7 @@ def _goodhart_hardened():
     pidfd_open, set_blocking = _g_os.pidfd_open, _g_os.set_blocking
     exit_now, select, monotonic, dumps, loads = _g_os._exit, _g_select.select, _g_time.monotonic, _g_json.dumps, _g_json.loads
     serialize, SIGKILL, stdout, stderr = _goodhart_serialize, _g_signal.SIGKILL, _g_sys.stdout, _g_sys.stderr
+    quote = _g_json.encoder.encode_basestring_ascii
     truth = bool
     type_name = lambda e: type(e).__name__
 
@@ -146,8 +147,10 @@ def _goodhart_hardened():
             calls.append("arguments raised %s: %s" % (type_name(e), e))
 
     def in_child(body, timeout):
-        # Runs body() in a fresh fork; returns the dict it sent, or a failure dict. (The standard streams
-        # were flushed before the first case: nothing here writes to them.)
+        # Runs body() in a fresh fork; returns what it sent (see sent), or None when it ran out of time.
+        # It does no more than that: every page this process writes while a case's fork lives is copied,
+        # once per case, so the answers are decoded after the last case. (The standard streams were
+        # flushed before the first case: nothing here writes to them.)
         r, w = pipe()
         pid = fork()
         if pid == 0:
@@ -155,14 +158,15 @@ def _goodhart_hardened():
             close(out)
             try:
                 seal_child()
-                message = body()
+                key, text = body()
             except BaseException as e:
                 try:
-                    message = {"error": "raised %s: %s" % (type_name(e), e)}
+                    key, text = "error", "raised %s: %s" % (type_name(e), e)
                 except BaseException:
-                    message = {"error": "raised an exception"}
+                    key, text = "error", "raised an exception"
             try:
-                data = dumps(message).encode("utf-8", "replace")
+                # One JSON object, {key: text}, written without json.dumps (see the serialiser).
+                data = ('{"%s": %s}' % (key, quote(text))).encode("ascii")
                 while data:
                     data = data[write(w, data):]
             finally:
@@ -204,12 +208,19 @@ def _goodhart_hardened():
             kill(-1, SIGKILL)  # whatever the case started (the pid namespace's init and this process are spared)
         except OSError:
             pass
-        if timed_out:
+        return None if timed_out else chunks
+
+    def sent(chunks, timeout):
+        # The fields of a case's record: what its fork sent, or why there is nothing.
+        if chunks is None:
             return {"timeout": True, "error": "no result within %.1fs" % timeout}
         try:
-            return loads(b"".join(chunks).decode("utf-8", "replace"))
+            message = loads(b"".join(chunks).decode("utf-8", "replace"))
         except ValueError:
-            return {"error": "the case ended without sending a result"}
+            message = None
+        # A case's process runs the solution, which can write to the pipe itself: keep only the two fields.
+        fields = {key: message[key] for key in ("value", "error") if key in message} if isinstance(message, dict) else {}
+        return fields or {"error": "the case ended without sending a result"}
 
     solution_ns = {"__name__": "solution"}
     try:
@@ -224,6 +235,7 @@ def _goodhart_hardened():
     seal_parent(out)
     stdout.flush()
     stderr.flush()
+    answers = []  # (case, what its fork sent, its timeout), decoded after the last fork
     for i, call in enumerate(calls):
         if load_error is not None:
             record(i, error=load_error)
@@ -236,9 +248,9 @@ def _goodhart_hardened():
         def run_case(call=call, by_truth=job["truthiness"][i]):
             result = entry(*call[0], **call[1])
             text, why = serialize(truth(result) if by_truth else result)
-            return {"value": text} if why is None else {"error": why}
+            return ("value", text) if why is None else ("error", why)
 
-        record(i, **in_child(run_case, job["case_timeout"]))
+        answers.append((i, in_child(run_case, job["case_timeout"]), job["case_timeout"]))
     if job["unsplit"]:
         if load_error is not None:
             record("unsplit", error=load_error)
@@ -249,9 +261,11 @@ def _goodhart_hardened():
                 ns["candidate"] = ns[job["entry_point"]] = entry
                 for statement in job["unsplit"]:
                     exec(compile(statement, "unsplit_tests.py", "exec"), ns)
-                return {"value": "ok"}
+                return "value", "ok"
 
-            record("unsplit", **in_child(run_unsplit, job["case_timeout"] * 4))
+            answers.append(("unsplit", in_child(run_unsplit, job["case_timeout"] * 4), job["case_timeout"] * 4))
+    for case, chunks, timeout in answers:
+        record(case, **sent(chunks, timeout))
     data = "".join(records).encode("utf-8", "replace")
     while data:
         data = data[write(out, data):]
