@@ -291,3 +291,25 @@ fn a_source_run_many_times_behaves_as_on_its_first_run() {
         assert!(err(&o).contains("SyntaxError"), "{}", err(&o));
     }
 }
+
+#[test]
+fn every_run_draws_its_own_random_numbers_and_starts_threads_in_both_images() {
+    // The pytest image has random and threading imported before its runs fork; a run must still get a
+    // fresh random sequence (as a new interpreter would) and a working thread table.
+    for marker in ["", "# pytest\n"] {
+        let draw = format!("{marker}import random\nprint(random.random())\n");
+        let mut draws: Vec<String> = (0..6).map(|_| out(&run(&draw))).collect();
+        draws.sort();
+        draws.dedup();
+        assert_eq!(draws.len(), 6, "{marker:?}: {draws:?}");
+        let threads = format!(
+            "{marker}import threading\n\
+             seen = []\n\
+             t = threading.Thread(target=lambda: seen.append(threading.current_thread().name))\n\
+             t.start()\nt.join()\n\
+             print(seen != [], threading.current_thread() is threading.main_thread(), threading.active_count())\n"
+        );
+        let o = run(&threads);
+        assert_eq!(out(&o), "True True 1\n", "{marker:?}: {o:?}");
+    }
+}
