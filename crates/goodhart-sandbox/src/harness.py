@@ -670,11 +670,7 @@ def apply_limits(req):
     for which, value in limits:
         resource.setrlimit(which, (value, value))
     resource.setrlimit(resource.RLIMIT_CPU, (soft_cpu, soft_cpu + 1))
-    fd = os.open("/proc/self/statm", os.O_RDONLY)  # not open(): a text stream costs a run 0.1 ms
-    try:
-        vm_bytes = int(os.read(fd, 256).split()[0]) * resource.getpagesize()
-    finally:
-        os.close(fd)
+    vm_bytes = int(read_file("/proc/self/statm").split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (vm_bytes + req["mem"], vm_bytes + req["mem"]))
 
 
@@ -718,8 +714,17 @@ def read_go(go_fd):
         os.close(go_fd)
 
 
+def read_file(path):
+    """A file's bytes, read without a Python file object (a text stream costs a run's process 0.1 ms)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return read_all(fd)
+    finally:
+        os.close(fd)
+
+
 def read_all(fd):
-    """Everything left to read from fd (without a Python file object: a run's process reads a few this way)."""
+    """Everything left to read from fd, without a Python file object (see read_file)."""
     chunks = []
     while True:
         chunk = os.read(fd, 1 << 16)
@@ -736,11 +741,7 @@ def user(go_fd, note_fd):
         return 126
     req, argv = read_go_message(go)
     apply_limits(req)
-    fd = os.open(WORK + "/main.py", os.O_RDONLY)
-    try:
-        main_src = read_all(fd)
-    finally:
-        os.close(fd)
+    main_src = read_file(WORK + "/main.py")
     atexit._clear()
     sys.argv = ["main.py", *argv]
     sys.path[0:0] = [WORK]
