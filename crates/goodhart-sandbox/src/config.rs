@@ -30,6 +30,9 @@ pub struct SandboxConfig {
     pub mode: Mode,
     /// What builds each worker's namespaces: bwrap, the built-in launcher, or whichever works here.
     pub launcher: Launcher,
+    /// Runs at once each get a core of their own (the run and its server stay on it), so forks and
+    /// wake-ups stay on one cache; a run then uses one core. `GOODHART_SANDBOX_PIN=0` turns it off.
+    pub pin_runs: bool,
 }
 
 impl SandboxConfig {
@@ -48,7 +51,30 @@ impl SandboxConfig {
             limits: Limits::default(),
             mode: Mode::Pool,
             launcher: Launcher::from_env()?,
+            pin_runs: pin_runs_from_env()?,
         })
+    }
+}
+
+/// The environment variable that turns core pinning off (`0`) or on (`1`, the default).
+pub const PIN_ENV: &str = "GOODHART_SANDBOX_PIN";
+
+/// `GOODHART_SANDBOX_PIN`: unset, `1` or `0`; anything else is refused by name.
+fn pin_runs_from_env() -> Result<bool, SandboxError> {
+    match std::env::var(PIN_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(true),
+        Ok(v) if v == "1" => Ok(true),
+        Ok(v) if v == "0" => Ok(false),
+        Ok(v) => Err(bad_pin(v)),
+        Err(std::env::VarError::NotUnicode(v)) => Err(bad_pin(v.to_string_lossy().into_owned())),
+    }
+}
+
+fn bad_pin(value: String) -> SandboxError {
+    SandboxError::BadSetting {
+        name: PIN_ENV,
+        value,
+        expected: "`1` (each run on a core of its own, the default) or `0`",
     }
 }
 
@@ -82,5 +108,15 @@ mod tests {
         assert!(reject_private_mounts(std::path::Path::new("/work/x/.goodhart")).is_err());
         assert!(reject_private_mounts(std::path::Path::new("/workspace/goodhart")).is_ok());
         assert!(reject_private_mounts(std::path::Path::new("/var/lib/goodhart")).is_ok());
+    }
+
+    #[test]
+    fn a_pin_setting_it_does_not_take_is_named_with_what_it_takes() {
+        let err = bad_pin("yes".into()).to_string();
+        assert!(
+            err.starts_with("GOODHART_SANDBOX_PIN=\"yes\" is not a valid setting"),
+            "{err}"
+        );
+        assert!(err.contains("`0`"), "{err}");
     }
 }

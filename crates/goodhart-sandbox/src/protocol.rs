@@ -21,10 +21,12 @@ struct RequestHead<'a> {
     files: Vec<(&'a str, usize)>,
     main: usize,
     stdin: usize,
+    /// The core the run and its server stay on, or -1 for any.
+    core: i64,
 }
 
 /// Encodes one run request for the harness.
-pub(crate) fn encode_request(program: &Program, limits: &Limits) -> Vec<u8> {
+pub(crate) fn encode_request(program: &Program, limits: &Limits, core: Option<usize>) -> Vec<u8> {
     let head = RequestHead {
         wall: limits.wall.as_secs_f64(),
         cpu: limits.cpu.as_secs_f64(),
@@ -42,6 +44,7 @@ pub(crate) fn encode_request(program: &Program, limits: &Limits) -> Vec<u8> {
             .collect(),
         main: program.main.len(),
         stdin: program.stdin.len(),
+        core: core.map_or(-1, |c| c as i64),
     };
     // Serialising plain strings and numbers cannot fail.
     let head = serde_json::to_vec(&head).unwrap_or_default();

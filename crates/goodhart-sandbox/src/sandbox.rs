@@ -2,7 +2,7 @@
 
 use crate::config::{Mode, SandboxConfig};
 use crate::jail;
-use crate::worker::{bwrap_command, Image, Worker};
+use crate::worker::{allowed_cores, bwrap_command, Image, Worker};
 use crate::{Launcher, Outcome, Program, SandboxError, Status};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -13,6 +13,8 @@ pub struct Sandbox {
     config: SandboxConfig,
     pool: Mutex<Pool>,
     freed: Condvar,
+    /// The cores runs are spread over, one run per core while there are enough (see `pin_runs`).
+    cores: Vec<usize>,
 }
 
 /// Per image: idle workers, least recently used first (its next run's namespaces have had the longest to
@@ -20,6 +22,14 @@ pub struct Sandbox {
 struct Pool {
     idle: [VecDeque<Worker>; 2],
     live: [usize; 2],
+    /// Runs in progress on each of `Sandbox::cores` (empty when runs are not pinned).
+    busy: Vec<usize>,
+}
+
+/// A worker to run on: one from the pool, or leave to start one.
+enum Ticket {
+    Idle(Worker),
+    Spawn,
 }
 
 /// Which of the pool's two sets a program's run uses (fresh mode has one).
@@ -45,14 +55,25 @@ impl Sandbox {
         let mut idle = [VecDeque::new(), VecDeque::new()];
         if config.mode == Mode::Pool {
             for _ in 0..config.pool_size {
-                idle[0].push_back(Worker::spawn(&config, Mode::Pool, Image::Pytest)?);
+                idle[0].push_back(Worker::spawn(&config, Mode::Pool, Image::Pytest, None)?);
             }
         }
         let live = [idle[0].len(), 0];
+        let cores = match config.pin_runs {
+            true => allowed_cores(),
+            false => Vec::new(),
+        };
+        // One core leaves nothing to choose; pinning to it would only cost the system calls.
+        let cores = if cores.len() > 1 { cores } else { Vec::new() };
         Ok(Sandbox {
             config,
-            pool: Mutex::new(Pool { idle, live }),
+            pool: Mutex::new(Pool {
+                idle,
+                live,
+                busy: vec![0; cores.len()],
+            }),
             freed: Condvar::new(),
+            cores,
         })
     }
 
@@ -72,13 +93,29 @@ impl Sandbox {
         let started = Instant::now();
         let image = Image::for_program(program);
         let slot = slot(self.config.mode, image);
-        let mut worker = match self.take(image, slot) {
-            Ok(w) => w,
-            Err(err) => {
-                return Outcome::ended(Status::SandboxError(err.to_string()), started.elapsed())
+        let ticket = self.take(slot);
+        let core = self.claim_core();
+        let spawned = match ticket {
+            Ticket::Idle(worker) => Ok(worker),
+            Ticket::Spawn => {
+                // Fresh mode starts each worker on the run's core; a pool server moves there per run.
+                let at = core.filter(|_| self.config.mode == Mode::Fresh);
+                let spawned = Worker::spawn(&self.config, self.config.mode, image, at);
+                if spawned.is_err() {
+                    self.give_back(slot, None);
+                }
+                spawned
             }
         };
-        let answer = worker.run(program, limits);
+        let mut worker = match spawned {
+            Ok(w) => w,
+            Err(err) => {
+                self.release_core(core);
+                return Outcome::ended(Status::SandboxError(err.to_string()), started.elapsed());
+            }
+        };
+        let answer = worker.run(program, limits, core);
+        self.release_core(core);
         match self.config.mode {
             Mode::Pool if answer.reusable => self.give_back(slot, Some(worker)),
             Mode::Pool => {
@@ -97,23 +134,37 @@ impl Sandbox {
         answer.outcome
     }
 
-    /// A free worker of the image: an idle one, a new one while under the pool size, or the next freed.
-    fn take(&self, image: Image, slot: usize) -> Result<Worker, SandboxError> {
+    /// A free worker of the set: an idle one, leave to start one while under the pool size, or the next
+    /// freed.
+    fn take(&self, slot: usize) -> Ticket {
         let mut pool = self.lock();
         loop {
             if let Some(worker) = pool.idle[slot].pop_front() {
-                return Ok(worker);
+                return Ticket::Idle(worker);
             }
             if pool.live[slot] < self.config.pool_size {
                 pool.live[slot] += 1;
-                drop(pool);
-                let spawned = Worker::spawn(&self.config, self.config.mode, image);
-                if spawned.is_err() {
-                    self.give_back(slot, None);
-                }
-                return spawned;
+                return Ticket::Spawn;
             }
             pool = self.freed.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The core with the fewest runs on it now (the first such), counted as taken; `None` when runs
+    /// are not pinned.
+    fn claim_core(&self) -> Option<usize> {
+        let mut pool = self.lock();
+        let (i, _) = pool.busy.iter().enumerate().min_by_key(|&(_, n)| *n)?;
+        pool.busy[i] += 1;
+        Some(self.cores[i])
+    }
+
+    /// Gives back a core from [`Sandbox::claim_core`].
+    fn release_core(&self, core: Option<usize>) {
+        let Some(core) = core else { return };
+        let mut pool = self.lock();
+        if let Some(i) = self.cores.iter().position(|&c| c == core) {
+            pool.busy[i] = pool.busy[i].saturating_sub(1);
         }
     }
 

@@ -67,15 +67,20 @@ impl Worker {
     ///
     /// bwrap's `--die-with-parent` fires when the *thread* that forked it exits, so every worker is forked
     /// by one spawner thread that lives as long as the process: callers' threads may come and go.
+    ///
+    /// `core` keeps the whole worker on one core from its first instruction (fresh mode: the interpreter's
+    /// start-up is part of the run); a pool server is started free and moves to each run's core.
     pub(crate) fn spawn(
         config: &SandboxConfig,
         mode: Mode,
         image: Image,
+        core: Option<usize>,
     ) -> Result<Worker, SandboxError> {
         type Job = (
             SandboxConfig,
             Mode,
             Image,
+            Option<usize>,
             mpsc::Sender<Result<Worker, SandboxError>>,
         );
         static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
@@ -84,8 +89,8 @@ impl Worker {
             std::thread::Builder::new()
                 .name("goodhart-sandbox-spawner".into())
                 .spawn(move || {
-                    for (config, mode, image, reply) in rx {
-                        let _ = reply.send(Worker::spawn_here(&config, mode, image));
+                    for (config, mode, image, core, reply) in rx {
+                        let _ = reply.send(Worker::spawn_here(&config, mode, image, core));
                     }
                 })
                 .ok();
@@ -96,6 +101,7 @@ impl Worker {
             config.clone(),
             mode,
             image,
+            core,
             reply,
         ));
         let lost = || {
@@ -113,6 +119,7 @@ impl Worker {
         config: &SandboxConfig,
         mode: Mode,
         image: Image,
+        core: Option<usize>,
     ) -> Result<Worker, SandboxError> {
         let cgroup = Cgroup::create();
         let mut cmd = match config.launcher {
@@ -137,6 +144,17 @@ impl Worker {
                 });
             }
         }
+        if let Some(core) = core {
+            // SAFETY: between fork and exec this only calls sched_setaffinity(2) on a set built here.
+            unsafe {
+                let set = one_core_set(core);
+                cmd.pre_exec(move || {
+                    // A core the machine no longer grants only costs the pinning, never the run.
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                    Ok(())
+                });
+            }
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| SandboxError::io("starting bwrap", e))?;
@@ -157,7 +175,14 @@ impl Worker {
     }
 
     /// Sends one program and waits for its outcome; never panics, never blocks past the deadline.
-    pub(crate) fn run(&mut self, program: &Program, limits: &Limits) -> Answer {
+    ///
+    /// `core`: the core the run and the server stay on while it lasts (see [`SandboxConfig::pin_runs`]).
+    pub(crate) fn run(
+        &mut self,
+        program: &Program,
+        limits: &Limits,
+        core: Option<usize>,
+    ) -> Answer {
         let started = Instant::now();
         let mut deadline = started + limits.wall + ANSWER_MARGIN;
         if !self.answered {
@@ -167,7 +192,7 @@ impl Worker {
             .cgroup
             .as_ref()
             .map(|cg| cg.prepare(limits.memory_bytes, limits.max_procs));
-        let request = encode_request(program, limits);
+        let request = encode_request(program, limits, core);
         let result = write_all_by(&mut self.stdin, &request, deadline)
             .and_then(|()| self.read_answer(deadline));
         match result {
@@ -301,6 +326,30 @@ fn interpret(
         cpu,
         peak_memory_bytes: head.maxrss,
         files,
+    }
+}
+
+/// A CPU set holding one core.
+fn one_core_set(core: usize) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set, and CPU_SET bounds its index.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        set
+    }
+}
+
+/// The cores this process may run on, in order (what runs can be spread over).
+pub(crate) fn allowed_cores() -> Vec<usize> {
+    // SAFETY: sched_getaffinity fills a set of the size given; CPU_ISSET reads within it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
     }
 }
 
