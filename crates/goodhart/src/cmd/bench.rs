@@ -24,6 +24,8 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Sandbox: median per-run overhead and HumanEval throughput of the warm pool vs a fresh interpreter
     /// per run under the same isolation (targets: pool overhead ≤ 5 ms, pool throughput ≥ 10× fresh).
+    /// The modes are measured in turns, one round per repetition of the 164 problems, so that the
+    /// machine's drift falls on both; each round's ratio is reported.
     Sandbox(SandboxBenchArgs),
     /// Reward service: 10,000 verl-shaped `/run_code` requests at 256 concurrency against an in-process
     /// server on loopback (0 errors and 0 lost records required), with requests/s and p50/p99 latency,
@@ -73,7 +75,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Figures for one mode.
+/// Figures for one mode, summed over the rounds.
 struct ModeFigures {
     overhead_ms_median: f64,
     trivial_runs_per_s: f64,
@@ -92,31 +94,34 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
     let repeat = args.humaneval_runs.div_ceil(problems.len()).max(1);
     // Each repetition differs by a comment, so no run is a repeat that the pool's compile cache (which
     // serves sources it has seen before, like a grader's harness) could serve: every run pays its compile.
-    let programs: Vec<Program> = (0..repeat)
-        .flat_map(|r| {
-            problems.iter().map(move |p| Program {
-                main: format!("{}# repetition {r}\n", p.main),
-                ..p.clone()
-            })
+    let rounds: Vec<Vec<Program>> = (0..repeat)
+        .map(|r| {
+            problems
+                .iter()
+                .map(|p| Program {
+                    main: format!("{}# repetition {r}\n", p.main),
+                    ..p.clone()
+                })
+                .collect()
         })
         .collect();
+    let humaneval_runs = repeat * problems.len();
     let mut base = SandboxConfig::discover()?;
     if let Some(workers) = args.workers {
         base.pool_size = workers.max(1);
     }
     let threads = base.pool_size;
-    let pool = measure(&base, Mode::Pool, args.runs, &programs, args.json)?;
-    let fresh = measure(
+    let (pool, fresh, ratios) = measure(
         &base,
-        Mode::Fresh,
+        args.runs,
         args.runs.div_ceil(4).max(10),
-        &programs,
+        &rounds,
         args.json,
     )?;
     let ratio = pool.humaneval_runs_per_s / fresh.humaneval_runs_per_s;
     let report = json!({
         "workers": threads,
-        "humaneval_runs": programs.len(),
+        "humaneval_runs": humaneval_runs,
         "pool_overhead_ms_median": round3(pool.overhead_ms_median),
         "baseline_overhead_ms_median": round3(fresh.overhead_ms_median),
         "pool_trivial_runs_per_s": round3(pool.trivial_runs_per_s),
@@ -124,6 +129,7 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
         "humaneval_runs_per_s_pool": round3(pool.humaneval_runs_per_s),
         "humaneval_runs_per_s_baseline": round3(fresh.humaneval_runs_per_s),
         "humaneval_throughput_ratio": round3(ratio),
+        "humaneval_throughput_ratio_rounds": ratios.iter().map(|&r| round3(r)).collect::<Vec<_>>(),
         "humaneval_failed_pool": pool.humaneval_failed,
         "humaneval_failed_baseline": fresh.humaneval_failed,
     });
@@ -132,7 +138,7 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "sandbox benchmark ({threads} workers, {} HumanEval runs per mode)",
-            programs.len()
+            humaneval_runs
         );
         println!(
             "{:<34} {:>12} {:>12} {:>8}",
@@ -159,6 +165,15 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
             fresh.humaneval_runs_per_s,
             ratio,
         );
+        if let (Some(low), Some(high)) = (
+            ratios.iter().copied().reduce(f64::min),
+            ratios.iter().copied().reduce(f64::max),
+        ) {
+            println!(
+                "HumanEval ratio per round ({} rounds, modes in turns): {low:.1}× to {high:.1}×",
+                ratios.len()
+            );
+        }
         println!(
             "HumanEval canonical solutions not passing: pool {}, fresh {}",
             pool.humaneval_failed, fresh.humaneval_failed
@@ -172,48 +187,90 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Overhead (sequential trivial runs) and HumanEval throughput (all workers busy) for one mode.
-fn measure(
-    base: &SandboxConfig,
-    mode: Mode,
-    runs: usize,
-    programs: &[Program],
-    quiet: bool,
-) -> anyhow::Result<ModeFigures> {
-    let mut config = base.clone();
-    config.mode = mode;
-    let sandbox = Sandbox::new(config)?;
-    let name = match mode {
-        Mode::Pool => "warm pool",
-        Mode::Fresh => "fresh",
-    };
-    let trivial = Program {
-        main: "pass\n".into(),
-        ..Program::default()
-    };
-    // Warm-up: the pool's workers start and import pytest; not part of any figure.
-    for _ in 0..sandbox.config().pool_size {
-        check_ok(&sandbox.run(&trivial).status)?;
+/// One mode's sandbox and what has been measured of it so far.
+struct Side {
+    name: &'static str,
+    sandbox: Sandbox,
+    walls: Vec<Duration>,
+    trivial_time: Duration,
+    humaneval_runs: usize,
+    humaneval_time: Duration,
+    failed: usize,
+}
+
+impl Side {
+    /// Starts the mode's sandbox and warms it (workers start and import pytest; not part of any figure).
+    fn start(base: &SandboxConfig, mode: Mode) -> anyhow::Result<Side> {
+        let mut config = base.clone();
+        config.mode = mode;
+        let sandbox = Sandbox::new(config)?;
+        // As many runs at once as there are workers, so that every worker has started.
+        let warm = &sandbox;
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..warm.config().pool_size)
+                .map(|_| scope.spawn(move || warm.run(&trivial()).status))
+                .collect();
+            runs.into_iter().try_for_each(|run| match run.join() {
+                Ok(status) => check_ok(&status),
+                Err(_) => anyhow::bail!("a warm-up run's thread panicked"),
+            })
+        })?;
+        Ok(Side {
+            name: match mode {
+                Mode::Pool => "warm pool",
+                Mode::Fresh => "fresh",
+            },
+            sandbox,
+            walls: Vec::new(),
+            trivial_time: Duration::ZERO,
+            humaneval_runs: 0,
+            humaneval_time: Duration::ZERO,
+            failed: 0,
+        })
     }
-    let bar = progress(
-        runs + programs.len(),
-        &format!("{name}: trivial runs"),
-        quiet,
-    );
-    let mut walls = Vec::with_capacity(runs);
-    let started = Instant::now();
-    for _ in 0..runs {
-        let t = Instant::now();
-        let outcome = sandbox.run(&trivial);
-        walls.push(t.elapsed());
-        check_ok(&outcome.status)?;
-        bar.inc(1);
+
+    /// One round: `runs` sequential trivial runs, then `programs` on all workers at once; returns this
+    /// round's HumanEval runs/s.
+    fn round(
+        &mut self,
+        runs: usize,
+        programs: &[Program],
+        bar: &ProgressBar,
+    ) -> anyhow::Result<f64> {
+        bar.set_message(format!("{}: trivial runs", self.name));
+        let started = Instant::now();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let outcome = self.sandbox.run(&trivial());
+            self.walls.push(t.elapsed());
+            check_ok(&outcome.status)?;
+            bar.inc(1);
+        }
+        self.trivial_time += started.elapsed();
+        bar.set_message(format!("{}: HumanEval", self.name));
+        let started = Instant::now();
+        let failed = run_all(&self.sandbox, programs, bar);
+        let took = started.elapsed();
+        self.humaneval_time += took;
+        self.humaneval_runs += programs.len();
+        self.failed += failed;
+        Ok(programs.len() as f64 / took.as_secs_f64())
     }
-    let trivial_runs_per_s = runs as f64 / started.elapsed().as_secs_f64();
-    bar.set_message(format!("{name}: HumanEval"));
+
+    fn figures(mut self) -> ModeFigures {
+        ModeFigures {
+            overhead_ms_median: median_ms(&mut self.walls),
+            trivial_runs_per_s: self.walls.len() as f64 / self.trivial_time.as_secs_f64(),
+            humaneval_runs_per_s: self.humaneval_runs as f64 / self.humaneval_time.as_secs_f64(),
+            humaneval_failed: self.failed,
+        }
+    }
+}
+
+/// Runs the programs on all of the sandbox's workers at once; returns how many did not end `ok`.
+fn run_all(sandbox: &Sandbox, programs: &[Program], bar: &ProgressBar) -> usize {
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
-    let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..sandbox.config().pool_size {
             scope.spawn(|| {
@@ -226,14 +283,58 @@ fn measure(
             });
         }
     });
-    let humaneval_runs_per_s = programs.len() as f64 / started.elapsed().as_secs_f64();
+    failed.into_inner()
+}
+
+/// Both modes, measured in turns, one round per repetition of the HumanEval problems: each round runs a
+/// share of the trivial runs and every problem once, in each mode (which mode goes first alternates). A
+/// drift in the machine's speed (this VM's swings by a fifth within minutes) then falls on both modes
+/// alike instead of on whichever ran during it, and the rounds' ratios, all of the same work, show the
+/// spread. Returns both modes' figures and each round's HumanEval throughput ratio (pool over fresh).
+fn measure(
+    base: &SandboxConfig,
+    pool_runs: usize,
+    fresh_runs: usize,
+    rounds: &[Vec<Program>],
+    quiet: bool,
+) -> anyhow::Result<(ModeFigures, ModeFigures, Vec<f64>)> {
+    let mut pool = Side::start(base, Mode::Pool)?;
+    let mut fresh = Side::start(base, Mode::Fresh)?;
+    let programs: usize = rounds.iter().map(Vec::len).sum();
+    let first = rounds.first().map_or(&[][..], Vec::as_slice);
+    let bar = progress(
+        first.len() + pool_runs + fresh_runs + 2 * programs,
+        "",
+        quiet,
+    );
+    // Warm-up, not timed: one pass over the problems, so that the files they import are in the page
+    // cache for both modes (this VM pages out files left untouched for a minute).
+    bar.set_message("warm-up: HumanEval");
+    run_all(&pool.sandbox, first, &bar);
+    let n = rounds.len().max(1);
+    let share = |total: usize, round: usize| total * (round + 1) / n - total * round / n;
+    let mut ratios = Vec::with_capacity(n);
+    for (round, chunk) in rounds.iter().enumerate() {
+        let (pool_rate, fresh_rate) = if round % 2 == 0 {
+            let p = pool.round(share(pool_runs, round), chunk, &bar)?;
+            (p, fresh.round(share(fresh_runs, round), chunk, &bar)?)
+        } else {
+            let f = fresh.round(share(fresh_runs, round), chunk, &bar)?;
+            (pool.round(share(pool_runs, round), chunk, &bar)?, f)
+        };
+        if !chunk.is_empty() {
+            ratios.push(pool_rate / fresh_rate);
+        }
+    }
     bar.finish_and_clear();
-    Ok(ModeFigures {
-        overhead_ms_median: median_ms(&mut walls),
-        trivial_runs_per_s,
-        humaneval_runs_per_s,
-        humaneval_failed: failed.into_inner(),
-    })
+    Ok((pool.figures(), fresh.figures(), ratios))
+}
+
+fn trivial() -> Program {
+    Program {
+        main: "pass\n".into(),
+        ..Program::default()
+    }
 }
 
 fn check_ok(status: &Status) -> anyhow::Result<()> {
