@@ -13,8 +13,6 @@ pub struct Sandbox {
     config: SandboxConfig,
     pool: Mutex<Pool>,
     freed: Condvar,
-    /// The cores runs are spread over, one run per core while there are enough (see `pin_runs`).
-    cores: Vec<usize>,
 }
 
 /// Per image: idle workers, least recently used first (its next run's namespaces have had the longest to
@@ -22,8 +20,9 @@ pub struct Sandbox {
 struct Pool {
     idle: [VecDeque<Worker>; 2],
     live: [usize; 2],
-    /// Runs in progress on each of `Sandbox::cores` (empty when runs are not pinned).
-    busy: Vec<usize>,
+    /// The cores runs are spread over, each with the runs in progress on it; empty when runs are not
+    /// pinned (see `SandboxConfig::pin_runs`).
+    cores: Vec<(usize, usize)>,
 }
 
 /// A worker to run on: one from the pool, or leave to start one.
@@ -59,21 +58,18 @@ impl Sandbox {
             }
         }
         let live = [idle[0].len(), 0];
-        let cores = match config.pin_runs {
-            true => allowed_cores(),
+        let mut cores: Vec<(usize, usize)> = match config.pin_runs {
+            true => allowed_cores().into_iter().map(|c| (c, 0)).collect(),
             false => Vec::new(),
         };
         // One core leaves nothing to choose; pinning to it would only cost the system calls.
-        let cores = if cores.len() > 1 { cores } else { Vec::new() };
+        if cores.len() < 2 {
+            cores.clear();
+        }
         Ok(Sandbox {
             config,
-            pool: Mutex::new(Pool {
-                idle,
-                live,
-                busy: vec![0; cores.len()],
-            }),
+            pool: Mutex::new(Pool { idle, live, cores }),
             freed: Condvar::new(),
-            cores,
         })
     }
 
@@ -154,17 +150,17 @@ impl Sandbox {
     /// are not pinned.
     fn claim_core(&self) -> Option<usize> {
         let mut pool = self.lock();
-        let (i, _) = pool.busy.iter().enumerate().min_by_key(|&(_, n)| *n)?;
-        pool.busy[i] += 1;
-        Some(self.cores[i])
+        let least = pool.cores.iter_mut().min_by_key(|(_, runs)| *runs)?;
+        least.1 += 1;
+        Some(least.0)
     }
 
     /// Gives back a core from [`Sandbox::claim_core`].
     fn release_core(&self, core: Option<usize>) {
         let Some(core) = core else { return };
         let mut pool = self.lock();
-        if let Some(i) = self.cores.iter().position(|&c| c == core) {
-            pool.busy[i] = pool.busy[i].saturating_sub(1);
+        if let Some((_, runs)) = pool.cores.iter_mut().find(|(c, _)| *c == core) {
+            *runs = runs.saturating_sub(1);
         }
     }
 

@@ -238,10 +238,11 @@ impl Side {
         bar: &ProgressBar,
     ) -> anyhow::Result<f64> {
         bar.set_message(format!("{}: trivial runs", self.name));
+        let trivial = trivial();
         let started = Instant::now();
         for _ in 0..runs {
             let t = Instant::now();
-            let outcome = self.sandbox.run(&trivial());
+            let outcome = self.sandbox.run(&trivial);
             self.walls.push(t.elapsed());
             check_ok(&outcome.status)?;
             bar.inc(1);
@@ -301,16 +302,25 @@ fn measure(
     let mut pool = Side::start(base, Mode::Pool)?;
     let mut fresh = Side::start(base, Mode::Fresh)?;
     let programs: usize = rounds.iter().map(Vec::len).sum();
-    let first = rounds.first().map_or(&[][..], Vec::as_slice);
+    // Warm-up, not timed: one pass over the problems, so that the files they import are in the page
+    // cache for both modes (this VM pages out files left untouched for a minute). Marked apart from every
+    // round, so that no timed run is a source the pool's compile cache has seen before.
+    let warm_up: Vec<Program> = rounds
+        .first()
+        .into_iter()
+        .flatten()
+        .map(|p| Program {
+            main: format!("{}# warm-up\n", p.main),
+            ..p.clone()
+        })
+        .collect();
     let bar = progress(
-        first.len() + pool_runs + fresh_runs + 2 * programs,
+        warm_up.len() + pool_runs + fresh_runs + 2 * programs,
         "",
         quiet,
     );
-    // Warm-up, not timed: one pass over the problems, so that the files they import are in the page
-    // cache for both modes (this VM pages out files left untouched for a minute).
     bar.set_message("warm-up: HumanEval");
-    run_all(&pool.sandbox, first, &bar);
+    run_all(&pool.sandbox, &warm_up, &bar);
     let n = rounds.len().max(1);
     let share = |total: usize, round: usize| total * (round + 1) / n - total * round / n;
     let mut ratios = Vec::with_capacity(n);
