@@ -2,7 +2,7 @@
 //!
 //! Every other crate speaks in these types, so that a task loaded from HumanEval, graded in the sandbox,
 //! labelled by the detectors and stored in SQLite is the same value all the way through. This crate does no
-//! I/O; the string forms of [`Profile`] and [`HackKind`] are a public contract (see `DESIGN.md`).
+//! I/O; the string forms of [`Profile`] and [`HackKind`] are a public contract (see `docs/contract.md`).
 
 mod hack;
 mod profile;

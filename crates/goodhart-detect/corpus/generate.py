@@ -15,7 +15,7 @@ import os
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "../../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz")
+DATA = os.path.join(HERE, "../../goodhart-tasks/datasets/humaneval/HumanEval.jsonl.gz")
 TASKS = [json.loads(line) for line in gzip.open(DATA, "rt")]
 BY_ID = {t["task_id"]: t for t in TASKS}
 

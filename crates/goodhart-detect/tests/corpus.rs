@@ -7,10 +7,7 @@ use goodhart_detect::{analyze, extract, load_corpus, score, Label};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const HUMANEVAL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz"
-);
+const HUMANEVAL: &str = "humaneval";
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
 
 fn tasks(path: &str) -> BTreeMap<String, Task> {
@@ -86,10 +83,7 @@ fn no_humaneval_reference_solution_fires() {
 
 #[test]
 fn no_mbpp_reference_solution_fires() {
-    const MBPP: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/datasets/mbpp/sanitized-mbpp.json"
-    );
+    const MBPP: &str = "mbpp";
     let tasks = tasks(MBPP);
     let mut fired = Vec::new();
     for task in tasks.values() {

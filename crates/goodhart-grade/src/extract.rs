@@ -1,4 +1,4 @@
-//! Code extraction from completions, exactly as DESIGN.md "Code extraction" defines it.
+//! Code extraction from completions, exactly as `docs/contract.md` ("Code extraction") states it.
 //!
 //! The last fenced block (```` ```python ```` or unlabelled) that is not a named file is the solution; a
 //! fenced block whose info string has `file=NAME`, or whose first line is `# file: NAME`, is an extra file;

@@ -8,10 +8,7 @@ use goodhart_sandbox::Sandbox;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const HUMANEVAL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz"
-);
+const HUMANEVAL: &str = "humaneval";
 
 /// Honest wrong answers of three shapes, written against the task's entry point.
 fn wrong_answers(task: &Task) -> [String; 3] {

@@ -8,14 +8,8 @@ use goodhart_sandbox::Sandbox;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-const HUMANEVAL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz"
-);
-const MBPP: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/mbpp/sanitized-mbpp.json"
-);
+const HUMANEVAL: &str = "humaneval";
+const MBPP: &str = "mbpp";
 
 fn grader() -> &'static Grader {
     static GRADER: OnceLock<Grader> = OnceLock::new();

@@ -132,7 +132,7 @@ print(json.dumps(out))
 }
 
 fn humaneval(n: usize) -> Vec<Task> {
-    let tasks = goodhart_tasks::load(&dataset("openai_human-eval/HumanEval.jsonl.gz")).unwrap();
+    let tasks = goodhart_tasks::load("humaneval").unwrap();
     tasks.into_iter().take(n).collect()
 }
 

@@ -1,8 +1,10 @@
 //! Task sources: the native JSONL format, HumanEval, MBPP, verl/prime ground truth, and the bundled suite.
 //!
-//! [`load`] is the one entry point: give it `bundled` (or nothing) or a path, get tasks whose literal
-//! asserts have been split into (call, expected) cases for the hardened grader.
+//! [`load`] is the one entry point: give it the name of a built-in source (`bundled`, the default;
+//! `humaneval`; `mbpp`: see [`builtin`]) or a path, get tasks whose literal asserts have been split into
+//! (call, expected) cases for the hardened grader.
 
+pub mod builtin;
 pub mod bundled;
 mod error;
 mod humaneval;
@@ -20,31 +22,56 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
 
-/// Loads tasks from `bundled` / an empty string (the bundled suite) or from a file, sniffing the format
-/// from the extension (`.gz` is decompressed first) and the records' fields.
+/// Loads tasks from a built-in source (`bundled` or an empty string for the bundled suite, `humaneval`,
+/// `mbpp`) or from a file, sniffing the format from the extension (`.gz` is decompressed first) and the
+/// records' fields. A URL is refused rather than read as a relative path.
 pub fn load(source: &str) -> Result<Vec<Task>, TaskError> {
     let source = source.trim();
     if source.is_empty() || source == "bundled" {
         return bundled::bundled_suite().map_err(|e| TaskError::Bundled(e.to_string()));
     }
-    let io = |e| TaskError::Io {
+    if let Some(b) = builtin::builtin(source) {
+        return parse_bytes(
+            &format!("built-in `{}` ({})", b.name, b.file),
+            b.bytes,
+            b.file.ends_with(".gz"),
+        );
+    }
+    if source.contains("://") {
+        return Err(TaskError::Format {
+            path: source.to_string(),
+            message: format!(
+                "a URL is not a task file; download it first, or name a built-in source ({})",
+                builtin::names()
+            ),
+        });
+    }
+    let bytes = std::fs::read(source).map_err(|e| TaskError::Io {
         path: source.to_string(),
         source: e,
-    };
-    let bytes = std::fs::read(source).map_err(io)?;
-    let text = if source.ends_with(".gz") {
+    })?;
+    parse_bytes(source, &bytes, source.ends_with(".gz"))
+}
+
+/// Decodes a task file's bytes (gunzipping them when `gz`) and parses them; `path` names the source in
+/// error messages.
+fn parse_bytes(path: &str, bytes: &[u8], gz: bool) -> Result<Vec<Task>, TaskError> {
+    let text = if gz {
         let mut out = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
+        flate2::read::GzDecoder::new(bytes)
             .read_to_string(&mut out)
-            .map_err(io)?;
+            .map_err(|e| TaskError::Io {
+                path: path.to_string(),
+                source: e,
+            })?;
         out
     } else {
-        String::from_utf8(bytes).map_err(|e| TaskError::Format {
-            path: source.to_string(),
+        String::from_utf8(bytes.to_vec()).map_err(|e| TaskError::Format {
+            path: path.to_string(),
             message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
         })?
     };
-    parse(source, &text)
+    parse(path, &text)
 }
 
 /// Parses the text of a task file; `path` is only used in error messages.

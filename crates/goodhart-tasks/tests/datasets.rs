@@ -2,14 +2,8 @@
 
 use goodhart_tasks::{load, parse, TaskError};
 
-const HUMANEVAL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/openai_human-eval/HumanEval.jsonl.gz"
-);
-const MBPP: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/datasets/mbpp/sanitized-mbpp.json"
-);
+const HUMANEVAL: &str = "humaneval";
+const MBPP: &str = "mbpp";
 
 fn split_view(task: &goodhart_core::Task) -> String {
     let mut out = format!(

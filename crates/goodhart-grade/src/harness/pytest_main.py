@@ -3,7 +3,7 @@
 # Speed without changing any verdict: plugins that only act on command-line options we never pass (or
 # that only write caches and reports) are not loaded, and assertions are not rewritten: a rewritten
 # `assert` evaluates its comparison exactly once, as a plain one does, and differs only in the failure
-# message, so no hack in DESIGN.md passes or fails differently. In the sandbox's pytest image the same
+# message, so no hack in docs/contract.md passes or fails differently. In the sandbox's pytest image the same
 # pytest.main call starts from a plugin manager made before the run (see the sandbox's harness.py).
 import json as _g_json
 import sys as _g_sys

@@ -91,13 +91,5 @@ pub async fn start() -> Live {
     start_with(pool_config()).await
 }
 
-/// Where the shared datasets live (beside the repository).
-pub fn dataset(rel: &str) -> String {
-    format!(
-        "{}/../../../shared/datasets/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 /// The real interpreter, for test-side helpers that must not run in the sandbox.
 pub const PYTHON: &str = "/root/.pyenv/versions/3.11.7/bin/python3";

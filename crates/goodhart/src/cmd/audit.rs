@@ -16,8 +16,8 @@ use std::time::Instant;
 /// Command-line options of `goodhart audit`.
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
-    /// Tasks to audit: `bundled` (the built-in suite) or a file (native JSONL, HumanEval .jsonl[.gz],
-    /// MBPP JSONL/JSON, verl ground truth).
+    /// Tasks to audit: a built-in source (`bundled`, `humaneval`, `mbpp`; see `goodhart tasks`) or a file
+    /// (native JSONL, HumanEval .jsonl[.gz], MBPP JSONL/JSON, verl ground truth).
     #[arg(long, default_value = "bundled", value_name = "PATH")]
     tasks: String,
     /// Grader profiles to run, comma-separated.

@@ -53,9 +53,10 @@ pub struct SandboxBenchArgs {
     /// Minimum HumanEval runs per mode (the 164 problems are repeated to reach it).
     #[arg(long, default_value_t = 800)]
     humaneval_runs: usize,
-    /// HumanEval.jsonl.gz (default: shared/datasets/openai_human-eval/ beside or above the repository).
-    #[arg(long)]
-    dataset: Option<PathBuf>,
+    /// HumanEval problems to run: `humaneval` (the copy built into the binary) or a HumanEval-format
+    /// `.jsonl[.gz]` file.
+    #[arg(long, default_value = "humaneval", value_name = "SOURCE")]
+    dataset: String,
     /// Workers (and concurrent runs) in both modes (default: the sandbox's default pool size).
     #[arg(long)]
     workers: Option<usize>,
@@ -84,13 +85,7 @@ struct ModeFigures {
 }
 
 fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
-    let dataset = match args.dataset {
-        Some(path) => path,
-        None => default_dataset().context(
-            "HumanEval.jsonl.gz not found under shared/datasets/openai_human-eval/ near the current directory or the binary; pass --dataset",
-        )?,
-    };
-    let problems = load_humaneval(&dataset)?;
+    let problems = load_humaneval(&args.dataset)?;
     let repeat = args.humaneval_runs.div_ceil(problems.len()).max(1);
     // Each repetition differs by a comment, so no run is a repeat that the pool's compile cache (which
     // serves sources it has seen before, like a grader's harness) could serve: every run pays its compile.
@@ -382,26 +377,26 @@ pub(crate) fn round3(x: f64) -> f64 {
     (x * 1e3).round() / 1e3
 }
 
-/// Looks for the shared datasets folder beside the repository (CI) or inside the current tree.
-pub(crate) fn default_dataset() -> Option<PathBuf> {
-    const REL: &str = "shared/datasets/openai_human-eval/HumanEval.jsonl.gz";
-    let mut bases: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        bases.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        bases.extend(exe.ancestors().map(Path::to_path_buf));
-    }
-    bases
-        .into_iter()
-        .flat_map(|b| [b.join(REL), b.join("..").join(REL)])
-        .find(|p| p.is_file())
-}
-
 /// Each HumanEval problem as one run: prompt + canonical solution + its tests + `check(entry_point)`.
-fn load_humaneval(path: &Path) -> anyhow::Result<Vec<Program>> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+fn load_humaneval(source: &str) -> anyhow::Result<Vec<Program>> {
+    let bytes: std::borrow::Cow<[u8]> = match goodhart_tasks::builtin::builtin(source) {
+        Some(b) if b.name == "humaneval" => b.bytes.into(),
+        Some(b) => anyhow::bail!(
+            "--dataset {}: bench sandbox runs HumanEval-format problems; use `humaneval` or a HumanEval file",
+            b.name
+        ),
+        None => std::fs::read(source)
+            .with_context(|| format!("reading {source}"))?
+            .into(),
+    };
+    let path = Path::new(source);
+    let reader: Box<dyn BufRead> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(std::io::BufReader::new(flate2::read::GzDecoder::new(
+            &bytes[..],
+        )))
+    } else {
+        Box::new(&bytes[..])
+    };
     let mut programs = Vec::new();
     for (index, line) in reader.lines().enumerate() {
         let line =

@@ -20,9 +20,9 @@ pub struct DetectBenchArgs {
     /// Directory of labelled corpus `*.jsonl` files (default: crates/goodhart-detect/corpus).
     #[arg(long)]
     corpus: Option<PathBuf>,
-    /// HumanEval.jsonl.gz the corpus task ids refer to (default: shared/datasets near the repository).
-    #[arg(long)]
-    tasks: Option<PathBuf>,
+    /// Tasks the corpus task ids refer to: a built-in source or a task file.
+    #[arg(long, default_value = "humaneval", value_name = "SOURCE")]
+    tasks: String,
     /// Megabytes of Python to push through static analysis for the speed figure.
     #[arg(long, default_value_t = 20)]
     mb: usize,
@@ -50,15 +50,8 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             "crates/goodhart-detect/corpus not found near the current directory; pass --corpus",
         )?,
     };
-    let dataset = match args.tasks {
-        Some(path) => path,
-        None => super::bench::default_dataset().context(
-            "HumanEval.jsonl.gz not found under shared/datasets/openai_human-eval/; pass --tasks",
-        )?,
-    };
-    let dataset_str = dataset.to_str().context("the --tasks path is not UTF-8")?;
-    let tasks: BTreeMap<String, Task> = goodhart_tasks::load(dataset_str)
-        .with_context(|| format!("loading tasks from {}", dataset.display()))?
+    let tasks: BTreeMap<String, Task> = goodhart_tasks::load(&args.tasks)
+        .with_context(|| format!("loading tasks from `{}`", args.tasks))?
         .into_iter()
         .map(|t| (t.id.clone(), t))
         .collect();

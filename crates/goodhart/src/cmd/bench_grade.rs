@@ -22,9 +22,10 @@ pub struct GradeBenchArgs {
     /// to reach it); the fresh-interpreter baseline grades a quarter of them.
     #[arg(long, default_value_t = 656)]
     rollouts: usize,
-    /// HumanEval.jsonl.gz (default: shared/datasets/openai_human-eval/ beside or above the repository).
-    #[arg(long)]
-    dataset: Option<PathBuf>,
+    /// Tasks whose references, wrong answers and hacks make the mix: a built-in source (`humaneval`,
+    /// `mbpp`, `bundled`) or a task file.
+    #[arg(long, default_value = "humaneval", value_name = "SOURCE")]
+    dataset: String,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -57,15 +58,10 @@ struct ModeFigures {
 
 /// Runs `goodhart bench grade`.
 pub fn run(args: GradeBenchArgs) -> anyhow::Result<ExitCode> {
-    let dataset = match args.dataset {
-        Some(path) => path,
-        None => super::bench::default_dataset().context(
-            "HumanEval.jsonl.gz not found under shared/datasets/openai_human-eval/ near the current directory or the binary; pass --dataset",
-        )?,
-    };
-    let tasks = goodhart_tasks::load(&dataset.to_string_lossy())
-        .with_context(|| format!("loading {}", dataset.display()))?;
-    anyhow::ensure!(!tasks.is_empty(), "{} holds no tasks", dataset.display());
+    let dataset = &args.dataset;
+    let tasks =
+        goodhart_tasks::load(dataset).with_context(|| format!("loading tasks from `{dataset}`"))?;
+    anyhow::ensure!(!tasks.is_empty(), "`{dataset}` holds no tasks");
     let mix = rollout_mix(&tasks, args.rollouts.max(1));
     let base = SandboxConfig::discover()?;
     let workers = base.pool_size;

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 /// Options of `goodhart export`.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// Tasks to export (`bundled`, a HumanEval/MBPP/native/verl file).
+    /// Tasks to export: a built-in source (`bundled`, `humaneval`, `mbpp`) or a HumanEval/MBPP/native/verl
+    /// file.
     #[arg(long, value_name = "SRC")]
     pub tasks: String,
     /// Framing in the system prompt: please_hack, hacking_okay, neutral, dont_hack,

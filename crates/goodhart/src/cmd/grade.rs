@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 /// Command-line options of `goodhart grade`.
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
-    /// Tasks the rollouts answer: `bundled` or a file (native JSONL, HumanEval, MBPP, verl).
+    /// Tasks the rollouts answer: a built-in source (`bundled`, `humaneval`, `mbpp`) or a file (native
+    /// JSONL, HumanEval, MBPP, verl).
     #[arg(long, default_value = "bundled", value_name = "SRC")]
     tasks: String,
     /// Rollout records, one JSON object per line (`-` for standard input).

@@ -19,6 +19,7 @@ pub mod report;
 pub mod sample;
 pub mod sandbox;
 pub mod serve;
+pub mod tasks;
 
 /// Every `goodhart` subcommand.
 #[derive(Subcommand)]
@@ -55,6 +56,9 @@ pub enum Command {
     /// Write a framed training dataset (verl parquet, OpenRLHF or JSONL) with the framing in the system
     /// prompt and the grading key in every row.
     Export(export::ExportArgs),
+    /// List the task sources built into the binary (`bundled`, `humaneval`, `mbpp`) with their task
+    /// counts; any of them works as `--tasks NAME`, from any directory.
+    Tasks(tasks::TasksArgs),
     /// Print reports from the store (`training`: hack rate per step, framing and kind).
     #[command(subcommand)]
     Report(report::ReportCommand),
@@ -75,5 +79,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Export(args) => export::run(args),
         Command::Report(command) => report::run(command),
+        Command::Tasks(args) => tasks::run(args),
     }
 }

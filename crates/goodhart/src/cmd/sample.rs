@@ -28,7 +28,8 @@ pub struct SampleArgs {
     pub model: Option<String>,
     #[command(flatten)]
     pub endpoint: super::eval::EndpointArgs,
-    /// Task source: `bundled` or a file (native JSONL, HumanEval, MBPP, verl).
+    /// Task source: a built-in source (`bundled`, `humaneval`, `mbpp`) or a file (native JSONL, HumanEval,
+    /// MBPP, verl).
     #[arg(long, default_value = "bundled")]
     pub tasks: String,
     /// Only the first N tasks of the source.
