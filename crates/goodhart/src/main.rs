@@ -21,6 +21,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     match cmd::run(cli.command) {
         Ok(code) => code,
@@ -29,4 +30,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `goodhart audit --list-exploits | head` closes stdout early; Rust's `print!` then panics with a
+/// backtrace. A command-line tool should end quietly instead, as `cat` does. The process keeps ignoring
+/// SIGPIPE (restoring its default would let a dead sandbox worker's pipe or a closed client socket kill
+/// the whole process), so the one panic that means "the reader of stdout went away" ends it with the
+/// status a SIGPIPE death reports (128 + 13), and every other panic is reported as before.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
