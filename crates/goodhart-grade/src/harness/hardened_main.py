@@ -157,6 +157,15 @@ def _goodhart_hardened():
         except (OSError, ValueError):
             return 0.0
 
+    def where(e):
+        # " [solution.py:N]": the innermost line of the solution the exception passed through, if any.
+        tb, line = e.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "solution.py":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return "" if line is None else " [solution.py:%d]" % line
+
     def in_child(body, timeout, wall):
         # Runs body() in a fresh fork; returns what it sent (see sent), or "cpu" / "wall" when it used up
         # its CPU limit (`timeout` CPU seconds: the machine's load does not change when a case reaches it)
@@ -175,7 +184,7 @@ def _goodhart_hardened():
                 key, text = body()
             except BaseException as e:
                 try:
-                    key, text = "error", "raised %s: %s" % (type_name(e), e)
+                    key, text = "error", "raised %s: %s%s" % (type_name(e), e, where(e))
                 except BaseException:
                     key, text = "error", "raised an exception"
             try:
