@@ -173,7 +173,7 @@ pub(crate) fn pytest_failure(stdout: &str) -> Option<ExceptionInfo> {
         }
         None => match typed {
             Some(mut e) => {
-                if let Some((file, line)) = e_lines.iter().filter_map(|l| frame_of(l)).last() {
+                if let Some((file, line)) = e_lines.iter().filter_map(|l| frame_of(l)).next_back() {
                     (e.file, e.line) = (file, line);
                 }
                 Some(e)

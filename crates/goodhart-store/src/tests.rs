@@ -1,5 +1,5 @@
 use super::*;
-use goodhart_core::{HackReport, Rollout, TestCase, Verdict, VerdictStatus};
+use goodhart_core::{HackReport, Rollout, TestCase, Verdict};
 use std::collections::BTreeMap;
 
 fn temp_store() -> (tempfile::TempDir, Store) {

@@ -7,7 +7,7 @@ use goodhart_sandbox::{Mode, Program, Sandbox, SandboxConfig, Status};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

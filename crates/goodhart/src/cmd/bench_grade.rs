@@ -9,7 +9,6 @@ use goodhart_grade::{extract, Grader, Submission};
 use goodhart_sandbox::{Mode, Sandbox, SandboxConfig};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
