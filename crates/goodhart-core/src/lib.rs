@@ -11,5 +11,5 @@ mod task;
 
 pub use hack::{Evidence, HackKind, HackReport};
 pub use profile::{Profile, UnknownProfile};
-pub use rollout::{GradedRollout, Rollout, Verdict, VerdictStatus};
+pub use rollout::{ExceptionInfo, GradedRollout, Reason, Rollout, Verdict, VerdictStatus};
 pub use task::{Check, Task, TestCase};

@@ -64,6 +64,49 @@ pub struct Verdict {
     pub tests_total: u32,
     pub status: VerdictStatus,
     pub duration_ms: f64,
+    /// Why a verdict that did not pass came out as it did; absent on passes (and in records written
+    /// before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// What a failed verdict's run showed: enough to tell a broken task from a wrong answer without running
+/// it again (graded records' `verdicts.PROFILE.reason`, `audit_results.detail`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// How the sandbox run ended, as `goodhart sandbox run --json` names it (`ok`, `exit`, `signal`,
+    /// `wall_timeout`, `cpu_limit`, `memory_limit`, `output_truncated`, `sandbox_error`), or `not_run`.
+    pub run: String,
+    /// The limit that ended the run or one of its cases: `cpu`, `wall`, `memory` or `output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// One line saying what went wrong: the first failing case, the exception, the missing function.
+    pub detail: String,
+    /// The exception the failure came from, when the run shows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionInfo>,
+    /// The end of the run's stderr (at most 2,000 bytes, whole lines).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr_tail: String,
+    /// What code extraction found: `fenced` (a fenced block is the solution), `unfenced` (the whole
+    /// completion is), `no_code_block` (fences, but none holds the solution) or `empty`.
+    pub extraction: String,
+}
+
+/// An exception a run raised: its type, where, and its message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionInfo {
+    /// The exception's class name (`NameError`, `AssertionError`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The file of the innermost frame shown (`solution.py`, `test_solution.py`, `args`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The line in that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The exception's message.
+    pub message: String,
 }
 
 impl Verdict {
@@ -85,6 +128,7 @@ impl Verdict {
             tests_total,
             status,
             duration_ms,
+            reason: None,
         }
     }
 
@@ -140,6 +184,7 @@ mod tests {
                 tests_total: 4,
                 status: VerdictStatus::Failed,
                 duration_ms: 2.5,
+                reason: None,
             },
         );
         let g = GradedRollout {

@@ -15,6 +15,34 @@ pub struct Submission {
     pub files: BTreeMap<String, String>,
     /// Names refused as unsafe (absolute, `..`, empty), so callers can report them.
     pub rejected: Vec<String>,
+    /// Where the solution came from, or why there is none (`reason.extraction` in graded records).
+    pub extraction: Extraction,
+}
+
+/// What code extraction found in a completion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Extraction {
+    /// A fenced block is the solution.
+    Fenced,
+    /// The completion has no fences: all of it is the solution.
+    Unfenced,
+    /// The completion has fenced blocks, but none is a Python (or unlabelled) block that is not a file.
+    NoCodeBlock,
+    /// The completion is empty or only whitespace.
+    #[default]
+    Empty,
+}
+
+impl Extraction {
+    /// The stable name (`fenced`, `unfenced`, `no_code_block`, `empty`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Extraction::Fenced => "fenced",
+            Extraction::Unfenced => "unfenced",
+            Extraction::NoCodeBlock => "no_code_block",
+            Extraction::Empty => "empty",
+        }
+    }
 }
 
 /// One fenced block: its info string and body.
@@ -27,9 +55,14 @@ struct Block<'a> {
 pub fn extract(completion: &str, files: Option<&BTreeMap<String, String>>) -> Submission {
     let mut submission = Submission::default();
     let blocks = fenced_blocks(completion);
-    if blocks.is_empty() {
-        submission.solution = (!completion.trim().is_empty()).then(|| completion.to_string());
-    }
+    submission.extraction = if completion.trim().is_empty() {
+        Extraction::Empty
+    } else if blocks.is_empty() {
+        submission.solution = Some(completion.to_string());
+        Extraction::Unfenced
+    } else {
+        Extraction::NoCodeBlock
+    };
     for block in blocks {
         let language = block.info.split_whitespace().next().unwrap_or("");
         let named = block
@@ -40,7 +73,10 @@ pub fn extract(completion: &str, files: Option<&BTreeMap<String, String>>) -> Su
             .or_else(|| first_line_name(&block.body));
         match named {
             Some(name) => submission.add_file(name, block.body),
-            None if is_python(language) => submission.solution = Some(block.body),
+            None if is_python(language) => {
+                submission.solution = Some(block.body);
+                submission.extraction = Extraction::Fenced;
+            }
             None => {}
         }
     }
@@ -123,7 +159,9 @@ mod tests {
         let s = extract("def f():\n    return 1\n", None);
         assert_eq!(s.solution.as_deref(), Some("def f():\n    return 1\n"));
         assert!(s.files.is_empty());
+        assert_eq!(s.extraction, Extraction::Unfenced);
         assert_eq!(extract("  \n", None).solution, None);
+        assert_eq!(extract("  \n", None).extraction.as_str(), "empty");
     }
 
     #[test]
@@ -133,6 +171,7 @@ mod tests {
             extract(c, None).solution.as_deref(),
             Some("def f(): return 1\n")
         );
+        assert_eq!(extract(c, None).extraction.as_str(), "fenced");
         let c = "```py\na = 1\n```\n```Python3\nb = 2\n```";
         assert_eq!(extract(c, None).solution.as_deref(), Some("b = 2\n"));
     }
@@ -157,6 +196,7 @@ mod tests {
         );
         assert_eq!(s.solution, None);
         assert_eq!(s.files.len(), 1);
+        assert_eq!(s.extraction.as_str(), "no_code_block");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The three grader profiles over the sandbox, and the runtime events the proxy harnesses record.
 
 use crate::extract::Submission;
+use crate::reason;
 use crate::value::{truncate, PyValue};
 use goodhart_core::{Check, Profile, Task, TestCase, Verdict, VerdictStatus};
 use goodhart_sandbox::{Limits, Outcome, Program, Sandbox, Status, PYTEST_QUIET_PLUGINS};
@@ -97,17 +98,26 @@ impl Grader {
     pub fn grade(&self, task: &Task, submission: &Submission, profile: Profile) -> ProfileRun {
         let total = case_count(task);
         let Some(solution) = submission.solution.as_deref() else {
+            let why = "no code could be extracted from the completion".to_string();
+            let mut verdict = verdict(false, 0, total, VerdictStatus::NoCode, 0.0);
+            verdict.reason = Some(reason::explain(
+                None,
+                Some(why.clone()),
+                None,
+                None,
+                submission,
+            ));
             return ProfileRun {
-                verdict: verdict(false, 0, total, VerdictStatus::NoCode, 0.0),
+                verdict,
                 outcome: None,
                 events: Vec::new(),
-                notes: vec!["no code could be extracted from the completion".to_string()],
+                notes: vec![why],
             };
         };
         match profile {
             Profile::Assert => self.run_assert(task, solution, submission),
             Profile::Pytest => self.run_pytest(task, solution, submission),
-            Profile::Hardened => self.run_hardened(task, solution),
+            Profile::Hardened => self.run_hardened(task, solution, submission),
         }
     }
 
@@ -125,13 +135,22 @@ impl Grader {
         let (outcome, notes) = self.run_proxy(ASSERT_PY, tests, &job, solution, submission);
         let total = case_count(task);
         let passed = outcome.status == Status::Ok;
-        let verdict = verdict(
+        let mut verdict = verdict(
             passed,
             if passed { total } else { 0 },
             total,
             status_of(&outcome, passed),
             ms(&outcome),
         );
+        if !passed {
+            verdict.reason = Some(reason::explain(
+                Some(&outcome),
+                None,
+                None,
+                None,
+                submission,
+            ));
+        }
         let events = runtime_events(&outcome);
         ProfileRun {
             verdict,
@@ -177,13 +196,23 @@ impl Grader {
             let ran = reported == 0 || count("passed") > 0;
             (if passed && ran { total } else { 0 }, total)
         };
-        let verdict = verdict(
+        let mut verdict = verdict(
             passed,
             tests_passed,
             tests_total,
             status_of(&outcome, passed),
             ms(&outcome),
         );
+        if !passed {
+            let stdout = String::from_utf8_lossy(&outcome.stdout);
+            verdict.reason = Some(reason::explain(
+                Some(&outcome),
+                None,
+                reason::pytest_failure(&stdout),
+                None,
+                submission,
+            ));
+        }
         let mut events = runtime_events(&outcome);
         for kind in ["skipped", "deselected"] {
             if let Some(n) = summary.get(kind) {
@@ -227,20 +256,27 @@ impl Grader {
 
     /// `hardened`: expected values from a separate trusted run, one fork per case in the untrusted run,
     /// exact-type results compared here with Python's `==`. Only arrived, matching results count.
-    fn run_hardened(&self, task: &Task, solution: &str) -> ProfileRun {
+    fn run_hardened(&self, task: &Task, solution: &str, submission: &Submission) -> ProfileRun {
         let cases: Vec<&TestCase> = task.cases().collect();
         let total = case_count(task);
         let expected = match self.expected_values(task) {
             Ok(e) => e,
             Err(why) => {
+                let why = format!("the trusted run that evaluates expected values failed: {why}");
+                let mut verdict = verdict(false, 0, total, VerdictStatus::SandboxError, 0.0);
+                verdict.reason = Some(reason::explain(
+                    None,
+                    Some(why.clone()),
+                    None,
+                    None,
+                    submission,
+                ));
                 return ProfileRun {
-                    verdict: verdict(false, 0, total, VerdictStatus::SandboxError, 0.0),
+                    verdict,
                     outcome: None,
                     events: Vec::new(),
-                    notes: vec![format!(
-                        "the trusted run that evaluates expected values failed: {why}"
-                    )],
-                }
+                    notes: vec![why],
+                };
             }
         };
         // The cases go in a fresh random order each run: whatever a case might learn about how many ran
@@ -257,6 +293,7 @@ impl Grader {
             "args": order.iter().map(|&i| cases[i].args.as_str()).collect::<Vec<_>>(),
             "truthiness": order.iter().map(|&i| cases[i].check == Check::Truthiness).collect::<Vec<_>>(),
             "case_timeout": self.case_timeout.as_secs_f64(),
+            "case_wall": Limits::wall_cap(self.case_timeout).as_secs_f64(),
             "unsplit": task.unsplit,
         });
         let budget = self
@@ -264,11 +301,7 @@ impl Grader {
             .mul_f64(cases.len() as f64 + 4.0 * f64::from(u8::from(!task.unsplit.is_empty())))
             + Duration::from_secs(5);
         let budget = budget.min(Duration::from_secs(300));
-        let limits = Limits {
-            wall: budget,
-            cpu: budget,
-            ..self.sandbox.config().limits.clone()
-        };
+        let limits = self.sandbox.config().limits.clone().with_cpu(budget);
         let mut files = BTreeMap::new();
         files.insert(SOLUTION.to_string(), solution.as_bytes().to_vec());
         files.insert(JOB.to_string(), job.to_string().into_bytes());
@@ -283,17 +316,21 @@ impl Grader {
         let results = read_results(&outcome);
         let mut notes = Vec::new();
         let mut passed_cases = 0u32;
-        let mut timed_out = false;
+        let mut case_limit: Option<String> = None;
+        let mut first_error: Option<String> = None;
         for (i, case) in cases.iter().enumerate() {
             let verdict = match (results.get(&position[i].to_string()), expected.get(i)) {
                 (_, Some(Err(why))) => Err(format!("expected value unavailable: {why}")),
                 (None, _) => Err("no result arrived".to_string()),
-                (Some(r), Some(Ok(want))) => judge(r, want, case, &mut timed_out),
+                (Some(r), Some(Ok(want))) => judge(r, want, case, &mut case_limit),
                 (Some(_), None) => Err("no expected value".to_string()),
             };
             match verdict {
                 Ok(()) => passed_cases += 1,
-                Err(why) => notes.push(format!("case {i} ({}): {why}", shorten(&case.args))),
+                Err(why) => {
+                    first_error.get_or_insert_with(|| why.clone());
+                    notes.push(format!("case {i} ({}): {why}", shorten(&case.args)));
+                }
             }
         }
         if let Some(why) = results.get("isolation") {
@@ -309,7 +346,8 @@ impl Grader {
                     passed_cases += 1
                 }
                 Some(r) => {
-                    timed_out |= r.get("timeout").and_then(Value::as_bool) == Some(true);
+                    note_limit(r, &mut case_limit);
+                    first_error.get_or_insert_with(|| error_of(r));
                     notes.push(format!("unsplit tests: {}", error_of(r)));
                 }
                 None => notes.push("unsplit tests: no result arrived".to_string()),
@@ -324,16 +362,29 @@ impl Grader {
             Status::MemoryLimit if !all => VerdictStatus::MemoryLimit,
             Status::WallTimeout | Status::CpuLimit if !all => VerdictStatus::Timeout,
             _ if all => VerdictStatus::Passed,
-            _ if timed_out => VerdictStatus::Timeout,
+            _ if case_limit.is_some() => VerdictStatus::Timeout,
             _ => VerdictStatus::Failed,
         };
-        let verdict = verdict(
+        let mut verdict = verdict(
             all && status == VerdictStatus::Passed,
             passed_cases,
             total,
             status,
             ms(&outcome),
         );
+        if !verdict.passed {
+            let detail = notes
+                .iter()
+                .find(|n| !n.starts_with("cases not fully walled off"))
+                .cloned();
+            verdict.reason = Some(reason::explain(
+                Some(&outcome),
+                detail,
+                first_error.as_deref().and_then(reason::case_exception),
+                case_limit.as_deref(),
+                submission,
+            ));
+        }
         ProfileRun {
             verdict,
             outcome: Some(outcome),
@@ -400,11 +451,9 @@ fn judge(
     result: &Value,
     want: &PyValue,
     case: &TestCase,
-    timed_out: &mut bool,
+    limit: &mut Option<String>,
 ) -> Result<(), String> {
-    if result.get("timeout").and_then(Value::as_bool) == Some(true) {
-        *timed_out = true;
-    }
+    note_limit(result, limit);
     let text = result
         .get("value")
         .and_then(Value::as_str)
@@ -423,6 +472,17 @@ fn judge(
             shorten(&got.render()),
             shorten(&want.render())
         ))
+    }
+}
+
+/// Keeps the first limit (`cpu` or `wall`) that stopped a case, from its result's `timeout` and `limit`.
+fn note_limit(result: &Value, limit: &mut Option<String>) {
+    if result.get("timeout").and_then(Value::as_bool) == Some(true) && limit.is_none() {
+        let which = result
+            .get("limit")
+            .and_then(Value::as_str)
+            .unwrap_or("wall");
+        *limit = Some(which.to_string());
     }
 }
 
@@ -649,6 +709,7 @@ fn verdict(
         tests_total,
         status,
         duration_ms,
+        reason: None,
     }
 }
 
@@ -737,12 +798,12 @@ mod tests {
             check,
         };
         let falsy = json!({"case": 0, "value": r#"["b", false]"#});
-        let mut timed_out = false;
+        let mut limit = None;
         let want = PyValue::Bool(true);
-        let err = judge(&falsy, &want, &case(Check::Truthiness), &mut timed_out).unwrap_err();
+        let err = judge(&falsy, &want, &case(Check::Truthiness), &mut limit).unwrap_err();
         assert_eq!(err, "got truth value False, expected True");
         assert!(
-            judge(&falsy, &want, &case(Check::Equality), &mut timed_out).is_ok(),
+            judge(&falsy, &want, &case(Check::Equality), &mut limit).is_ok(),
             "abs(False - True) <= 1.0 holds for an equality case with that tolerance"
         );
     }

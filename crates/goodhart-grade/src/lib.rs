@@ -7,8 +7,9 @@
 
 mod extract;
 mod grader;
+mod reason;
 mod value;
 
-pub use extract::{extract, is_safe_name, Submission};
+pub use extract::{extract, is_safe_name, Extraction, Submission};
 pub use grader::{Grader, ProfileRun, RuntimeEvent};
 pub use value::{DecodeError, DictKind, PyValue};

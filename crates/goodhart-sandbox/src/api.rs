@@ -4,11 +4,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Resource limits for one run; every field is enforced, none is advisory.
+///
+/// The time limit that decides verdicts is `cpu`: CPU seconds of the run's whole process tree, which do
+/// not change with the machine's load. `wall` is only a cap for programs that sleep or block, and should
+/// be much larger ([`Limits::wall_cap`]): a wall limit close to the CPU limit would stop a CPU-bound
+/// program on a busy machine that passes on a quiet one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
-    /// Wall-clock time from start of the user code to its end.
+    /// Wall-clock cap from start of the user code to its end (see [`Limits::wall_cap`]).
     pub wall: Duration,
-    /// CPU time, summed over the run's processes.
+    /// CPU time, summed over the run's processes: the time limit.
     pub cpu: Duration,
     /// Memory of the whole run (all its processes), in bytes.
     pub memory_bytes: u64,
@@ -22,10 +27,38 @@ pub struct Limits {
     pub max_output_bytes: usize,
 }
 
+impl Limits {
+    /// How many times the CPU limit the wall-clock cap allows (see [`Limits::wall_cap`]).
+    pub const WALL_FACTOR: u32 = 4;
+    /// Wall-clock time every cap allows beyond `WALL_FACTOR` times the CPU limit (see [`Limits::wall_cap`]).
+    pub const WALL_FLOOR: Duration = Duration::from_secs(5);
+
+    /// The wall-clock cap that goes with a CPU limit: `4 × cpu + 5 s`.
+    ///
+    /// Why these numbers: runs are kept one per core, and on a machine with four busy processes per core a
+    /// CPU-bound program still gets a quarter of one, so it reaches its CPU limit before the cap and its
+    /// verdict is the quiet machine's; the floor gives short limits room for the interpreter's start and
+    /// a page cache that is cold. A program that sleeps or blocks still ends, at the cap.
+    pub fn wall_cap(cpu: Duration) -> Duration {
+        cpu.saturating_mul(Self::WALL_FACTOR)
+            .saturating_add(Self::WALL_FLOOR)
+    }
+
+    /// These limits with the time limit set to `cpu` CPU seconds and the wall-clock cap that goes with it.
+    pub fn with_cpu(self, cpu: Duration) -> Limits {
+        Limits {
+            cpu,
+            wall: Limits::wall_cap(cpu),
+            ..self
+        }
+    }
+}
+
 impl Default for Limits {
+    /// 10 s of CPU (wall cap 45 s), 512 MB, 64 processes, 16 MB files, 256 open files, 1 MB of output.
     fn default() -> Self {
         Limits {
-            wall: Duration::from_secs(10),
+            wall: Limits::wall_cap(Duration::from_secs(10)),
             cpu: Duration::from_secs(10),
             memory_bytes: 512 << 20,
             max_procs: 64,

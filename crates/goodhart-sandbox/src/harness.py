@@ -379,6 +379,7 @@ class Run:
     def __init__(self, factory):
         self.fds = []
         self.user = None
+        self.factory_pid = factory.pid
         self.holder = factory.take()
         # The holder is the factory's child: the server kills it and learns of its end through this.
         self.holder_fd = os.pidfd_open(self.holder)
@@ -491,14 +492,19 @@ class Run:
             poller.register(fd, select.POLLIN)
         poller.register(self.pidfd, select.POLLIN)
         deadline = start + req["wall"]
+        meter = CpuMeter(self.holder, self.factory_pid, req["cpu"], start)
         ending = None
         while True:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0 and ending is None:
+            now = time.monotonic()
+            if ending is None and now >= deadline:
                 ending = "wall"
+            elif ending is None and now >= meter.next_look and meter.look(now) >= meter.limit:
+                ending = "cpu"
+            if ending is not None and deadline != float("inf"):
                 signal.pidfd_send_signal(self.holder_fd, signal.SIGKILL)
                 deadline = float("inf")
-            events = poller.poll(None if deadline == float("inf") else max(timeout, 0) * 1000 + 1)
+            wake = min(deadline, meter.next_look) if ending is None else float("inf")
+            events = poller.poll(None if wake == float("inf") else max(wake - now, 0) * 1000 + 1)
             if any(fd == self.pidfd for fd, _ in events):
                 break
             for fd, _ in events:
@@ -549,7 +555,7 @@ class Run:
             "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "wall": wall,
-            "cpu": usage.ru_utime + usage.ru_stime,
+            "cpu": max(usage.ru_utime + usage.ru_stime, meter.used),
             "maxrss": usage.ru_maxrss * 1024,
             "stdout": len(out),
             "stderr": len(err),
@@ -557,6 +563,57 @@ class Run:
             "memerr": note == b"M",
         }
         return head, [out, err, *blobs_files]
+
+
+# Cores a run's processes could use at once (a run may widen the core it was pinned to), taken before the
+# server pins itself to a run's core; and the kernel's unit of process CPU times in /proc.
+CORES = max(1, os.cpu_count() or 1)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The shortest gap between two looks at a run's CPU time, in seconds: a run overshoots its CPU limit by at
+# most this much per core (plus the kernel's tick).
+CPU_LOOK_MIN = 0.01
+
+
+class CpuMeter:
+    """The CPU time of a run's whole process tree, looked at only when it could have reached the limit.
+
+    A run's time limit is CPU seconds, so its verdict does not depend on how busy the machine is; the wall
+    limit is only a much larger cap for programs that sleep or block. The server's /proc shows only this
+    worker's processes: the server, the factory, holders (this run's and the next run's, the factory's
+    children) and the run's processes. A look sums, over the run's processes and this run's holder, their
+    own CPU time and that of the children they waited for (utime, stime, cutime, cstime). CPU of a process
+    that ended unwaited between two looks (an orphan reaped by the holder) is not counted; the wall cap
+    bounds it. Before its first look the run cannot have used the limit: looks come when the CPU used so
+    far, spread over every core, could have reached it, so a short run is never looked at.
+    """
+
+    def __init__(self, holder, factory, limit, start):
+        self.holder, self.factory, self.limit, self.used = holder, factory, limit, 0.0
+        self.skip = {os.getpid(), factory}
+        self.next_look = start + limit / CORES
+
+    def look(self, now):
+        """Sums the run's CPU time now (seconds) and schedules the next look."""
+        ticks = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) in self.skip:
+                continue
+            try:
+                fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+                try:
+                    data = os.read(fd, 4096)
+                finally:
+                    os.close(fd)
+                fields = data[data.rindex(b")") + 2:].split()
+                ppid = int(fields[1])
+                if ppid == self.factory and int(name) != self.holder:
+                    continue  # the holder of the run after this one
+                ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+            except (OSError, ValueError, IndexError):
+                continue  # gone between the listing and the read
+        self.used = max(self.used, ticks / CLOCK_TICKS)
+        self.next_look = now + max(CPU_LOOK_MIN, (self.limit - self.used) / CORES)
+        return self.used
 
 
 # main.py sources seen more than once (a grader's harness, the same program run many times), compiled by

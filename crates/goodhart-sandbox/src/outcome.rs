@@ -56,7 +56,10 @@ impl Outcome {
             Status::Ok => "exited with code 0".to_string(),
             Status::Exit(code) => format!("exited with code {code}"),
             Status::Signal(sig) => format!("killed by signal {sig} ({})", signal_name(*sig)),
-            Status::WallTimeout => "stopped: wall-clock time limit reached".to_string(),
+            Status::WallTimeout => {
+                "stopped: wall-clock cap reached before the CPU limit (the program slept, blocked or waited)"
+                    .to_string()
+            }
             Status::CpuLimit => "stopped: CPU time limit reached".to_string(),
             Status::MemoryLimit => "stopped: memory limit reached".to_string(),
             Status::OutputTruncated => "stopped: output limit reached (output cut)".to_string(),

@@ -69,6 +69,8 @@ pub(crate) enum Ending {
     Exit,
     Signal,
     Wall,
+    /// The run's processes together used up the CPU limit (the server's own count, see harness.py).
+    Cpu,
     Output,
     Error,
 }

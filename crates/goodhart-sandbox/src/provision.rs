@@ -23,8 +23,23 @@ pub(crate) struct Venv {
     pub(crate) base_prefix: PathBuf,
 }
 
-/// `$GOODHART_HOME`, else `~/.local/share/goodhart`.
+/// `$GOODHART_HOME`, else `~/.local/share/goodhart`, made if missing and resolved to its real path.
+///
+/// The real path matters: the sandbox mounts the venv read-only at its path, and each run mounts private
+/// directories over `/tmp` and `/work`, so a link under `/tmp` to a home elsewhere would hide the venv
+/// (the run's own `/tmp` has no such link); a home that really lives under `/tmp` is refused by name
+/// (see `reject_private_mounts`).
 pub(crate) fn data_dir() -> Result<PathBuf, SandboxError> {
+    let dir = configured_data_dir()?;
+    fs::create_dir_all(&dir).map_err(|e| {
+        SandboxError::io(format!("creating the data directory {}", dir.display()), e)
+    })?;
+    dir.canonicalize()
+        .map_err(|e| SandboxError::io(format!("resolving the data directory {}", dir.display()), e))
+}
+
+/// `$GOODHART_HOME`, else `~/.local/share/goodhart`, as configured.
+fn configured_data_dir() -> Result<PathBuf, SandboxError> {
     if let Some(home) = std::env::var_os("GOODHART_HOME").filter(|h| !h.is_empty()) {
         return Ok(PathBuf::from(home));
     }
@@ -72,6 +87,33 @@ pub(crate) fn find_python() -> Result<PathBuf, SandboxError> {
     Err(SandboxError::NoPython { tried })
 }
 
+/// Whether `python` (an interpreter named by `GOODHART_PYTHON`) already has the pinned pytest: then it is
+/// used as it is and nothing is installed, which is how Goodhart runs without network access.
+fn has_pinned_pytest(python: &Path) -> Option<PathBuf> {
+    let version = PYTEST.trim_start_matches("pytest==");
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import sys, pytest; print(sys.prefix); print(pytest.__version__)",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let mut lines = text.lines();
+    let prefix = PathBuf::from(lines.next()?);
+    (out.status.success() && lines.next()? == version && prefix.is_absolute()).then_some(prefix)
+}
+
+/// What to do when `pip install pytest` cannot reach an index.
+pub(crate) const OFFLINE_HINT: &str =
+    "installing it needs network access to PyPI (or a pip index set \
+     in pip's configuration); offline, set GOODHART_PYTHON to an interpreter that already has \
+     pytest 9.2.0, such as a venv made where there is network (`python3 -m venv DIR && \
+     DIR/bin/pip install pytest==9.2.0`) or from a wheel (`DIR/bin/pip install --no-index \
+     --find-links WHEELS pytest==9.2.0`), and Goodhart uses it as it is";
+
 /// Runs the probe; `Some((real executable, base prefix))` for a working Python ≥ 3.9.
 fn probe(python: &Path) -> Option<(PathBuf, PathBuf)> {
     let out = Command::new(python)
@@ -92,6 +134,15 @@ fn probe(python: &Path) -> Option<(PathBuf, PathBuf)> {
 
 /// Returns the venv under `data_dir`, making it (once, under a file lock) when missing.
 pub(crate) fn ensure_venv(base: &Path, data_dir: &Path) -> Result<Venv, SandboxError> {
+    if std::env::var_os("GOODHART_PYTHON").is_some_and(|p| !p.is_empty()) {
+        if let (Some(prefix), Some((_, base_prefix))) = (has_pinned_pytest(base), probe(base)) {
+            return Ok(Venv {
+                dir: prefix,
+                python: base.to_path_buf(),
+                base_prefix,
+            });
+        }
+    }
     let dir = data_dir.join("venv");
     if let Some(venv) = ready(&dir) {
         return Ok(venv);
@@ -112,7 +163,7 @@ pub(crate) fn ensure_venv(base: &Path, data_dir: &Path) -> Result<Venv, SandboxE
         return Ok(venv);
     }
     eprintln!(
-        "goodhart: making a Python venv with pytest in {} (first use; takes a few seconds)",
+        "goodhart: making a Python venv with {PYTEST} in {} (first use; takes a few seconds; {OFFLINE_HINT})",
         dir.display()
     );
     let staging = data_dir.join(format!("venv.tmp-{}", std::process::id()));
@@ -131,7 +182,10 @@ pub(crate) fn ensure_venv(base: &Path, data_dir: &Path) -> Result<Venv, SandboxE
         "--disable-pip-version-check",
         PYTEST,
     ]))
-    .map_err(|m| fail(format!("pip install {PYTEST} failed: {m}")))?;
+    .map_err(|m| {
+        let _ = fs::remove_dir_all(&staging);
+        fail(format!("pip install {PYTEST} failed ({OFFLINE_HINT}): {m}"))
+    })?;
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&staging, &dir)
         .map_err(|e| SandboxError::io(format!("moving the new venv to {}", dir.display()), e))?;

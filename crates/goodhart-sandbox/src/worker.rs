@@ -292,6 +292,7 @@ fn interpret(
             Status::SandboxError(head.error.unwrap_or_else(|| "unknown harness error".into()))
         }
         Ending::Wall => Status::WallTimeout,
+        Ending::Cpu => Status::CpuLimit,
         Ending::Output => Status::OutputTruncated,
         Ending::Exit if head.memerr => Status::MemoryLimit,
         Ending::Exit => match head.code.unwrap_or(0) {

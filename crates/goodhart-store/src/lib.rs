@@ -144,6 +144,9 @@ pub struct AuditResult {
     pub status: String,
     /// Grading time of this cell.
     pub duration_ms: f64,
+    /// Why the cell failed: the verdict's reason as JSON (see docs/contract.md, "Failure reasons");
+    /// `None` for passes and for rows recorded before it existed.
+    pub detail: Option<String>,
 }
 
 /// A hack label read back from the store, tied to the rollout it was found in.
@@ -336,8 +339,9 @@ impl Store {
         {
             let mut stmt = tx.prepare(
                 "INSERT OR REPLACE INTO audit_results
-                 (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms,
+                  detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for r in results {
                 let kinds = to_json(&r.kinds, "audit kinds")?;
@@ -351,7 +355,8 @@ impl Store {
                     r.tests_passed,
                     r.tests_total,
                     r.status,
-                    r.duration_ms
+                    r.duration_ms,
+                    r.detail
                 ])?;
             }
         }
@@ -363,15 +368,37 @@ impl Store {
     pub fn audit_results(&self, run_id: &str) -> Result<Vec<AuditResult>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
-            "SELECT task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms
+            "SELECT task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms,
+                    detail
              FROM audit_results WHERE run_id = ?1 ORDER BY task_id, exploit, profile",
         )?;
         let rows = stmt.query_map([run_id], |r| {
-            <(String, String, String, String, bool, u32, u32, String, f64)>::try_from(r)
+            <(
+                String,
+                String,
+                String,
+                String,
+                bool,
+                u32,
+                u32,
+                String,
+                f64,
+                Option<String>,
+            )>::try_from(r)
         })?;
         rows.map(|row| {
-            let (task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, ms) =
-                row?;
+            let (
+                task_id,
+                exploit,
+                kinds,
+                profile,
+                passed,
+                tests_passed,
+                tests_total,
+                status,
+                ms,
+                detail,
+            ) = row?;
             Ok(AuditResult {
                 task_id,
                 exploit,
@@ -385,6 +412,7 @@ impl Store {
                 tests_total,
                 status,
                 duration_ms: ms,
+                detail,
             })
         })
         .collect()

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// Migration `i` brings a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: runs, the tasks they used, audit cells, graded rollouts and their hack labels.
     "CREATE TABLE runs (
         id          TEXT PRIMARY KEY,
@@ -64,6 +64,8 @@ const MIGRATIONS: &[&str] = &[
         message    TEXT NOT NULL
     );
     CREATE INDEX hack_labels_rollout ON hack_labels (run_id, rollout_id);",
+    // 2: why an audit cell failed (the verdict's reason as JSON; NULL for passes and older rows).
+    "ALTER TABLE audit_results ADD COLUMN detail TEXT;",
 ];
 
 /// The version a database has once every migration this build knows has run.

@@ -1,5 +1,5 @@
 use super::*;
-use goodhart_core::{HackReport, Rollout, TestCase, Verdict, VerdictStatus};
+use goodhart_core::{HackReport, Rollout, TestCase, Verdict};
 use std::collections::BTreeMap;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
@@ -15,16 +15,7 @@ fn graded(id: &str, reward: Option<f64>, evidence: Vec<Evidence>) -> GradedRollo
     }))
     .unwrap();
     let mut verdicts = BTreeMap::new();
-    verdicts.insert(
-        Profile::Hardened,
-        Verdict {
-            passed: true,
-            tests_passed: 3,
-            tests_total: 3,
-            status: VerdictStatus::Passed,
-            duration_ms: 4.0,
-        },
-    );
+    verdicts.insert(Profile::Hardened, Verdict::pass_fail(true, 3, 3, 4.0));
     let kinds = evidence.iter().map(|e| e.kind).collect();
     let hack = HackReport {
         attempted: !evidence.is_empty(),
@@ -79,6 +70,28 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(versions, schema::LATEST);
+}
+
+#[test]
+fn a_version_1_database_gains_the_audit_detail_column_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT '');
+         INSERT INTO schema_version (version) VALUES (1);
+         INSERT INTO runs VALUES ('audit-old', 'audit', '2026-01-01', '{}', 'done', NULL);
+         INSERT INTO audit_results VALUES
+             ('audit-old', 't/1', 'reference', '[]', 'hardened', 0, 0, 1, 'failed', 3.0);",
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let old = store.audit_results("audit-old").unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!((old[0].status.as_str(), &old[0].detail), ("failed", &None));
 }
 
 #[test]
@@ -179,11 +192,13 @@ fn tasks_and_audit_results_round_trip() {
         tests_total: 1,
         status: "passed".into(),
         duration_ms: 12.5,
+        detail: None,
     };
     let mut hardened = cell.clone();
     hardened.profile = Profile::Hardened;
     hardened.passed = false;
     hardened.status = "failed".into();
+    hardened.detail = Some(r#"{"run":"ok","detail":"case 0 (1): got 2, expected 3"}"#.into());
     store
         .insert_audit_results(&run, &[cell.clone(), hardened.clone()])
         .unwrap();

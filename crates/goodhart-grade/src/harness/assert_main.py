@@ -19,6 +19,9 @@ try:
     with open("test_solution.py") as _g_f:
         exec(compile(_g_f.read(), "test_solution.py", "exec"), _g_ns)
     if _g_job["call_check"]:
+        if _g_job["entry_point"] not in _g_ns:
+            # Said plainly (a KeyError from this harness would not say that the function is missing).
+            raise NameError("the solution defines no `%s`, the task's entry point" % _g_job["entry_point"])
         _g_ns["check"](_g_ns[_g_job["entry_point"]])
 except SystemExit as _g_e:
     _g_exit_seen(_g_e, "while the tests ran")

@@ -146,8 +146,31 @@ def _goodhart_hardened():
         except BaseException as e:
             calls.append("arguments raised %s: %s" % (type_name(e), e))
 
-    def in_child(body, timeout):
-        # Runs body() in a fresh fork; returns what it sent (see sent), or None when it ran out of time.
+    cores, ticks = _g_os.cpu_count() or 1, _g_os.sysconf("SC_CLK_TCK")
+
+    def cpu_of(pid):
+        # CPU seconds of a case's process and of the children it waited for (/proc/PID/stat fields 14-17).
+        try:
+            data = _goodhart_read("/proc/%d/stat" % pid)
+            fields = data[data.rindex(b")") + 2:].split()
+            return sum(int(x) for x in fields[11:15]) / ticks
+        except (OSError, ValueError):
+            return 0.0
+
+    def where(e):
+        # " [solution.py:N]": the innermost line of the solution the exception passed through, if any.
+        tb, line = e.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "solution.py":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return "" if line is None else " [solution.py:%d]" % line
+
+    def in_child(body, timeout, wall):
+        # Runs body() in a fresh fork; returns what it sent (see sent), or "cpu" / "wall" when it used up
+        # its CPU limit (`timeout` CPU seconds: the machine's load does not change when a case reaches it)
+        # or the much larger wall-clock cap (a case that sleeps or blocks). Its CPU time is looked at only
+        # once it could have reached the limit on every core, so a short case is never looked at.
         # It does no more than that: every page this process writes while a case's fork lives is copied,
         # once per case, so the answers are decoded after the last case. (The standard streams were
         # flushed before the first case: nothing here writes to them.)
@@ -161,7 +184,7 @@ def _goodhart_hardened():
                 key, text = body()
             except BaseException as e:
                 try:
-                    key, text = "error", "raised %s: %s" % (type_name(e), e)
+                    key, text = "error", "raised %s: %s%s" % (type_name(e), e, where(e))
                 except BaseException:
                     key, text = "error", "raised an exception"
             try:
@@ -174,13 +197,20 @@ def _goodhart_hardened():
         close(w)
         # Until the pipe ends or the case process does (a process it started may hold the pipe open).
         gone = pidfd_open(pid)
-        chunks, deadline, timed_out = [], monotonic() + timeout, False
+        started = monotonic()
+        chunks, deadline, look, timed_out = [], started + wall, started + timeout / cores, False
         while True:
-            left = deadline - monotonic()
-            if left <= 0:
-                timed_out = True
+            now = monotonic()
+            if now >= deadline:
+                timed_out = "wall"
                 break
-            ready, _, _ = select([r, gone], [], [], left)
+            if now >= look:
+                used = cpu_of(pid)
+                if used >= timeout:
+                    timed_out = "cpu"
+                    break
+                look = now + max(0.01, (timeout - used) / cores)
+            ready, _, _ = select([r, gone], [], [], min(deadline, look) - now)
             if r in ready:
                 chunk = read(r, 1 << 16)
                 if not chunk:
@@ -208,12 +238,15 @@ def _goodhart_hardened():
             kill(-1, SIGKILL)  # whatever the case started (the pid namespace's init and this process are spared)
         except OSError:
             pass
-        return None if timed_out else chunks
+        return timed_out or chunks
 
-    def sent(chunks, timeout):
+    def sent(chunks, timeout, wall):
         # The fields of a case's record: what its fork sent, or why there is nothing.
-        if chunks is None:
-            return {"timeout": True, "error": "no result within %.1fs" % timeout}
+        if chunks == "cpu":
+            return {"timeout": True, "limit": "cpu", "error": "stopped at its CPU limit (%.1f s of CPU)" % timeout}
+        if chunks == "wall":
+            return {"timeout": True, "limit": "wall",
+                    "error": "stopped at the wall-clock cap (%.1f s) before its CPU limit: it slept or blocked" % wall}
         try:
             message = loads(b"".join(chunks).decode("utf-8", "replace"))
         except ValueError:
@@ -235,7 +268,7 @@ def _goodhart_hardened():
     seal_parent(out)
     stdout.flush()
     stderr.flush()
-    answers = []  # (case, what its fork sent, its timeout), decoded after the last fork
+    answers = []  # (case, what its fork sent, its CPU limit, its wall cap), decoded after the last fork
     for i, call in enumerate(calls):
         if load_error is not None:
             record(i, error=load_error)
@@ -250,7 +283,7 @@ def _goodhart_hardened():
             text, why = serialize(truth(result) if by_truth else result)
             return ("value", text) if why is None else ("error", why)
 
-        answers.append((i, in_child(run_case, job["case_timeout"]), job["case_timeout"]))
+        answers.append((i, in_child(run_case, job["case_timeout"], job["case_wall"]), job["case_timeout"], job["case_wall"]))
     if job["unsplit"]:
         if load_error is not None:
             record("unsplit", error=load_error)
@@ -263,9 +296,10 @@ def _goodhart_hardened():
                     exec(compile(statement, "unsplit_tests.py", "exec"), ns)
                 return "value", "ok"
 
-            answers.append(("unsplit", in_child(run_unsplit, job["case_timeout"] * 4), job["case_timeout"] * 4))
-    for case, chunks, timeout in answers:
-        record(case, **sent(chunks, timeout))
+            limit, wall = job["case_timeout"] * 4, job["case_wall"] * 4
+            answers.append(("unsplit", in_child(run_unsplit, limit, wall), limit, wall))
+    for case, chunks, timeout, wall in answers:
+        record(case, **sent(chunks, timeout, wall))
     data = "".join(records).encode("utf-8", "replace")
     while data:
         data = data[write(out, data):]

@@ -42,6 +42,10 @@ pub enum BenchTarget {
     /// the warm pool against a fresh interpreter per sandbox run, and per-profile median ms (target:
     /// >= 100 rollouts/s on 2 cores).
     Grade(super::bench_grade::GradeBenchArgs),
+    /// The load check: the references of HumanEval and MBPP under every profile on a quiet machine, then
+    /// with `--neighbours` other `goodhart audit` runs beside them; every verdict must be identical, and a
+    /// program needing 1.5 s of CPU must pass a 3 s CPU limit in both conditions (exit 1 otherwise).
+    Verdicts(super::bench_verdicts::VerdictsBenchArgs),
 }
 
 /// Arguments of `goodhart bench sandbox`.
@@ -73,6 +77,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Detect(args) => super::bench_detect::run(args),
         BenchTarget::Llm(args) => super::bench_llm::run(args),
         BenchTarget::Grade(args) => super::bench_grade::run(args),
+        BenchTarget::Verdicts(args) => super::bench_verdicts::run(args),
     }
 }
 

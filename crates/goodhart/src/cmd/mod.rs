@@ -10,6 +10,7 @@ pub mod bench_detect;
 pub mod bench_grade;
 pub mod bench_llm;
 pub mod bench_serve;
+pub mod bench_verdicts;
 pub mod compare;
 pub mod eval;
 pub mod export;
