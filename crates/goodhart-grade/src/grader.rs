@@ -64,9 +64,10 @@ pub struct Grader {
 }
 
 impl Grader {
-    /// A grader over a shared sandbox, with a 5 s per-case timeout in the hardened profile: half the
-    /// proxies' whole-run wall limit, and room for the slowest reference in HumanEval and MBPP
-    /// (mbpp/123 takes 3.3 s of CPU for one case here, so 3 s failed it on a slow day).
+    /// A grader over a shared sandbox, with a per-case limit of 5 s of CPU in the hardened profile (and a
+    /// wall-clock cap of `Limits::wall_cap(5 s)` = 25 s for cases that sleep or block): half the proxies'
+    /// CPU limit per run, and room for the slowest reference in HumanEval and MBPP (mbpp/123 takes 3.3 s
+    /// of CPU for one case). CPU, not wall-clock time, so a busy machine does not change the verdict.
     pub fn new(sandbox: Arc<Sandbox>) -> Grader {
         Grader {
             sandbox,
@@ -75,7 +76,8 @@ impl Grader {
         }
     }
 
-    /// Changes the hardened profile's per-case timeout.
+    /// Changes the hardened profile's per-case CPU limit (its wall-clock cap follows, see
+    /// `Limits::wall_cap`).
     pub fn with_case_timeout(mut self, timeout: Duration) -> Grader {
         self.case_timeout = timeout;
         self
