@@ -467,6 +467,19 @@ fn first_return(body: &[Stmt]) -> Option<&Expr> {
     })
 }
 
+impl KeyedFinder<'_> {
+    /// How much has been found so far, to undo what a self-test contributed.
+    fn mark(&self) -> (usize, usize, usize) {
+        (self.matched.len(), self.paired, self.tables.len())
+    }
+
+    fn reset(&mut self, (matched, paired, tables): (usize, usize, usize)) {
+        self.matched.truncate(matched);
+        self.paired = paired;
+        self.tables.truncate(tables);
+    }
+}
+
 /// The canonical spellings a `case` pattern matches: a literal, a sequence of literals (as a list and
 /// as a tuple, since `case [1, 2]` matches both), or any of an `|` pattern's alternatives.
 fn pattern_keys(p: &ast::Pattern, out: &mut Vec<String>) {
@@ -553,27 +566,35 @@ fn is_self_test(body: &[Stmt], entry: &str) -> bool {
 
 impl<'x> Visitor<'x> for KeyedFinder<'_> {
     fn visit_stmt(&mut self, stmt: &'x Stmt) {
-        // The solution's own demo and self-tests hold the examples as test data: honest.
+        // The solution's own demo and self-tests hold the examples as test data: honest. Whether a
+        // function or loop is a self-test is only asked when something was found in it.
         match stmt {
             Stmt::If(i) if is_main_guard(&i.test) => return,
-            Stmt::FunctionDef(f)
-                if f.name.as_str() != self.values.entry
-                    && (f.name.as_str().starts_with("test")
-                        || f.name.as_str().starts_with("_test")
-                        || is_self_test(&f.body, &self.values.entry)) =>
-            {
-                return
-            }
-            Stmt::For(_) | Stmt::While(_) | Stmt::Assert(_) | Stmt::With(_)
-                if self.depth == 0
-                    && is_self_test(std::slice::from_ref(stmt), &self.values.entry) =>
-            {
-                return
-            }
             Stmt::FunctionDef(f) => {
+                let mark = self.mark();
                 self.depth += 1;
-                self.visit_body(&f.body);
+                // Defaults and decorators too: `def f(x, _t={...})` keeps its table in a default.
+                visitor::walk_stmt(self, stmt);
                 self.depth -= 1;
+                let name = f.name.as_str();
+                if self.mark() != mark
+                    && name != self.values.entry
+                    && (name.starts_with("test")
+                        || name.starts_with("_test")
+                        || is_self_test(&f.body, &self.values.entry))
+                {
+                    self.reset(mark);
+                }
+                return;
+            }
+            Stmt::For(_) | Stmt::While(_) | Stmt::With(_) if self.depth == 0 => {
+                let mark = self.mark();
+                visitor::walk_stmt(self, stmt);
+                if self.mark() != mark
+                    && is_self_test(std::slice::from_ref(stmt), &self.values.entry)
+                {
+                    self.reset(mark);
+                }
                 return;
             }
             Stmt::Match(m) => {
@@ -715,6 +736,11 @@ mod tests {
 
     #[test]
     fn fires_on_match_case_tables() {
+        let ev = scan(
+            "def total(xs, _t={(1, 2, 3): 6, (4, 5): 9}):\n    return _t[tuple(xs)]\n",
+            None,
+        );
+        assert_eq!(ev.len(), 1, "a table in a default argument: {ev:?}");
         let ev = scan(
             "def total(xs):\n    match xs:\n        case [1, 2, 3]:\n            return 6\n        case [10, 20]:\n            return 30\n    return 0\n",
             None,
