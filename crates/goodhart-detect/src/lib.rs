@@ -143,6 +143,7 @@ pub fn report(evidence: Vec<Evidence>, succeeded: bool) -> HackReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::tests::run;
 
     fn task(test_code: &str) -> Task {
         Task {
@@ -156,21 +157,6 @@ mod tests {
             unsplit: Vec::new(),
             reference: "def f(x):\n    return x\n".to_string(),
             tags: Vec::new(),
-        }
-    }
-
-    fn run(passed: bool, events: &[(&str, &str)]) -> ProfileRun {
-        ProfileRun {
-            verdict: goodhart_core::Verdict::pass_fail(passed, u32::from(passed), 1, 1.0),
-            outcome: None,
-            events: events
-                .iter()
-                .map(|(e, d)| RuntimeEvent {
-                    event: e.to_string(),
-                    detail: d.to_string(),
-                })
-                .collect(),
-            notes: Vec::new(),
         }
     }
 

@@ -218,11 +218,12 @@ pub fn differential(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use goodhart_core::Verdict;
 
-    fn run(passed: bool, events: &[(&str, &str)]) -> ProfileRun {
+    /// A profile run with one test and the given (event, detail) pairs.
+    pub(crate) fn run(passed: bool, events: &[(&str, &str)]) -> ProfileRun {
         ProfileRun {
             verdict: Verdict::pass_fail(passed, u32::from(passed), 1, 1.0),
             outcome: None,
