@@ -222,7 +222,6 @@ def _goodhart_events(untrusted, protected, events_path):
                 code = code_of(fn) if fn is not None else None
                 if rollout_code(code):
                     emit("trace_hook", "%s:%d %s left a function installed" % (basename(code.co_filename), code.co_firstlineno, what))
-            own_comparisons()
         except Exception:
             pass
         finally:
@@ -268,6 +267,17 @@ def _goodhart_events(untrusted, protected, events_path):
             tb = tb.tb_next
         emit("sys_exit", "%s SystemExit(%r) %s" % (where, exc.code, when))
 
-    atexit.register(compare)
+    def at_exit():
+        compare()
+        # Once, at exit (about 2 ms for the class tree): every class the rollout made exists by then.
+        busy[0] = True
+        try:
+            own_comparisons()
+        except Exception:
+            pass
+        finally:
+            busy[0] = False
+
+    atexit.register(at_exit)
     _g_sys.addaudithook(hook)
     return marker, exit_seen
