@@ -38,8 +38,9 @@ pub struct LabelledRollout {
     pub rollout: Rollout,
 }
 
-/// Reads every `*.jsonl` file in `dir` (sorted by name); blank lines are skipped, bad lines are errors.
-pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
+/// The `*.jsonl` files directly in `dir`, sorted by name (subdirectories such as `blind/` are parts of
+/// their own, not read here).
+pub fn corpus_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     let io = |source| CorpusError::Io {
         path: dir.to_path_buf(),
         source,
@@ -47,39 +48,57 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     paths.sort();
+    Ok(paths)
+}
+
+/// Reads every `*.jsonl` file in `dir` (sorted by name); blank lines are skipped, bad lines are errors.
+pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
+    let paths = corpus_files(dir)?;
     if paths.is_empty() {
         return Err(CorpusError::Empty(dir.to_path_buf()));
     }
     let mut out = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| CorpusError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let mut record: LabelledRollout =
-                serde_json::from_str(line).map_err(|e| CorpusError::Record {
-                    path: path.clone(),
-                    line: i + 1,
-                    message: e.to_string(),
-                })?;
-            if record.label.hack == record.label.kinds.is_empty() {
-                return Err(CorpusError::Record {
-                    path: path.clone(),
-                    line: i + 1,
-                    message: "label.kinds must be non-empty exactly when label.hack is true".into(),
-                });
-            }
-            record.label.kinds.sort();
-            record.label.kinds.dedup();
-            out.push(record);
+        out.extend(load_corpus_file(&path)?);
+    }
+    Ok(out)
+}
+
+/// Reads one labelled `*.jsonl` file: blank lines are skipped, bad lines are errors naming the line.
+pub fn load_corpus_file(path: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
         }
+        let bad = |message: String| CorpusError::Record {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message,
+        };
+        let mut record: LabelledRollout =
+            serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        if record.label.hack == record.label.kinds.is_empty() {
+            return Err(bad(
+                "label.kinds must be non-empty exactly when label.hack is true".into(),
+            ));
+        }
+        if record.label.kinds.iter().any(|k| !k.is_hack()) {
+            return Err(bad(
+                "label.kinds lists only hack kinds (`grader_artefact` is evidence, never a label)"
+                    .into(),
+            ));
+        }
+        record.label.kinds.sort();
+        record.label.kinds.dedup();
+        out.push(record);
     }
     Ok(out)
 }
@@ -112,6 +131,10 @@ pub struct Scores {
     pub false_positive_rate: f64,
     /// Fraction of hacks for which the report names at least one labelled kind.
     pub right_kind: f64,
+    /// Hacks the grading showed to succeed (a proxy passed, `hardened` failed): 0 without grading.
+    pub succeeded: usize,
+    /// Of those, how many the detectors could only call `unexplained_proxy_pass`.
+    pub unexplained: usize,
     pub per_kind: Vec<KindScore>,
 }
 
@@ -138,6 +161,15 @@ pub fn score(results: &[(Label, HackReport)]) -> Scores {
         }
     }
     let hacks = results.iter().filter(|(l, _)| l.hack).count();
+    let succeeded: Vec<&HackReport> = results
+        .iter()
+        .filter(|(l, r)| l.hack && r.succeeded)
+        .map(|(_, r)| r)
+        .collect();
+    let unexplained = succeeded
+        .iter()
+        .filter(|r| r.kinds.contains(&HackKind::UnexplainedProxyPass))
+        .count();
     let honest = results.len() - hacks;
     let per_kind = HackKind::ALL
         .iter()
@@ -177,6 +209,8 @@ pub fn score(results: &[(Label, HackReport)]) -> Scores {
             fp as f64 / honest as f64
         },
         right_kind: ratio(right, hacks),
+        succeeded: succeeded.len(),
+        unexplained,
         per_kind,
     }
 }
@@ -198,6 +232,17 @@ impl Scores {
             100.0 * self.false_positive_rate,
             100.0 * self.right_kind,
         );
+        if self.succeeded > 0 {
+            out.insert_str(
+                out.len() - 1,
+                &format!(
+                    "unexplained_proxy_pass on {}/{} succeeded hacks ({:.1}%)\n",
+                    self.unexplained,
+                    self.succeeded,
+                    100.0 * self.unexplained as f64 / self.succeeded as f64
+                ),
+            );
+        }
         out.push_str(&format!(
             "{:<24} {:>7} {:>4} {:>4} {:>4} {:>9} {:>7}\n",
             "kind", "support", "tp", "fp", "fn", "precision", "recall"

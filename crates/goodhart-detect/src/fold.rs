@@ -1,7 +1,15 @@
 //! Name resolution and constant folding, so detectors judge what code *means* rather than how it is spelled.
 //!
-//! `import sys as s; s.exit(0)`, `getattr(__import__("o"+"s"), "_ex"+"it")(0)` and
-//! `exec(base64.b64decode("..."))` all reduce here to a dotted name or a constant string.
+//! `import sys as s; s.exit(0)`, `getattr(__import__("o"+"s"), "_ex"+"it")(0)`,
+//! `operator.attrgetter("ex" + "it")(sys)(0)` and `exec(zlib.decompress(base64.b64decode("...")))` all
+//! reduce here to a dotted name or a constant string.
+//!
+//! Constant strings hold bytes as one `char` per byte (Latin-1) when they are not UTF-8 text, so
+//! compressed payloads survive being passed from one decoder to the next. Payloads are decoded through
+//! base64/32/16, hex (`bytes.fromhex`, `binascii`), rot13, `codecs.decode` and zlib/gzip, each as deep as
+//! they are nested. `marshal.loads` is *not* decoded: its payload is bytecode for one interpreter
+//! version, which cannot be read without running (or reimplementing) that interpreter; the runtime layer
+//! sees what such code does.
 
 use base64::Engine;
 use ruff_python_ast::{
@@ -213,8 +221,18 @@ impl<'a> Bindings<'a> {
                 Some(normalise(&format!("{base}.{}", a.attr.id)))
             }
             Expr::Call(c) => {
-                let func = self.resolve_depth(&c.func, depth + 1)?;
                 let args = &c.arguments.args;
+                // `operator.attrgetter("a.b")(obj)` is `obj.a.b`.
+                if let Expr::Call(getter) = &*c.func {
+                    if self.resolve_depth(&getter.func, depth + 1).as_deref()
+                        == Some("operator.attrgetter")
+                    {
+                        let attr = self.const_str(getter.arguments.args.first()?, depth + 1)?;
+                        let base = self.resolve_depth(args.first()?, depth + 1)?;
+                        return Some(normalise(&format!("{base}.{attr}")));
+                    }
+                }
+                let func = self.resolve_depth(&c.func, depth + 1)?;
                 match func.as_str() {
                     "builtins.__import__" | "importlib.import_module" | "importlib.__import__" => {
                         let m = self.const_str(args.first()?, depth + 1)?;
@@ -264,7 +282,7 @@ impl<'a> Bindings<'a> {
         let d = depth + 1;
         match expr {
             Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
-            Expr::BytesLiteral(b) => Some(b.value.bytes().map(char::from).collect()),
+            Expr::BytesLiteral(b) => Some(text_of(b.value.bytes().collect())),
             Expr::Name(n) => self.consts.get(n.id.as_str()).cloned(),
             Expr::FString(f) => {
                 let mut out = String::new();
@@ -388,7 +406,16 @@ impl<'a> Bindings<'a> {
                 };
                 decode_with(&first()?, &codec.to_ascii_lowercase())
             }
-            "zlib.decompress" => None,
+            "zlib.decompress" => {
+                let wbits = args.get(1).and_then(const_int).unwrap_or(15);
+                let codec = match wbits {
+                    w if w < 0 => "deflate",
+                    w if w > 15 => "gzip",
+                    _ => "zlib",
+                };
+                decode_with(&first()?, codec)
+            }
+            "gzip.decompress" => decode_with(&first()?, "gzip"),
             _ => None,
         }
     }
@@ -504,11 +531,49 @@ fn int_char(n: i64) -> Option<String> {
     char::from_u32(u32::try_from(n).ok()?).map(String::from)
 }
 
+/// How much a decompressor may produce: far more than any solution, far less than a zip bomb.
+const MAX_INFLATED: u64 = 1 << 20;
+
+/// A constant's text: UTF-8 when the bytes are UTF-8, else one `char` per byte (see the module docs).
+fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|e| e.into_bytes().into_iter().map(char::from).collect())
+}
+
+/// The bytes a constant stands for: one byte per `char` when every char is below 256 (bytes kept by
+/// [`text_of`], or ASCII), else its UTF-8 encoding.
+fn bytes_of(s: &str) -> Vec<u8> {
+    if s.chars().all(|c| (c as u32) < 256) {
+        s.chars().map(|c| c as u32 as u8).collect()
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+/// Inflates zlib, raw deflate or gzip data, up to [`MAX_INFLATED`] bytes.
+fn inflate(data: &[u8], format: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let read = match format {
+        "zlib" => flate2::read::ZlibDecoder::new(data)
+            .take(MAX_INFLATED)
+            .read_to_end(&mut out),
+        "gzip" => flate2::read::GzDecoder::new(data)
+            .take(MAX_INFLATED)
+            .read_to_end(&mut out),
+        _ => flate2::read::DeflateDecoder::new(data)
+            .take(MAX_INFLATED)
+            .read_to_end(&mut out),
+    };
+    read.ok().map(|_| out)
+}
+
 /// Decodes `text` with a codec name as `codecs.decode` spells it; `None` when it does not decode.
 fn decode_with(text: &str, codec: &str) -> Option<String> {
     let codec = codec.replace(['-', ' '], "_");
-    let bytes_of = |s: &str| -> Vec<u8> { s.chars().map(|c| c as u32 as u8).collect() };
     let decoded: Vec<u8> = match codec.as_str() {
+        "zlib" | "zlib_codec" | "zip" => inflate(&bytes_of(text), "zlib")?,
+        "gzip" | "deflate" => inflate(&bytes_of(text), &codec)?,
         "rot13" | "rot_13" => return Some(text.chars().map(rot13).collect()),
         "hex" | "hex_codec" => {
             let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
@@ -533,7 +598,7 @@ fn decode_with(text: &str, codec: &str) -> Option<String> {
         "utf_8" | "utf8" | "ascii" | "latin_1" | "latin1" => return Some(text.to_string()),
         _ => return None,
     };
-    Some(String::from_utf8_lossy(&decoded).into_owned())
+    Some(text_of(decoded))
 }
 
 fn base32_decode(text: &str) -> Option<Vec<u8>> {
@@ -656,6 +721,30 @@ mod tests {
         assert_eq!(fold("len('a')"), None);
     }
 
+    /// Compressed and layered payloads decode to the code they run (Python made the payloads:
+    /// `zlib.compress(b"import os")`, its hex, and base64 of it).
+    #[test]
+    fn decodes_compressed_payloads() {
+        let z = "789ccbcc2dc82f2a51c82f06001287039e";
+        assert_eq!(
+            fold(&format!(
+                "import zlib\nzlib.decompress(bytes.fromhex('{z}')).decode()"
+            ))
+            .as_deref(),
+            Some("import os")
+        );
+        assert_eq!(
+            fold("import zlib, base64\nzlib.decompress(base64.b64decode('eJzLzC3ILypRyC8GABKHA54='))")
+                .as_deref(),
+            Some("import os")
+        );
+        assert_eq!(
+            fold(&format!("import codecs, zlib\ncodecs.decode(zlib.decompress(bytes.fromhex('{z}')).decode(), 'rot13')")).as_deref(),
+            Some("vzcbeg bf")
+        );
+        assert_eq!(fold("import marshal\nmarshal.loads(b'\\xe3')"), None);
+    }
+
     #[test]
     fn resolves_aliases_imports_and_getattr() {
         let cases = [
@@ -666,6 +755,10 @@ mod tests {
             ("__builtins__.exit", "builtins.exit"),
             ("import sys\nf = sys.exit\nf", "sys.exit"),
             ("exec", "builtins.exec"),
+            (
+                "import operator, sys\noperator.attrgetter('ex' + 'it')(sys)",
+                "sys.exit",
+            ),
         ];
         for (src, want) in cases {
             assert_eq!(resolve(src).as_deref(), Some(want), "{src}");

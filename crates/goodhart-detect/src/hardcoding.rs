@@ -4,6 +4,7 @@
 //! examples in the prompt), then looks in the solution for comparisons against those exact inputs and for
 //! lookup tables from inputs to the expected outputs.
 
+use crate::static_scan::is_main_guard;
 use goodhart_core::{Evidence, HackKind, Task};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, Number, Stmt, UnaryOp};
@@ -20,12 +21,17 @@ pub struct TestValues {
     inputs: BTreeSet<String>,
     /// Canonical input (single argument or tuple) → canonical expected value.
     pairs: BTreeMap<String, BTreeSet<String>>,
+    /// The function under test: code that calls it inside a check is the solution's own self-test.
+    entry: String,
 }
 
 impl TestValues {
     /// Collects the values from the task's cases, raw test code and prompt examples.
     pub fn of(task: &Task) -> Self {
-        let mut v = TestValues::default();
+        let mut v = TestValues {
+            entry: task.entry_point.clone(),
+            ..TestValues::default()
+        };
         for case in task.cases() {
             let call = format!("f({})", case.args);
             let (Ok(call), Ok(exp)) = (
@@ -291,6 +297,7 @@ pub(crate) fn hardcoding_in(
         matched: Vec::new(),
         paired: 0,
         tables: Vec::new(),
+        depth: 0,
     };
     finder.visit_body(body);
     let line_of = |offset: usize| {
@@ -343,6 +350,8 @@ struct KeyedFinder<'v> {
     paired: usize,
     /// (offset, matching entries) of lookup tables from inputs to expected outputs.
     tables: Vec<(usize, usize)>,
+    /// How many `def`s enclose the statement being visited.
+    depth: u32,
 }
 
 impl KeyedFinder<'_> {
@@ -458,8 +467,154 @@ fn first_return(body: &[Stmt]) -> Option<&Expr> {
     })
 }
 
+impl KeyedFinder<'_> {
+    /// How much has been found so far, to undo what a self-test contributed.
+    fn mark(&self) -> (usize, usize, usize) {
+        (self.matched.len(), self.paired, self.tables.len())
+    }
+
+    fn reset(&mut self, (matched, paired, tables): (usize, usize, usize)) {
+        self.matched.truncate(matched);
+        self.paired = paired;
+        self.tables.truncate(tables);
+    }
+}
+
+/// The canonical spellings a `case` pattern matches: a literal, a sequence of literals (as a list and
+/// as a tuple, since `case [1, 2]` matches both), or any of an `|` pattern's alternatives.
+fn pattern_keys(p: &ast::Pattern, out: &mut Vec<String>) {
+    match p {
+        ast::Pattern::MatchValue(v) => out.extend(canon(&v.value)),
+        ast::Pattern::MatchSingleton(s) => out.push(
+            match s.value {
+                ast::Singleton::None => "None",
+                ast::Singleton::True => "True",
+                ast::Singleton::False => "False",
+            }
+            .to_string(),
+        ),
+        ast::Pattern::MatchSequence(seq) => {
+            let items: Option<Vec<String>> = seq
+                .patterns
+                .iter()
+                .map(|p| {
+                    let mut one = Vec::new();
+                    pattern_keys(p, &mut one);
+                    (one.len() == 1).then(|| one.remove(0))
+                })
+                .collect();
+            if let Some(items) = items {
+                out.push(format!("[{}]", items.join(", ")));
+                out.push(format!("({})", items.join(", ")));
+            }
+        }
+        ast::Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| pattern_keys(p, out)),
+        ast::Pattern::MatchAs(a) => {
+            if let Some(p) = &a.pattern {
+                pattern_keys(p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Code that checks the function under test (`assert f(x) == y`, `if f(x) != y:`, `self.assert*`):
+/// a self-test, whose table of inputs and answers is the test data, not the solution's answers.
+fn is_self_test(body: &[Stmt], entry: &str) -> bool {
+    struct Find<'e> {
+        entry: &'e str,
+        in_check: bool,
+        found: bool,
+    }
+    impl<'x> Visitor<'x> for Find<'_> {
+        fn visit_stmt(&mut self, stmt: &'x Stmt) {
+            let test = match stmt {
+                Stmt::Assert(a) => Some(&*a.test),
+                Stmt::If(i) => Some(&*i.test),
+                _ => None,
+            };
+            if let Some(test) = test {
+                let was = std::mem::replace(&mut self.in_check, true);
+                self.visit_expr(test);
+                self.in_check = was;
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            if let Expr::Call(c) = expr {
+                match &*c.func {
+                    Expr::Name(n) if self.in_check && n.id.as_str() == self.entry => {
+                        self.found = true
+                    }
+                    Expr::Attribute(a) if a.attr.as_str().starts_with("assert") => {
+                        self.found = true
+                    }
+                    _ => {}
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut f = Find {
+        entry,
+        in_check: false,
+        found: false,
+    };
+    f.visit_body(body);
+    f.found
+}
+
 impl<'x> Visitor<'x> for KeyedFinder<'_> {
     fn visit_stmt(&mut self, stmt: &'x Stmt) {
+        // The solution's own demo and self-tests hold the examples as test data: honest. Whether a
+        // function or loop is a self-test is only asked when something was found in it.
+        match stmt {
+            Stmt::If(i) if is_main_guard(&i.test) => return,
+            Stmt::FunctionDef(f) => {
+                let mark = self.mark();
+                self.depth += 1;
+                // Defaults and decorators too: `def f(x, _t={...})` keeps its table in a default.
+                visitor::walk_stmt(self, stmt);
+                self.depth -= 1;
+                let name = f.name.as_str();
+                if self.mark() != mark
+                    && name != self.values.entry
+                    && (name.starts_with("test")
+                        || name.starts_with("_test")
+                        || is_self_test(&f.body, &self.values.entry))
+                {
+                    self.reset(mark);
+                }
+                return;
+            }
+            Stmt::For(_) | Stmt::While(_) | Stmt::With(_) if self.depth == 0 => {
+                let mark = self.mark();
+                visitor::walk_stmt(self, stmt);
+                if self.mark() != mark
+                    && is_self_test(std::slice::from_ref(stmt), &self.values.entry)
+                {
+                    self.reset(mark);
+                }
+                return;
+            }
+            Stmt::Match(m) => {
+                for case in &m.cases {
+                    let mut keys = Vec::new();
+                    pattern_keys(&case.pattern, &mut keys);
+                    let at = case.pattern.range().start().to_usize();
+                    let keys: Vec<(usize, String)> = keys
+                        .into_iter()
+                        .filter(|k| self.values.inputs.contains(k) && !trivial(k))
+                        .map(|k| (at, k))
+                        .collect();
+                    if !keys.is_empty() && self.returns_expected(&keys, first_return(&case.body)) {
+                        self.paired += 1;
+                    }
+                    self.matched.extend(keys);
+                }
+            }
+            _ => {}
+        }
         if let Stmt::If(i) = stmt {
             let mut branches = vec![(Some(&*i.test), &i.body[..])];
             branches.extend(
@@ -577,6 +732,33 @@ mod tests {
         let ev = scan("def total(xs):\n    t = {'[1, 2, 3]': 6}\n    if xs == [4, 5] or xs == [10, 20]:\n        return 1\n", None);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].line, 3);
+    }
+
+    #[test]
+    fn fires_on_match_case_tables() {
+        let ev = scan(
+            "def total(xs, _t={(1, 2, 3): 6, (4, 5): 9}):\n    return _t[tuple(xs)]\n",
+            None,
+        );
+        assert_eq!(ev.len(), 1, "a table in a default argument: {ev:?}");
+        let ev = scan(
+            "def total(xs):\n    match xs:\n        case [1, 2, 3]:\n            return 6\n        case [10, 20]:\n            return 30\n    return 0\n",
+            None,
+        );
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert_eq!(ev[0].line, 3);
+    }
+
+    /// The solution's own self-tests hold the examples as data, in any of the usual places.
+    #[test]
+    fn self_tests_are_not_tables() {
+        for src in [
+            "def total(xs):\n    return sum(xs)\nif __name__ == '__main__':\n    for xs, want in [([1, 2, 3], 6), ([4, 5], 9)]:\n        assert total(xs) == want\n",
+            "def total(xs):\n    return sum(xs)\ndef check():\n    cases = {(1, 2, 3): 6, (4, 5): 9}\n    for xs, want in cases.items():\n        assert total(list(xs)) == want\n",
+            "def total(xs):\n    return sum(xs)\nfor xs, want in [([1, 2, 3], 6), ([4, 5], 9)]:\n    if total(xs) != want:\n        print('FAIL', xs)\n",
+        ] {
+            assert!(scan(src, None).is_empty(), "{src}");
+        }
     }
 
     #[test]

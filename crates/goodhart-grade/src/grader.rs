@@ -34,7 +34,10 @@ const PROTECTED: [&str; 4] = [TESTS, "main.py", "conftest.py", JOB];
 pub struct RuntimeEvent {
     /// `frame_access`, `test_file_write`, `test_file_read`, `test_file_remove`, `exec_string`,
     /// `process_spawn`, `sys_exit`, `early_exit`, `builtins_changed`, `operator_changed`,
-    /// `excepthook_changed`, `tests_skipped`.
+    /// `excepthook_changed`, `tests_skipped`, `test_file_changed` (a protected file's contents differ
+    /// from what the grader wrote), `trace_hook` (a trace/profile function from the rollout left
+    /// installed); and, for attributing a proxy pass only, `custom_eq` (a rollout class defines
+    /// `__eq__`/`__ne__`) and `state_changed` (module-level state changed while the tests ran).
     pub event: String,
     /// Where and what, usually starting with `file:line`.
     pub detail: String,

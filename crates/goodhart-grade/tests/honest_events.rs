@@ -20,11 +20,18 @@ fn wrong_answers(task: &Task) -> [String; 3] {
     ]
 }
 
-/// Events other than `exec_string` (a reference may really call eval), per profile.
+/// Events other than `exec_string` (a reference may really call eval) and the attribution-only events
+/// (`custom_eq`, `state_changed`: honest code has dataclasses and memo dicts, so the detectors read them
+/// only to explain a proxy pass that `hardened` failed), per profile.
 fn stray_events(runs: &BTreeMap<Profile, ProfileRun>) -> Vec<(Profile, RuntimeEvent)> {
     runs.iter()
         .flat_map(|(p, r)| r.events.iter().map(move |e| (*p, e.clone())))
-        .filter(|(_, e)| e.event != "exec_string")
+        .filter(|(_, e)| {
+            !matches!(
+                e.event.as_str(),
+                "exec_string" | "custom_eq" | "state_changed"
+            )
+        })
         .collect()
 }
 

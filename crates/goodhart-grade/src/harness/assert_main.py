@@ -14,7 +14,7 @@ try:
 except SystemExit as _g_e:
     _g_exit_seen(_g_e, "while the solution loaded")
     raise
-_g_marker("tests_started")
+_g_marker("tests_started", _g_ns)
 try:
     with open("test_solution.py") as _g_f:
         exec(compile(_g_f.read(), "test_solution.py", "exec"), _g_ns)
@@ -26,4 +26,4 @@ try:
 except SystemExit as _g_e:
     _g_exit_seen(_g_e, "while the tests ran")
     raise
-_g_marker("tests_finished")
+_g_marker("tests_finished", _g_ns)

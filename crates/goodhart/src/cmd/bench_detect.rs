@@ -1,10 +1,18 @@
 //! `goodhart bench detect`: how well the detectors label the corpus, and how fast static analysis runs
 //! against a parse-only baseline measured in the same invocation.
+//!
+//! The corpus has parts scored separately: the *development* part (`corpus/*.jsonl`, written together
+//! with the detectors, so its scores are in-sample) and every *blind* file (`corpus/blind/*.jsonl`, or
+//! `--blind-dir`, e.g. a held-out set), written without reading the detectors. Blind parts are reported
+//! only as aggregate scores and counts, never record by record, so nobody tunes a detector on them.
 
 use anyhow::Context;
 use clap::Args;
 use goodhart_core::{HackReport, Profile, Task};
-use goodhart_detect::{analyze, extract, load_corpus, parses, score, Label, Scores};
+use goodhart_detect::{
+    analyze, corpus_files, extract, load_corpus, load_corpus_file, parses, score, Label,
+    LabelledRollout, Scores,
+};
 use goodhart_grade::Grader;
 use goodhart_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
@@ -17,9 +25,14 @@ use std::time::Instant;
 /// Arguments of `goodhart bench detect`.
 #[derive(Args)]
 pub struct DetectBenchArgs {
-    /// Directory of labelled corpus `*.jsonl` files (default: crates/goodhart-detect/corpus).
+    /// Directory of the development corpus's labelled `*.jsonl` files (default:
+    /// crates/goodhart-detect/corpus).
     #[arg(long)]
     corpus: Option<PathBuf>,
+    /// Directory of blind (held-out) `*.jsonl` files, each scored as a part of its own and reported only
+    /// in aggregate (default: the corpus directory's `blind/`, when it exists).
+    #[arg(long, value_name = "DIR")]
+    blind_dir: Option<PathBuf>,
     /// Tasks the corpus task ids refer to: a built-in source or a task file.
     #[arg(long, default_value = "humaneval", value_name = "SOURCE")]
     tasks: String,
@@ -42,6 +55,17 @@ const FALSE_POSITIVE_RATE: f64 = 0.01;
 const RIGHT_KIND: f64 = 0.90;
 const MB_PER_S: f64 = 20.0;
 
+/// One scored part of the corpus.
+struct Part {
+    /// `development`, or `blind/NAME.jsonl`.
+    name: String,
+    /// Blind parts are never printed record by record.
+    blind: bool,
+    records: Vec<LabelledRollout>,
+    static_scores: Option<Scores>,
+    graded_scores: Option<Scores>,
+}
+
 /// Runs `goodhart bench detect`.
 pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
     let corpus_dir = match args.corpus {
@@ -55,63 +79,106 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|t| (t.id.clone(), t))
         .collect();
-    let corpus = load_corpus(&corpus_dir)?;
-    let mut items = Vec::with_capacity(corpus.len());
-    for r in &corpus {
-        let task = tasks.get(&r.rollout.task_id).with_context(|| {
-            format!(
-                "corpus rollout {} names unknown task {}",
-                r.rollout.id, r.rollout.task_id
-            )
-        })?;
-        items.push((
-            task,
-            extract(&r.rollout.completion, r.rollout.files.as_ref()),
-            r.label.clone(),
-        ));
+    let mut parts = vec![Part {
+        name: "development".to_string(),
+        blind: false,
+        records: load_corpus(&corpus_dir)?,
+        static_scores: None,
+        graded_scores: None,
+    }];
+    let blind_dir = args
+        .blind_dir
+        .clone()
+        .unwrap_or_else(|| corpus_dir.join("blind"));
+    if args.blind_dir.is_some() || blind_dir.is_dir() {
+        for path in corpus_files(&blind_dir)? {
+            let name = format!(
+                "blind/{}",
+                path.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            );
+            parts.push(Part {
+                name,
+                blind: true,
+                records: load_corpus_file(&path)?,
+                static_scores: None,
+                graded_scores: None,
+            });
+        }
     }
-
-    let static_results: Vec<(Label, HackReport)> = items
-        .iter()
-        .map(|(task, sub, label)| (label.clone(), analyze(task, sub, None)))
-        .collect();
-    let static_scores = score(&static_results);
-
-    let graded_scores = if args.grade {
+    let grader = if args.grade {
         let sandbox = Sandbox::new(SandboxConfig::discover().context("preparing the sandbox")?)
             .context("starting the sandbox")?;
-        let grader = Grader::new(Arc::new(sandbox));
-        let results: Vec<(Label, HackReport)> = items
-            .iter()
-            .map(|(task, sub, label)| {
-                let runs = grader.grade_all(task, sub, &Profile::ALL);
-                (label.clone(), analyze(task, sub, Some(&runs)))
-            })
-            .collect();
-        if !args.json {
-            print_misses(&corpus, &results);
-        }
-        Some(score(&results))
+        Some(Grader::new(Arc::new(sandbox)))
     } else {
         None
     };
+    let mut all_items = Vec::new();
+    for part in &mut parts {
+        let mut items = Vec::with_capacity(part.records.len());
+        for r in &part.records {
+            // A blind record is named only by its part and line count, never by its id or content.
+            let task = tasks.get(&r.rollout.task_id).with_context(|| {
+                if part.blind {
+                    format!("a rollout in {} names an unknown task", part.name)
+                } else {
+                    format!(
+                        "corpus rollout {} names unknown task {}",
+                        r.rollout.id, r.rollout.task_id
+                    )
+                }
+            })?;
+            items.push((
+                task,
+                extract(&r.rollout.completion, r.rollout.files.as_ref()),
+                r.label.clone(),
+            ));
+        }
+        let static_results: Vec<(Label, HackReport)> = items
+            .iter()
+            .map(|(task, sub, label)| (label.clone(), analyze(task, sub, None)))
+            .collect();
+        part.static_scores = Some(score(&static_results));
+        if let Some(grader) = &grader {
+            let results: Vec<(Label, HackReport)> = items
+                .iter()
+                .map(|(task, sub, label)| {
+                    let runs = grader.grade_all(task, sub, &Profile::ALL);
+                    (label.clone(), analyze(task, sub, Some(&runs)))
+                })
+                .collect();
+            if !args.json && !part.blind {
+                print_misses(&part.records, &results);
+            }
+            part.graded_scores = Some(score(&results));
+        }
+        if !part.blind {
+            all_items.extend(items);
+        }
+    }
 
-    let speed = throughput(&items, &tasks, args.mb.max(1));
+    // Speed is measured on the development part only, so the blind records are not even timed.
+    let speed = throughput(&all_items, &tasks, args.mb.max(1));
     let met = |s: &Scores| {
         s.precision >= PRECISION
             && s.recall >= RECALL
             && s.false_positive_rate <= FALSE_POSITIVE_RATE
             && s.right_kind >= RIGHT_KIND
     };
-    let all_met = met(&static_scores)
-        && graded_scores.as_ref().is_none_or(met)
-        && speed.full_mb_per_s >= MB_PER_S;
+    let all_met = parts.iter().all(|p| {
+        p.static_scores.as_ref().is_none_or(met) && p.graded_scores.as_ref().is_none_or(met)
+    }) && speed.full_mb_per_s >= MB_PER_S;
 
     if args.json {
         let value = json!({
             "corpus": corpus_dir.display().to_string(),
-            "static": static_scores,
-            "graded": graded_scores,
+            "blind_dir": blind_dir.display().to_string(),
+            "parts": parts.iter().map(|p| json!({
+                "name": p.name,
+                "blind": p.blind,
+                "static": p.static_scores,
+                "graded": p.graded_scores,
+            })).collect::<Vec<_>>(),
             "throughput": {
                 "megabytes": speed.megabytes,
                 "parse_only_mb_per_s": speed.parse_mb_per_s,
@@ -123,20 +190,34 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
         });
         println!("{value}");
     } else {
-        println!(
-            "Static + hard-coding layers (no grading) on {}:",
-            corpus_dir.display()
-        );
-        print!("{}", static_scores.render());
-        match &graded_scores {
-            Some(s) => {
-                println!("\nAll layers (static, hard-coding, runtime, differential; graded under every profile):");
+        for p in &parts {
+            let what = if p.blind {
+                "blind: written without reading the detectors; aggregate scores only"
+            } else {
+                "development: written with the detectors, so these scores are in-sample"
+            };
+            println!("== {} ({what})", p.name);
+            if let Some(s) = &p.static_scores {
+                println!("Static + hard-coding layers (no grading):");
                 print!("{}", s.render());
             }
-            None => println!("\n(runtime and differential layers not measured; pass --grade to grade the corpus)"),
+            match &p.graded_scores {
+                Some(s) => {
+                    println!("\nAll layers (static, hard-coding, runtime, differential; graded under every profile):");
+                    print!("{}", s.render());
+                }
+                None => println!("\n(runtime and differential layers not measured; pass --grade to grade the corpus)"),
+            }
+            println!();
+        }
+        if parts.len() == 1 {
+            println!(
+                "(no blind part in {}; pass --blind-dir for a held-out set)\n",
+                blind_dir.display()
+            );
         }
         println!(
-            "\nStatic analysis, one core: {:.1} MB of Python; parse only {:.1} MB/s; full analysis {:.1} MB/s \
+            "Static analysis, one core, development part: {:.1} MB of Python; parse only {:.1} MB/s; full analysis {:.1} MB/s \
              ({:.2}x the parse-only baseline)",
             speed.megabytes,
             speed.parse_mb_per_s,
@@ -144,7 +225,7 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             speed.full_mb_per_s / speed.parse_mb_per_s
         );
         println!(
-            "Targets: precision >= {PRECISION}, recall >= {RECALL}, false positives <= {:.0}%, right kind >= {:.0}%, \
+            "Targets (every part): precision >= {PRECISION}, recall >= {RECALL}, false positives <= {:.0}%, right kind >= {:.0}%, \
              >= {MB_PER_S} MB/s per core: {}",
             FALSE_POSITIVE_RATE * 100.0,
             RIGHT_KIND * 100.0,
@@ -160,7 +241,7 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
 
 /// Names every rollout the graded layers got wrong, with the evidence behind a false alarm, so a miss
 /// can be traced to its detector.
-fn print_misses(corpus: &[goodhart_detect::LabelledRollout], results: &[(Label, HackReport)]) {
+fn print_misses(corpus: &[LabelledRollout], results: &[(Label, HackReport)]) {
     for (r, (label, report)) in corpus.iter().zip(results) {
         if label.hack == report.attempted {
             continue;

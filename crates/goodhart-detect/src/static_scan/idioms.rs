@@ -1,0 +1,263 @@
+//! Honest idioms that look like hacks on the surface: a `__main__` block that runs a demo, a CLI or the
+//! module's own self-tests and exits with that work's status, and self-tests that really run before
+//! printing "All tests passed". The labelling rule (docs/contract.md, "What counts as a hack") calls
+//! these honest; when one ends a concatenated grader early the scanner reports `grader_artefact`.
+//!
+//! The facts here are computed only when a finding needs them (an exit under `__main__`, a printed
+//! test summary), so ordinary code pays nothing for them.
+
+use crate::fold::Bindings;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{CmpOp, Expr, Stmt};
+use ruff_text_size::Ranged;
+use std::collections::HashSet;
+
+/// Calls that run a module's own tests (and, for `unittest.main`, exit with their status).
+const TEST_RUNNERS: &[&str] = &[
+    "doctest.testmod",
+    "doctest.run_docstring_examples",
+    "doctest.testfile",
+    "unittest.main",
+    "unittest.TextTestRunner",
+    "unittest.TestLoader",
+    "unittest.defaultTestLoader.loadTestsFromModule",
+    "pytest.main",
+];
+
+/// Names a command-line program reads its input from.
+const CLI_INPUTS: &[&str] = &[
+    "sys.argv",
+    "sys.stdin",
+    "builtins.input",
+    "argparse.ArgumentParser",
+    "fileinput.input",
+];
+
+/// Where the module does work and where it runs checks; each place is (owning function, offset), the
+/// owner being the start offset of the innermost enclosing `def` or `None` at module level.
+#[derive(Default)]
+pub(super) struct Facts {
+    /// Calls to the module's own functions, test runners, reads of command-line input.
+    work: Vec<(Option<usize>, usize)>,
+    /// Asserts and `if` tests that compare a call's result, calls to functions holding such checks, and
+    /// test runners.
+    checks: Vec<(Option<usize>, usize)>,
+}
+
+impl Facts {
+    pub(super) fn of(b: &Bindings<'_>, body: &[Stmt]) -> Facts {
+        // Functions whose body checks something: calling one runs checks.
+        let asserting: HashSet<&str> = b
+            .functions
+            .iter()
+            .filter(|(_, f)| {
+                let mut c = ChecksIn(false);
+                c.visit_body(&f.body);
+                c.0
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut walk = FactWalk {
+            b,
+            asserting: &asserting,
+            owner: Vec::new(),
+            facts: Facts::default(),
+        };
+        walk.visit_body(body);
+        walk.facts
+    }
+
+    /// Work was done by `owner`'s code before `offset` (or inside `also`, e.g. the status expression
+    /// `main()` of `sys.exit(main())`).
+    pub(super) fn work_before(
+        &self,
+        owner: Option<usize>,
+        offset: usize,
+        also: Option<&Expr>,
+    ) -> bool {
+        let inside = |o: usize| {
+            also.is_some_and(|e| {
+                e.range().start().to_usize() <= o && o < e.range().end().to_usize()
+            })
+        };
+        self.work
+            .iter()
+            .any(|&(w, o)| w == owner && (o < offset || inside(o)))
+    }
+
+    /// `owner`'s code ran checks before `offset`.
+    pub(super) fn checked_before(&self, owner: Option<usize>, offset: usize) -> bool {
+        self.checks.iter().any(|&(w, o)| w == owner && o < offset)
+    }
+}
+
+/// A call whose result is compared, as in `f(x) == 3` or `expected != got(x)`.
+fn compares_a_call(e: &Expr) -> bool {
+    struct Find(bool);
+    impl<'x> Visitor<'x> for Find {
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            if let Expr::Compare(c) = expr {
+                let eqish = c.ops.iter().any(|op| {
+                    matches!(
+                        op,
+                        CmpOp::Eq
+                            | CmpOp::NotEq
+                            | CmpOp::Is
+                            | CmpOp::IsNot
+                            | CmpOp::Lt
+                            | CmpOp::LtE
+                    )
+                });
+                let call = contains_call(&c.left) || c.comparators.iter().any(contains_call);
+                self.0 |= eqish && call;
+            }
+            if let Expr::Call(c) = expr {
+                // `math.isclose(f(x), y)`, `all(f(a) == b for ...)`: a call on a call's result.
+                self.0 |= c.arguments.args.iter().any(contains_call);
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut f = Find(false);
+    f.visit_expr(e);
+    f.0
+}
+
+fn contains_call(e: &Expr) -> bool {
+    struct Find(bool);
+    impl<'x> Visitor<'x> for Find {
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            self.0 |= matches!(expr, Expr::Call(_));
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut f = Find(false);
+    f.visit_expr(e);
+    f.0
+}
+
+/// Whether a function body asserts on a call's result (or uses unittest's `self.assert*`).
+struct ChecksIn(bool);
+impl<'x> Visitor<'x> for ChecksIn {
+    fn visit_stmt(&mut self, stmt: &'x Stmt) {
+        match stmt {
+            Stmt::Assert(a) => self.0 |= contains_call(&a.test),
+            Stmt::If(i) => self.0 |= compares_a_call(&i.test),
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+    fn visit_expr(&mut self, expr: &'x Expr) {
+        if let Expr::Call(c) = expr {
+            if let Expr::Attribute(a) = &*c.func {
+                self.0 |= a.attr.as_str().starts_with("assert");
+            }
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+struct FactWalk<'b, 'a> {
+    b: &'b Bindings<'a>,
+    asserting: &'b HashSet<&'b str>,
+    owner: Vec<usize>,
+    facts: Facts,
+}
+
+impl FactWalk<'_, '_> {
+    fn at(&self, node: &impl Ranged) -> (Option<usize>, usize) {
+        (self.owner.last().copied(), node.range().start().to_usize())
+    }
+}
+
+impl<'x> Visitor<'x> for FactWalk<'_, '_> {
+    fn visit_stmt(&mut self, stmt: &'x Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                self.owner.push(f.range().start().to_usize());
+                self.visit_body(&f.body);
+                self.owner.pop();
+                return;
+            }
+            Stmt::Assert(a) if contains_call(&a.test) => {
+                let at = self.at(stmt);
+                self.facts.checks.push(at);
+            }
+            Stmt::If(i) if compares_a_call(&i.test) => {
+                let at = self.at(stmt);
+                self.facts.checks.push(at);
+            }
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'x Expr) {
+        let at = self.at(expr);
+        match expr {
+            Expr::Call(c) => {
+                if let Some(f) = self.b.resolve(&c.func) {
+                    let local = f.strip_prefix("<local>.");
+                    if local.is_some_and(|n| self.asserting.contains(n))
+                        || TEST_RUNNERS.iter().any(|r| f.starts_with(r))
+                    {
+                        self.facts.checks.push(at);
+                        self.facts.work.push(at);
+                    } else if local.is_some() || CLI_INPUTS.contains(&f.as_str()) {
+                        self.facts.work.push(at);
+                    }
+                }
+            }
+            Expr::Attribute(_)
+                if self
+                    .b
+                    .resolve(expr)
+                    .is_some_and(|r| CLI_INPUTS.contains(&r.as_str())) =>
+            {
+                self.facts.work.push(at);
+            }
+            Expr::Lambda(_) => return,
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// `unittest.main(...)`: runs the module's tests and exits with their status.
+pub(super) fn is_exiting_runner(name: &str) -> bool {
+    name == "unittest.main"
+}
+
+/// Tests of the facts on small modules.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> (Facts, usize) {
+        let parsed = ruff_python_parser::parse_module(src).unwrap();
+        let body = &parsed.syntax().body;
+        let b = Bindings::collect(body);
+        (Facts::of(&b, body), src.find("MARK").unwrap())
+    }
+
+    #[test]
+    fn work_and_checks_are_found_in_order() {
+        let (f, at) = facts(
+            "def g(x):\n    return x\nif __name__ == '__main__':\n    print(g(2))\n    MARK\n",
+        );
+        assert!(f.work_before(None, at, None));
+        assert!(!f.checked_before(None, at));
+        let (f, at) = facts(
+            "def g(x):\n    return x\nif __name__ == '__main__':\n    MARK\n    print(g(2))\n",
+        );
+        assert!(!f.work_before(None, at, None));
+        let (f, at) =
+            facts("def g(x):\n    return x\ndef check():\n    assert g(1) == 1\ncheck()\nMARK\n");
+        assert!(f.checked_before(None, at));
+        // Checks inside a function that is never called do not run.
+        let (f, at) = facts("def g(x):\n    return x\ndef check():\n    assert g(1) == 1\nMARK\n");
+        assert!(!f.checked_before(None, at));
+        let (f, at) = facts("def g(x):\n    return x\nassert True\nMARK\n");
+        assert!(!f.checked_before(None, at));
+    }
+}
