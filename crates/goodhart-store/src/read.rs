@@ -171,7 +171,11 @@ mod tests {
     fn a_file_that_is_not_a_store_is_an_error_naming_the_path() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.txt");
-        std::fs::write(&path, "not sqlite at all, just some text that is long enough").unwrap();
+        std::fs::write(
+            &path,
+            "not sqlite at all, just some text that is long enough",
+        )
+        .unwrap();
         let err = Store::open_read_only(&path).unwrap_err();
         assert!(err.to_string().contains("notes.txt"), "{err}");
     }
@@ -201,9 +205,14 @@ mod tests {
         assert!(s[0].verdicts[&Profile::Assert].passed);
         assert!(!s[0].verdicts[&Profile::Hardened].passed);
         assert_eq!(s[0].kinds, vec![HackKind::AlwaysEqual]);
-        assert!(reader.rollout_summaries(&run, Some("other")).unwrap().is_empty());
+        assert!(reader
+            .rollout_summaries(&run, Some("other"))
+            .unwrap()
+            .is_empty());
         let (total, flagged) = reader.flagged_rollouts(&run, None, 10).unwrap();
         assert_eq!((total, flagged.len()), (1, 1));
-        assert!(reader.create_run(crate::RunKind::Serve, &serde_json::json!({})).is_err());
+        assert!(reader
+            .create_run(crate::RunKind::Serve, &serde_json::json!({}))
+            .is_err());
     }
 }
