@@ -42,7 +42,7 @@ pub struct RunInfo {
     pub created_at: String,
     pub status: String,
     /// Graded rollouts read from it (after the model filter).
-    pub rollouts: usize,
+    pub rollouts: u64,
 }
 
 /// One framing over every step.
@@ -108,18 +108,23 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
     let mut flagged_total = 0;
     let mut shown = Vec::new();
     for run in &runs {
-        let summaries = match run.kind {
+        let cells = match run.kind {
             RunKind::Audit | RunKind::Eval => Vec::new(),
-            _ => store.rollout_summaries(&run.id, model)?,
+            _ => store.cell_counts(&run.id, model)?,
         };
-        for s in &summaries {
-            steps.entry((s.step, s.framing.clone())).or_default().add(s);
-            framings.entry(s.framing.clone()).or_default().add(s);
+        training::merge(&mut steps, &cells);
+        for c in &cells {
+            framings.entry(c.framing.clone()).or_default().merge(c);
         }
-        if !summaries.is_empty() {
+        let rollouts: u64 = cells.iter().map(|c| c.rollouts).sum();
+        if rollouts > 0 {
             let room = ROLLOUT_CAP.saturating_sub(shown.len());
-            let (total, first) = store.flagged_rollouts(&run.id, model, room)?;
-            flagged_total += total;
+            let first = if room == 0 {
+                Vec::new()
+            } else {
+                store.flagged_rollouts(&run.id, model, room)?
+            };
+            flagged_total += cells.iter().map(|c| c.attempted).sum::<u64>();
             shown.extend(first.into_iter().map(|graded| FlaggedRollout {
                 run_id: run.id.clone(),
                 graded,
@@ -128,7 +133,7 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
         if run.kind == RunKind::Audit {
             audits.push(audit_matrix(run, &store.audit_results(&run.id)?));
         }
-        infos.push(run_info(run, summaries.len()));
+        infos.push(run_info(run, rollouts));
     }
     Ok(Report {
         store: store.path().display().to_string(),
@@ -144,7 +149,7 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
     })
 }
 
-fn run_info(run: &RunRecord, rollouts: usize) -> RunInfo {
+fn run_info(run: &RunRecord, rollouts: u64) -> RunInfo {
     RunInfo {
         id: run.id.clone(),
         kind: run.kind.as_str(),

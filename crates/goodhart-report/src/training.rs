@@ -4,7 +4,7 @@
 
 use crate::rates::Rate;
 use goodhart_core::HackKind;
-use goodhart_store::RolloutSummary;
+use goodhart_store::{CellCounts, RolloutSummary};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -36,6 +36,18 @@ impl StepStats {
         self.succeeded += usize::from(s.succeeded);
         for kind in &s.kinds {
             *self.kinds.entry(*kind).or_default() += 1;
+        }
+    }
+
+    /// Adds counts SQLite aggregated (one run's cell).
+    pub fn merge(&mut self, c: &CellCounts) {
+        self.rollouts += c.rollouts as usize;
+        self.proxy_pass += c.proxy_pass as usize;
+        self.hardened_pass += c.hardened_pass as usize;
+        self.attempted += c.attempted as usize;
+        self.succeeded += c.succeeded as usize;
+        for (kind, n) in &c.kinds {
+            *self.kinds.entry(*kind).or_default() += *n as usize;
         }
     }
 
@@ -88,6 +100,17 @@ pub fn tally<'a>(rollouts: impl IntoIterator<Item = &'a RolloutSummary>) -> Step
         table.entry((s.step, s.framing.clone())).or_default().add(s);
     }
     table
+}
+
+/// Adds one run's aggregated cells to `table` (cells of several runs with the same step and framing add
+/// up).
+pub fn merge(table: &mut StepTable, cells: &[CellCounts]) {
+    for c in cells {
+        table
+            .entry((c.step, c.framing.clone()))
+            .or_default()
+            .merge(c);
+    }
 }
 
 /// The table as rows with intervals, in step then framing order.

@@ -306,3 +306,16 @@ fn audit_heat_map_counts_fallen_of_applicable_and_names_weak_tasks() {
     let page = html::render(&report).unwrap();
     assert!(page.contains(">3/3</td>") && page.contains(">1/3</td>") && page.contains(">0/3</td>"));
 }
+
+#[test]
+fn sqlite_cell_counts_equal_tallying_every_rollout() {
+    let f = fixture();
+    let mut summed = goodhart_report::training::StepTable::new();
+    goodhart_report::training::merge(&mut summed, &f.store.cell_counts(&f.serve, None).unwrap());
+    let tallied =
+        goodhart_report::training::tally(&f.store.rollout_summaries(&f.serve, None).unwrap());
+    assert_eq!(summed, tallied);
+    assert_eq!(summed.len(), 6);
+    let none = f.store.cell_counts(&f.serve, Some("other")).unwrap();
+    assert!(none.is_empty());
+}

@@ -10,7 +10,7 @@
 mod read;
 mod schema;
 
-pub use read::RolloutSummary;
+pub use read::{CellCounts, RolloutSummary};
 
 use goodhart_core::{Evidence, GradedRollout, HackKind, Profile, Task};
 use rusqlite::{params, Connection, OptionalExtension};

@@ -29,6 +29,23 @@ pub struct RolloutSummary {
     pub kinds: Vec<HackKind>,
 }
 
+/// Counts for one (step, framing) cell of a run, aggregated inside SQLite so a report over 100,000
+/// rollouts never decodes them one by one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellCounts {
+    pub step: Option<i64>,
+    pub framing: Option<String>,
+    pub rollouts: u64,
+    /// Some proxy profile passed.
+    pub proxy_pass: u64,
+    /// Some non-proxy profile (`hardened`) passed.
+    pub hardened_pass: u64,
+    pub attempted: u64,
+    pub succeeded: u64,
+    /// Rollouts labelled with each kind.
+    pub kinds: BTreeMap<HackKind, u64>,
+}
+
 impl Store {
     /// Opens an existing store for reading only: a missing file is [`StoreError::Missing`] (never a new
     /// empty store), and nothing is written, not even a migration, so a report can run on a store another
@@ -122,21 +139,86 @@ impl Store {
         .collect()
     }
 
-    /// How many rollouts of a run a detector flagged, and the first `limit` of them in full (code,
-    /// verdicts, evidence), in insertion order: a report shows a bounded sample, never every rollout.
+    /// A run's rollouts counted per (step, framing), optionally only one model's, in step then framing
+    /// order; the same numbers as tallying [`Store::rollout_summaries`], computed by SQLite.
+    pub fn cell_counts(
+        &self,
+        run_id: &str,
+        model: Option<&str>,
+    ) -> Result<Vec<CellCounts>, StoreError> {
+        // One JSON parse per row: the profiles' `passed` flags and the kinds come back as one small array
+        // (`[true,null,false,["always_equal"]]`), and rows with the same array group together, so Rust
+        // decodes a handful of distinct arrays per cell instead of every rollout.
+        let paths: String = Profile::ALL
+            .iter()
+            .map(|p| format!("'$.verdicts.{}.passed', ", p.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT step, framing, json_extract(record, {paths}'$.hack.kinds') AS sig,
+                    hack_attempted, hack_succeeded, COUNT(*)
+             FROM graded_rollouts WHERE run_id = ?1 AND (?2 IS NULL OR model = ?2)
+             GROUP BY step, framing, sig, hack_attempted, hack_succeeded"
+        );
+        let conn = self.lock()?;
+        let mut cells: BTreeMap<(Option<i64>, Option<String>), CellCounts> = BTreeMap::new();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params![run_id, model], |r| {
+            <(Option<i64>, Option<String>, String, bool, bool, u64)>::try_from(r)
+        })?;
+        for row in rows {
+            let (step, framing, sig, attempted, succeeded, n) = row?;
+            let what = format!("verdicts and kinds of a rollout in run {run_id}");
+            let (passed, kinds): (Vec<Option<bool>>, Vec<HackKind>) = {
+                let mut values: Vec<serde_json::Value> = from_json(&sig, &what)?;
+                let kinds = values.pop().unwrap_or(serde_json::Value::Null);
+                let kinds = if kinds.is_null() {
+                    Vec::new()
+                } else {
+                    serde_json::from_value(kinds).map_err(|source| StoreError::Json {
+                        what: what.clone(),
+                        source,
+                    })?
+                };
+                (
+                    values.iter().map(serde_json::Value::as_bool).collect(),
+                    kinds,
+                )
+            };
+            let any = |proxy: bool| {
+                Profile::ALL
+                    .iter()
+                    .zip(&passed)
+                    .any(|(p, ok)| p.is_proxy() == proxy && *ok == Some(true))
+            };
+            let cell = cells
+                .entry((step, framing.clone()))
+                .or_insert_with(|| CellCounts {
+                    step,
+                    framing,
+                    ..CellCounts::default()
+                });
+            cell.rollouts += n;
+            cell.proxy_pass += if any(true) { n } else { 0 };
+            cell.hardened_pass += if any(false) { n } else { 0 };
+            cell.attempted += if attempted { n } else { 0 };
+            cell.succeeded += if succeeded { n } else { 0 };
+            for kind in kinds {
+                *cell.kinds.entry(kind).or_default() += n;
+            }
+        }
+        Ok(cells.into_values().collect())
+    }
+
+    /// The first `limit` rollouts of a run a detector flagged, in full (code, verdicts, evidence), in
+    /// insertion order: a report shows a bounded sample, never every rollout (the count is in
+    /// [`Store::cell_counts`]).
     pub fn flagged_rollouts(
         &self,
         run_id: &str,
         model: Option<&str>,
         limit: usize,
-    ) -> Result<(u64, Vec<GradedRollout>), StoreError> {
+    ) -> Result<Vec<GradedRollout>, StoreError> {
         let conn = self.lock()?;
-        let total: u64 = conn.query_row(
-            "SELECT COUNT(*) FROM graded_rollouts
-             WHERE run_id = ?1 AND hack_attempted AND (?2 IS NULL OR model = ?2)",
-            rusqlite::params![run_id, model],
-            |r| r.get(0),
-        )?;
         let mut stmt = conn.prepare(
             "SELECT record FROM graded_rollouts
              WHERE run_id = ?1 AND hack_attempted AND (?2 IS NULL OR model = ?2)
@@ -146,10 +228,8 @@ impl Store {
         let rows = stmt.query_map(rusqlite::params![run_id, model, limit], |r| {
             r.get::<_, String>(0)
         })?;
-        let flagged = rows
-            .map(|json| from_json(&json?, "graded rollout"))
-            .collect::<Result<_, _>>()?;
-        Ok((total, flagged))
+        rows.map(|json| from_json(&json?, "graded rollout"))
+            .collect()
     }
 }
 
@@ -209,8 +289,8 @@ mod tests {
             .rollout_summaries(&run, Some("other"))
             .unwrap()
             .is_empty());
-        let (total, flagged) = reader.flagged_rollouts(&run, None, 10).unwrap();
-        assert_eq!((total, flagged.len()), (1, 1));
+        assert_eq!(reader.flagged_rollouts(&run, None, 10).unwrap().len(), 1);
+        assert_eq!(reader.cell_counts(&run, None).unwrap()[0].attempted, 1);
         assert!(reader
             .create_run(crate::RunKind::Serve, &serde_json::json!({}))
             .is_err());

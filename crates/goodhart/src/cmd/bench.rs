@@ -42,6 +42,9 @@ pub enum BenchTarget {
     /// the warm pool against a fresh interpreter per sandbox run, and per-profile median ms (target:
     /// >= 100 rollouts/s on 2 cores).
     Grade(super::bench_grade::GradeBenchArgs),
+    /// Report: fills a temporary store with 100,000 graded rollouts and times `goodhart report --html`
+    /// over it against a plain SQL scan of the same rows (targets: <= 2 s, HTML <= 5 MB).
+    Report(super::bench_report::ReportBenchArgs),
 }
 
 /// Arguments of `goodhart bench sandbox`.
@@ -73,6 +76,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Detect(args) => super::bench_detect::run(args),
         BenchTarget::Llm(args) => super::bench_llm::run(args),
         BenchTarget::Grade(args) => super::bench_grade::run(args),
+        BenchTarget::Report(args) => super::bench_report::run(args),
     }
 }
 

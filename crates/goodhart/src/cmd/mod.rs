@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bench_detect;
 pub mod bench_grade;
 pub mod bench_llm;
+pub mod bench_report;
 pub mod bench_serve;
 pub mod compare;
 pub mod eval;

@@ -128,11 +128,13 @@ fn full_report(select: SelectArgs, html: Option<PathBuf>, json: bool) -> anyhow:
 fn training_report(t: TrainingArgs) -> anyhow::Result<ExitCode> {
     let store = t.select.open()?;
     let sel = t.select.selection(Some("serve"))?;
-    let mut all = Vec::new();
+    let mut table = training::StepTable::new();
     for run in select::select(&store, &sel)? {
-        all.extend(store.rollout_summaries(&run.id, sel.model.as_deref())?);
+        training::merge(
+            &mut table,
+            &store.cell_counts(&run.id, sel.model.as_deref())?,
+        );
     }
-    let table = training::tally(&all);
     if t.json {
         println!("{}", serde_json::to_string_pretty(&training::rows(&table))?);
     } else {
