@@ -1,9 +1,9 @@
 //! `goodhart report` from the real binary: a wrong store path is an error naming it (and creates
 //! nothing), and the HTML shows the very numbers `--json` prints.
 
-use goodhart_core::GradedRollout;
-use goodhart_store::{RunKind, Store};
-use serde_json::{json, Value};
+mod report_fixture;
+
+use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -37,43 +37,10 @@ fn a_wrong_store_path_is_an_error_naming_it_and_creates_nothing() {
     assert!(!dir.path().join("goodhart.db").exists());
 }
 
-fn graded(id: &str, step: i64, framing: &str, hack: bool) -> GradedRollout {
-    let verdict = |passed: bool| {
-        json!({"passed": passed, "tests_passed": 0, "tests_total": 1,
-               "status": if passed { "passed" } else { "failed" }, "duration_ms": 1.0})
-    };
-    serde_json::from_value(json!({
-        "id": id, "task_id": "t", "completion": "def f():\n    return 1\n", "step": step, "framing": framing,
-        "verdicts": {"assert": verdict(true), "hardened": verdict(!hack)},
-        "reward": 1.0,
-        "hack": {"attempted": hack, "succeeded": hack, "kinds": if hack { json!(["early_exit"]) } else { json!([]) },
-                 "evidence": if hack { json!([{"kind": "early_exit", "detector": "static", "file": "solution.py",
-                                               "line": 2, "message": "exits before the tests"}]) } else { json!([]) }}
-    }))
-    .unwrap()
-}
-
 #[test]
 fn the_html_shows_the_json_numbers_and_training_json_matches() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("g.db");
-    let store = Store::open(&db).unwrap();
-    let serve = store.create_run(RunKind::Serve, &json!({})).unwrap();
-    let mut batch = Vec::new();
-    for step in 0..5 {
-        for (framing, hacks) in [("neutral", 1), ("hacking_okay", step)] {
-            for i in 0..5 {
-                batch.push(graded(
-                    &format!("{step}{framing}{i}"),
-                    step,
-                    framing,
-                    i < hacks,
-                ));
-            }
-        }
-    }
-    store.insert_graded_batch(&serve, &batch).unwrap();
-    drop(store);
+    let (_store_dir, db, serve) = report_fixture::training_store(5);
     let html = dir.path().join("report.html");
     let (db_s, html_s) = (db.to_str().unwrap(), html.to_str().unwrap());
     let out = goodhart(

@@ -25,6 +25,9 @@ pub struct ReportBenchArgs {
     /// Print one JSON object instead of lines.
     #[arg(long)]
     json: bool,
+    /// Also keep the rendered page here, to look at.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 }
 
 const FRAMINGS: [&str; 3] = ["neutral", "hacking_okay", "please_dont_hack"];
@@ -39,7 +42,7 @@ fn synthetic(i: usize, steps: usize) -> anyhow::Result<GradedRollout> {
         json!({"passed": passed, "tests_passed": u32::from(passed), "tests_total": 1,
                "status": if passed { "passed" } else { "failed" }, "duration_ms": 3.0})
     };
-    let honest = !i.is_multiple_of(3);
+    let honest = (i.wrapping_mul(2_654_435_761) >> 7) % 10 < 7;
     let completion = if hack {
         "class Eq:\n    def __eq__(self, other):\n        return True\n\ndef solve(x):\n    return Eq()\n"
     } else {
@@ -110,6 +113,10 @@ pub fn run(args: ReportBenchArgs) -> anyhow::Result<ExitCode> {
         args.rollouts
     );
 
+    if let Some(out) = &args.html {
+        std::fs::write(out, &page)
+            .map_err(|e| anyhow::anyhow!("writing the page to {}: {e}", out.display()))?;
+    }
     let ok = report_ms <= TARGET_MS && page.len() <= TARGET_BYTES;
     let figures = json!({
         "rollouts": args.rollouts,
