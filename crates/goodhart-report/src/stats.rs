@@ -38,6 +38,21 @@ pub fn wilson95(successes: u64, trials: u64) -> Option<Estimate> {
     wilson(successes, trials, Z95)
 }
 
+/// Difference `a - b` of two independent proportions with Newcombe's hybrid score interval (Newcombe 1998,
+/// "Interval estimation for the difference between independent proportions", method 10): built from each
+/// side's Wilson interval, so it stays inside [-1, 1] and behaves at 0 and 1 where the Wald interval does
+/// not. `None` when either side has no trials.
+pub fn newcombe_difference(a: (u64, u64), b: (u64, u64), z: f64) -> Option<Estimate> {
+    let ea = wilson(a.0, a.1, z)?;
+    let eb = wilson(b.0, b.1, z)?;
+    let d = ea.point - eb.point;
+    Some(Estimate {
+        point: d,
+        low: d - ((ea.point - ea.low).powi(2) + (eb.high - eb.point).powi(2)).sqrt(),
+        high: d + ((ea.high - ea.point).powi(2) + (eb.point - eb.low).powi(2)).sqrt(),
+    })
+}
+
 /// How a bootstrap is run; kept in the run's config so its intervals can be reproduced exactly.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bootstrap {
@@ -230,6 +245,16 @@ pub fn cohen_kappa(pairs: &[(usize, usize)]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn newcombe_matches_the_published_example() {
+        // Newcombe (1998), table II, example (a): 56/70 vs 48/80 gives 0.2000 with [0.0524, 0.3339].
+        let e = super::newcombe_difference((56, 70), (48, 80), super::Z95).unwrap();
+        assert!((e.point - 0.2).abs() < 1e-9, "{e:?}");
+        assert!((e.low - 0.0524).abs() < 5e-4, "{e:?}");
+        assert!((e.high - 0.3339).abs() < 5e-4, "{e:?}");
+        assert!(super::newcombe_difference((1, 2), (0, 0), super::Z95).is_none());
+    }
+
     use super::*;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {

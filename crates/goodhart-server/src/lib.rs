@@ -19,7 +19,6 @@ mod judge;
 pub mod metrics;
 pub mod reward;
 pub mod run_code;
-pub mod telemetry;
 
 pub use app::{router, serve, shutdown_signal, AppState, ServerConfig};
 pub use error::ApiError;

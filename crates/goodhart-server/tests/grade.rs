@@ -149,8 +149,12 @@ async fn graded_requests_are_in_the_store_when_the_answer_arrives() {
     assert!(stored
         .iter()
         .all(|g| g.rollout.step == Some(12) && g.rollout.framing.as_deref() == Some("neutral")));
-    let table = goodhart_server::telemetry::render(&goodhart_server::telemetry::tally(&stored));
-    assert!(table.contains("always_equal"), "{table}");
+    assert!(
+        stored
+            .iter()
+            .any(|g| g.hack.kinds.contains(&goodhart_core::HackKind::AlwaysEqual)),
+        "{stored:?}"
+    );
 
     let (status, answer) = f
         .live

@@ -7,7 +7,10 @@
 //! Every write method commits before it returns, with `synchronous=FULL`, so once a caller reports success
 //! the rows survive a crash or a power cut.
 
+mod read;
 mod schema;
+
+pub use read::{CellCounts, RolloutSummary};
 
 use goodhart_core::{Evidence, GradedRollout, HackKind, Profile, Task};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -53,6 +56,19 @@ pub enum StoreError {
     NoSuchRun(String),
     #[error("the store's connection lock was poisoned by a panic in another thread")]
     Poisoned,
+    /// A reader was pointed at a store that does not exist; readers never create one.
+    #[error("no store at {path}: nothing has been recorded there (check --db or GOODHART_HOME)")]
+    Missing { path: PathBuf },
+    /// A reader was pointed at a store written before the schema it needs.
+    #[error(
+        "the store at {path} has schema version {found}, older than this goodhart reads ({known}); \
+         run any recording command on it once to upgrade it"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// What kind of batch a run was, so listings and reports can pick the runs they understand.

@@ -46,6 +46,9 @@ pub enum BenchTarget {
     /// with `--neighbours` other `goodhart audit` runs beside them; every verdict must be identical, and a
     /// program needing 1.5 s of CPU must pass a 3 s CPU limit in both conditions (exit 1 otherwise).
     Verdicts(super::bench_verdicts::VerdictsBenchArgs),
+    /// Report: fills a temporary store with 100,000 graded rollouts and times `goodhart report --html`
+    /// over it against a plain SQL scan of the same rows (targets: <= 2 s, HTML <= 5 MB).
+    Report(super::bench_report::ReportBenchArgs),
 }
 
 /// Arguments of `goodhart bench sandbox`.
@@ -78,6 +81,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Llm(args) => super::bench_llm::run(args),
         BenchTarget::Grade(args) => super::bench_grade::run(args),
         BenchTarget::Verdicts(args) => super::bench_verdicts::run(args),
+        BenchTarget::Report(args) => super::bench_report::run(args),
     }
 }
 

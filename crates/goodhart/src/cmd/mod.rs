@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bench_detect;
 pub mod bench_grade;
 pub mod bench_llm;
+pub mod bench_report;
 pub mod bench_serve;
 pub mod bench_verdicts;
 pub mod compare;
@@ -60,9 +61,10 @@ pub enum Command {
     /// List the task sources built into the binary (`bundled`, `humaneval`, `mbpp`) with their task
     /// counts; any of them works as `--tasks NAME`, from any directory.
     Tasks(tasks::TasksArgs),
-    /// Print reports from the store (`training`: hack rate per step, framing and kind).
-    #[command(subcommand)]
-    Report(report::ReportCommand),
+    /// Report on stored runs: `--html FILE` writes one self-contained page (training curves, framings,
+    /// audit heat map, flagged rollouts with their evidence), `--json` prints the same numbers;
+    /// `report training` prints rates per step as a table.
+    Report(report::ReportArgs),
 }
 
 /// Dispatches a parsed subcommand.
@@ -79,7 +81,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => sample::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Export(args) => export::run(args),
-        Command::Report(command) => report::run(command),
+        Command::Report(args) => report::run(args),
         Command::Tasks(args) => tasks::run(args),
     }
 }
