@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 /// Why a corpus or task file could not be read; always names the place.
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}:{line}: {message}")]
     Record {
@@ -42,7 +42,7 @@ pub struct LabelledRollout {
 pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
     let io = |source| CorpusError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
@@ -57,7 +57,7 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
     for path in paths {
         let text = std::fs::read_to_string(&path).map_err(|source| CorpusError::Io {
             path: path.clone(),
-            source,
+            cause: source,
         })?;
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
