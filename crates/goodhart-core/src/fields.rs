@@ -102,22 +102,30 @@ pub fn unknown_task_field(
     None
 }
 
-/// Levenshtein distance over characters, with a cap on the work for long keys (a key longer than 64
-/// characters is compared only by its first 64: no field name is that long).
+/// Edit distance counting a swap of two neighbouring characters as one edit (`stpe` for `step`), the
+/// commonest typo, over at most the first 64 characters of each name (no field name is that long).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().take(64).collect();
     let b: Vec<char> = b.chars().take(64).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * width + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut best = (d[(i - 1) * width + j] + 1)
+                    .min(d[i * width + j - 1] + 1)
+                    .min(d[(i - 1) * width + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[(i - 2) * width + j - 2] + 1);
+                }
+                best
+            };
         }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    d[a.len() * width + b.len()]
 }
 
 #[cfg(test)]
@@ -132,6 +140,8 @@ mod tests {
         assert_eq!(nearest("expcted", CASE_FIELDS), Some("expected"));
         assert_eq!(nearest("complection", ROLLOUT_FIELDS), Some("completion"));
         assert_eq!(nearest("task", ROLLOUT_FIELDS), Some("task_id"));
+        assert_eq!(nearest("stpe", ROLLOUT_FIELDS), Some("step"));
+        assert_eq!(nearest("framng", ROLLOUT_FIELDS), Some("framing"));
         assert_eq!(nearest("difficulty", TASK_FIELDS), None);
         assert_eq!(nearest("", TASK_FIELDS), None);
         assert!(hint("zzz", CASE_FIELDS).contains("args, expected"));

@@ -236,14 +236,9 @@ fn non_finite_penalties_are_refused() {
     std::fs::write(&input, "").unwrap();
     for value in ["nan", "inf", "-inf", "NaN"] {
         let out = Command::new(binary())
-            .args([
-                "grade",
-                "--reward",
-                "penalty",
-                "--penalty",
-                value,
-                "--input",
-            ])
+            .args(["grade", "--reward", "penalty"])
+            .arg(format!("--penalty={value}"))
+            .arg("--input")
             .arg(&input)
             .arg("--output")
             .arg(dir.path().join(format!("out-{value}.jsonl")))
