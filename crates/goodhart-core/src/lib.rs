@@ -4,6 +4,7 @@
 //! labelled by the detectors and stored in SQLite is the same value all the way through. This crate does no
 //! I/O; the string forms of [`Profile`] and [`HackKind`] are a public contract (see `docs/contract.md`).
 
+pub mod fields;
 mod hack;
 mod profile;
 mod rollout;
@@ -11,5 +12,7 @@ mod task;
 
 pub use hack::{Evidence, HackKind, HackReport};
 pub use profile::{Profile, UnknownProfile};
-pub use rollout::{ExceptionInfo, GradedRollout, Reason, Rollout, Verdict, VerdictStatus};
+pub use rollout::{
+    ExceptionInfo, GradedRollout, Reason, Rollout, RolloutError, Verdict, VerdictStatus,
+};
 pub use task::{Check, Task, TestCase};

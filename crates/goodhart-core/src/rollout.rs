@@ -1,3 +1,4 @@
+use crate::fields::{nearest, ROLLOUT_FIELDS};
 use crate::{HackReport, Profile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,6 +23,132 @@ pub struct Rollout {
     /// Fields Goodhart does not know are carried through untouched.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a line of rollout JSONL is not a rollout record; every variant names the place.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RolloutError {
+    /// The text starts with a byte-order mark, which JSON does not allow and editors hide.
+    #[error(
+        "starts with a UTF-8 byte-order mark (bytes EF BB BF); save the file as UTF-8 without one"
+    )]
+    Bom,
+    /// Not JSON at all; serde's message carries the column.
+    #[error("not JSON: {0}")]
+    Json(String),
+    /// JSON, but not an object.
+    #[error("expected a JSON object, found {0}")]
+    NotObject(&'static str),
+    /// Required fields are absent; each with the record's field that looks like a typo of it, if any.
+    #[error("{}", missing_message(.0))]
+    Missing(Vec<(String, Option<String>)>),
+    /// A known field holds the wrong type.
+    #[error("field `{field}`: {message}")]
+    Field { field: String, message: String },
+}
+
+fn missing_message(fields: &[(String, Option<String>)]) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|(field, typo)| match typo {
+            Some(t) => format!("`{field}` (the record has `{t}`: a typo?)"),
+            None => format!("`{field}`"),
+        })
+        .collect();
+    let noun = if parts.len() == 1 { "field" } else { "fields" };
+    format!("missing {noun} {}", parts.join(", "))
+}
+
+impl Rollout {
+    /// Reads one rollout record (a line of rollout JSONL) with errors that name the field: every missing
+    /// required field at once (with the record's near-miss key, so `"complection"` is pointed at), a
+    /// mistyped field by name, and a byte-order mark by name rather than as a JSON syntax error.
+    /// Fields Goodhart does not know are kept in [`Rollout::extra`], as the contract promises.
+    pub fn from_json(text: &str) -> Result<Rollout, RolloutError> {
+        if text.starts_with('\u{feff}') {
+            return Err(RolloutError::Bom);
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| RolloutError::Json(e.to_string()))?;
+        let serde_json::Value::Object(map) = &value else {
+            return Err(RolloutError::NotObject(json_kind(&value)));
+        };
+        let unknown: Vec<&String> = map
+            .keys()
+            .filter(|k| !ROLLOUT_FIELDS.contains(&k.as_str()))
+            .collect();
+        let missing: Vec<(String, Option<String>)> = ["id", "task_id", "completion"]
+            .into_iter()
+            .filter(|f| !map.contains_key(*f))
+            .map(|f| {
+                let typo = unknown
+                    .iter()
+                    .find(|k| nearest(k, ROLLOUT_FIELDS) == Some(f))
+                    .map(|k| k.to_string());
+                (f.to_string(), typo)
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(RolloutError::Missing(missing));
+        }
+        for (field, value) in map {
+            let ok = match field.as_str() {
+                "id" | "task_id" | "completion" => value.is_string(),
+                "reasoning" | "framing" | "model" => value.is_string() || value.is_null(),
+                "step" => value.is_i64() || value.is_null(),
+                "files" => match value {
+                    serde_json::Value::Null => true,
+                    serde_json::Value::Object(files) => {
+                        if let Some((name, v)) = files.iter().find(|(_, v)| !v.is_string()) {
+                            return Err(RolloutError::Field {
+                                field: format!("files.{name}"),
+                                message: format!(
+                                    "expected the file's text, found {}",
+                                    json_kind(v)
+                                ),
+                            });
+                        }
+                        true
+                    }
+                    _ => false,
+                },
+                _ => true,
+            };
+            if !ok {
+                let want = match field.as_str() {
+                    "step" => "an integer",
+                    "files" => "an object of file name to text",
+                    _ => "a string",
+                };
+                return Err(RolloutError::Field {
+                    field: field.clone(),
+                    message: format!("expected {want}, found {}", json_kind(value)),
+                });
+            }
+        }
+        serde_json::from_value(value).map_err(|e| RolloutError::Json(e.to_string()))
+    }
+
+    /// The record's own fields that look like typos of fields Goodhart reads (`"framng"` for
+    /// `"framing"`), as (field, the known name): they are carried through, but a reader may warn.
+    pub fn near_misses(&self) -> Vec<(&str, &'static str)> {
+        self.extra
+            .keys()
+            .filter_map(|k| nearest(k, ROLLOUT_FIELDS).map(|n| (k.as_str(), n)))
+            .collect()
+    }
+}
+
+/// The JSON type of a value, for error messages.
+pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// Why a verdict came out as it did.
@@ -169,6 +296,43 @@ mod tests {
         let back = serde_json::to_value(&r).unwrap();
         assert_eq!(back["custom"]["a"], 1);
         assert!(back.get("files").is_none());
+    }
+
+    #[test]
+    fn the_reader_names_missing_mistyped_and_misspelt_fields() {
+        let r = Rollout::from_json(r#"{"id":"r1","task_id":"t","completion":"x","note":"kept"}"#)
+            .unwrap();
+        assert_eq!(r.extra["note"], "kept");
+        let e = Rollout::from_json(r#"{"id":"r1","task":"t","complection":"x"}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "missing fields `task_id` (the record has `task`: a typo?), `completion` (the record has \
+             `complection`: a typo?)"
+        );
+        let e = Rollout::from_json(r#"{"id":"r1","task_id":"t","completion":"x","step":"3"}"#)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "field `step`: expected an integer, found a string"
+        );
+        let e =
+            Rollout::from_json(r#"{"id":"r","task_id":"t","completion":"x","files":{"a.py":1}}"#)
+                .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "field `files.a.py`: expected the file's text, found a number"
+        );
+        let e = Rollout::from_json("\u{feff}{}").unwrap_err();
+        assert_eq!(e, RolloutError::Bom);
+        assert!(matches!(
+            Rollout::from_json("[1]"),
+            Err(RolloutError::NotObject(_))
+        ));
+        let r =
+            Rollout::from_json(r#"{"id":"r","task_id":"t","completion":"x","framng":"neutral"}"#)
+                .unwrap();
+        assert_eq!(r.near_misses(), vec![("framng", "framing")]);
+        assert_eq!(r.extra["framng"], "neutral");
     }
 
     #[test]

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 /// Why a corpus or task file could not be read; always names the place.
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}:{line}: {message}")]
     Record {
@@ -43,7 +43,7 @@ pub struct LabelledRollout {
 pub fn corpus_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     let io = |source| CorpusError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
@@ -69,9 +69,9 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
 
 /// Reads one labelled `*.jsonl` file: blank lines are skipped, bad lines are errors naming the line.
 pub fn load_corpus_file(path: &Path) -> Result<Vec<LabelledRollout>, CorpusError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| CorpusError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {

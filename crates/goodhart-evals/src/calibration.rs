@@ -31,10 +31,10 @@ pub struct CalibrationItem {
 /// Why a calibration file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CalibrationError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{origin}:{line}: {message}")]
     Line {
@@ -95,7 +95,7 @@ pub fn shipped_set() -> Result<Vec<CalibrationItem>, CalibrationError> {
 pub fn load_calibration(path: &Path) -> Result<Vec<CalibrationItem>, CalibrationError> {
     let text = std::fs::read_to_string(path).map_err(|source| CalibrationError::Read {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     parse_calibration(&text, &path.display().to_string())
 }

@@ -36,8 +36,8 @@ impl Rubric {
 /// Why a judge produced no verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum JudgeError {
-    #[error("judge request for rubric {rubric} failed: {source}")]
-    Model { rubric: String, source: LlmError },
+    #[error("judge request for rubric {rubric} failed: {cause}")]
+    Model { rubric: String, cause: LlmError },
     #[error(
         "judge reply for rubric {rubric} did not parse twice: {error} (reply starts: {prefix:?})"
     )]
@@ -99,7 +99,7 @@ async fn ask<T>(
     let mut req = judge_request(rubric, material, logprobs);
     let model_err = |source| JudgeError::Model {
         rubric: rubric.id(),
-        source,
+        cause: source,
     };
     let first = judge.chat(&req, 0).await.map_err(model_err)?;
     let error = match parse(&first) {

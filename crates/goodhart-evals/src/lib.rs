@@ -141,7 +141,7 @@ impl EvalName {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("model request failed: {0}")]
-    Model(#[from] LlmError),
+    Model(LlmError),
     #[error(transparent)]
     Judge(#[from] JudgeError),
     /// The simulated world could not be built (a bug in the scenario, not the model's doing).
@@ -156,7 +156,7 @@ impl EvalError {
             self,
             EvalError::Model(LlmError::Cancelled)
                 | EvalError::Judge(JudgeError::Model {
-                    source: LlmError::Cancelled,
+                    cause: LlmError::Cancelled,
                     ..
                 })
         )
@@ -273,4 +273,11 @@ pub fn run_jobs<'a>(
     stream::iter(jobs)
         .map(move |job| run_job(ctx, job))
         .buffer_unordered(concurrency.max(1))
+}
+
+// The model's error is in the message, so it is not also a `source()`: `{err:#}` prints it once.
+impl From<LlmError> for EvalError {
+    fn from(e: LlmError) -> Self {
+        EvalError::Model(e)
+    }
 }

@@ -14,22 +14,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Everything that can go wrong with the eval tables, naming the file or run involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the directory {path}: {source}")]
+    #[error("cannot create the directory {path}: {cause}")]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot open the eval store at {path}: {source}")]
+    #[error("cannot open the eval store at {path}: {cause}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error("eval store query failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("stored record of {what} is not valid JSON: {source}")]
+    Sqlite(rusqlite::Error),
+    #[error("stored record of {what} is not valid JSON: {cause}")]
     Json {
         what: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error("no eval run with id `{0}` in the store")]
     NoSuchRun(String),
@@ -73,12 +73,12 @@ impl EvalStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
-                source,
+                cause: source,
             })?;
         }
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         };
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(30))
@@ -152,7 +152,7 @@ impl EvalStore {
             .ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?;
         let config = serde_json::from_str(&row.2).map_err(|source| StoreError::Json {
             what: format!("run {run_id} config"),
-            source,
+            cause: source,
         })?;
         Ok(StoredRun {
             id: row.0,
@@ -166,7 +166,7 @@ impl EvalStore {
     pub fn put(&self, run_id: &str, record: &SampleRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|source| StoreError::Json {
             what: format!("{}/{}", record.eval, record.sample_id),
-            source,
+            cause: source,
         })?;
         self.conn.execute(
             "INSERT OR REPLACE INTO eval_samples (run_id, eval, sample_id, epoch, label, record)
@@ -217,10 +217,17 @@ impl EvalStore {
             .map(|(eval, sample, epoch, json)| {
                 serde_json::from_str(&json).map_err(|source| StoreError::Json {
                     what: format!("run {run_id} {eval}/{sample} epoch {epoch}"),
-                    source,
+                    cause: source,
                 })
             })
             .collect()
+    }
+}
+
+// The query's cause is in the message, so it is not also a `source()`: `{err:#}` prints it once.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
     }
 }
 

@@ -14,15 +14,15 @@ use std::sync::Mutex;
 /// Why the cache could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache database {path}: {source}")]
+    #[error("cache database {path}: {cause}")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
-    #[error("cache entry {key} is not a stored response: {source}")]
+    #[error("cache entry {key} is not a stored response: {cause}")]
     Corrupt {
         key: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -88,7 +88,7 @@ fn write_canonical(v: &Value, out: &mut String) {
 pub(crate) fn open_db(path: &Path) -> Result<rusqlite::Connection, CacheError> {
     let err = |source| CacheError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let conn = rusqlite::Connection::open(path).map_err(err)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))
@@ -119,7 +119,7 @@ impl SqliteCache {
     pub fn open(path: &Path) -> Result<SqliteCache, CacheError> {
         let err = |source| CacheError::Sqlite {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         };
         let conn = open_db(path)?;
         conn.execute_batch(
@@ -144,7 +144,7 @@ impl SqliteCache {
             .map(|n| n.max(0) as u64)
             .map_err(|source| CacheError::Sqlite {
                 path: self.path.clone(),
-                source,
+                cause: source,
             })
     }
 
@@ -170,12 +170,12 @@ impl Cache for SqliteCache {
             .optional()
             .map_err(|source| CacheError::Sqlite {
                 path: self.path.clone(),
-                source,
+                cause: source,
             })?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|source| CacheError::Corrupt {
                 key: key.as_str().to_string(),
-                source,
+                cause: source,
             })
         })
         .transpose()
@@ -184,7 +184,7 @@ impl Cache for SqliteCache {
     fn put(&self, key: &CacheKey, model: &str, response: &ChatResponse) -> Result<(), CacheError> {
         let text = serde_json::to_string(response).map_err(|source| CacheError::Corrupt {
             key: key.as_str().to_string(),
-            source,
+            cause: source,
         })?;
         let conn = self.lock();
         conn.execute(
@@ -194,7 +194,7 @@ impl Cache for SqliteCache {
         .map(|_| ())
         .map_err(|source| CacheError::Sqlite {
             path: self.path.clone(),
-            source,
+            cause: source,
         })
     }
 }

@@ -212,7 +212,12 @@ impl Client {
             };
             if err.is_rate_limit() {
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                self.limiter.on_rate_limited(err.retry_after());
+                // The pause is bounded like the retry wait, so a server asking for a day stalls
+                // nothing longer than one retry would.
+                let pause = err
+                    .retry_after()
+                    .map(|w| w.min(self.config.retry.max_delay));
+                self.limiter.on_rate_limited(pause);
             }
             if !err.is_retryable() {
                 return Err(err);

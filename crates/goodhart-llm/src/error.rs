@@ -25,8 +25,12 @@ pub enum LlmError {
     /// The body arrived but is not the JSON shape the provider documents.
     #[error("malformed response: {reason} (body starts: {prefix:?})")]
     Malformed { reason: String, prefix: String },
-    /// `--api-key-env VAR` was given but VAR is not set.
-    #[error("environment variable {0} (the API key) is not set")]
+    /// The key's variable is not set, and the endpoint needs one (`--api-key-env VAR` was given, or no
+    /// `--base-url`, so the provider's public API).
+    #[error(
+        "environment variable {0} (the API key) is not set: export it, name another variable with \
+         --api-key-env VAR, or give --base-url URL for a server that needs no key"
+    )]
     MissingApiKey(String),
     /// The run was cancelled (Ctrl-C) before this request finished.
     #[error("cancelled")]

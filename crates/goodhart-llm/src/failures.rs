@@ -44,7 +44,7 @@ impl FailureLog {
         )
         .map_err(|source| CacheError::Sqlite {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         Ok(FailureLog {
             path: path.to_path_buf(),
@@ -59,7 +59,7 @@ impl FailureLog {
     fn err(&self, source: rusqlite::Error) -> CacheError {
         CacheError::Sqlite {
             path: self.path.clone(),
-            source,
+            cause: source,
         }
     }
 

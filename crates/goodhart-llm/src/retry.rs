@@ -41,14 +41,27 @@ impl RetryPolicy {
     }
 }
 
+/// The longest wait a server's `Retry-After` is read as: a larger number (`1e30`) is clamped to this
+/// rather than overflowing a `Duration`; the retry loop then caps it again at its `max_delay`.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Seconds as a wait, clamped to [`MAX_RETRY_AFTER`]; `None` for a negative or non-finite number.
+fn bounded_secs(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs >= 0.0)
+        .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
+}
+
 /// Reads how long the server asked us to wait: `retry-after-ms`, or `Retry-After` as seconds or as an
-/// HTTP-date.
+/// HTTP-date; never more than [`MAX_RETRY_AFTER`], and garbage or negative values are ignored.
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()) {
-        if let Ok(ms) = ms.trim().parse::<f64>() {
-            if ms.is_finite() && ms >= 0.0 {
-                return Some(Duration::from_secs_f64(ms / 1000.0));
-            }
+        if let Some(wait) = ms
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|ms| bounded_secs(ms / 1000.0))
+        {
+            return Some(wait);
         }
     }
     let value = headers
@@ -61,10 +74,14 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return bounded_secs(secs);
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 #[cfg(test)]
@@ -89,6 +106,12 @@ mod tests {
         );
         assert_eq!(retry_after_value("soon", now), None);
         assert_eq!(retry_after_value("-1", now), None);
+        assert_eq!(retry_after_value("1e30", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after_value("inf", now), None);
+        assert_eq!(
+            retry_after_value("Fri, 01 Jan 9999 00:00:00 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 
     #[test]

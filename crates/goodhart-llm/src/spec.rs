@@ -82,10 +82,10 @@ pub enum SpecError {
     Unresolved(String),
     #[error("model `{name}` is not in models file {path}")]
     NotInFile { name: String, path: PathBuf },
-    #[error("cannot read models file {path}: {source}")]
+    #[error("cannot read models file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("models file {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -103,7 +103,8 @@ pub struct ModelSpec {
     pub base_url: String,
     /// Environment variable holding the API key.
     pub api_key_env: String,
-    /// True when the user named `api_key_env`, so a missing variable is an error rather than "no key".
+    /// True when a missing key is an error rather than "no key": the user named `api_key_env`, or the
+    /// endpoint is the provider's public API (no `base_url` given), which refuses keyless requests.
     #[serde(default)]
     pub api_key_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +144,7 @@ impl ModelSpec {
         if name.is_empty() {
             return Err(SpecError::Unresolved(model.to_string()));
         }
+        let public_api = base_url.is_none();
         let base_url = match base_url {
             Some(url) => normalise_base_url(url)?,
             None => provider.default_base_url().to_string(),
@@ -154,7 +156,9 @@ impl ModelSpec {
             api_key_env: api_key_env
                 .unwrap_or(provider.default_api_key_env())
                 .to_string(),
-            api_key_required: api_key_env.is_some(),
+            // The public APIs answer 401 to every keyless request, so without a --base-url (a local
+            // server that may need no key) a missing key stops the run before its first request.
+            api_key_required: api_key_env.is_some() || public_api,
             input_cost_per_mtok: None,
             output_cost_per_mtok: None,
         })
@@ -180,7 +184,7 @@ impl ModelSpec {
         };
         let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let file: ModelsFile = toml::from_str(&text).map_err(|e| SpecError::Parse {
             path: path.to_path_buf(),
@@ -242,6 +246,8 @@ mod tests {
         assert_eq!(s.base_url, "http://h:8000/v1");
         assert_eq!(s.api_key_env, "OPENAI_API_KEY");
         assert!(!s.api_key_required);
+        let public = ModelSpec::parse("openai/gpt-4o-mini", None, None).unwrap();
+        assert!(public.api_key_required, "the public API needs a key");
         let a = ModelSpec::parse("anthropic/claude-x", None, Some("MY_KEY")).unwrap();
         assert_eq!(a.base_url, "https://api.anthropic.com");
         assert!(a.api_key_required);

@@ -177,6 +177,38 @@ async fn retry_after_http_date_is_honoured() {
     );
 }
 
+/// A server asking for an absurd wait (`1e30` seconds, which overflows a `Duration`) or sending a
+/// negative or garbage `Retry-After` neither panics the client nor stalls it: the wait is clamped to
+/// the retry policy's `max_delay` (here 1 s) or ignored for the ordinary backoff.
+#[tokio::test]
+async fn absurd_retry_after_values_are_clamped_or_ignored() {
+    for value in ["1e30", "-5", "soon", "NaN", "1e30e"] {
+        let server = FakeServer::start(script(move |r| {
+            if r.attempt == 1 {
+                status(429, Some(value))
+            } else {
+                ok("fine")
+            }
+        }))
+        .await
+        .unwrap();
+        let mut config = fast_config(2);
+        config.retry.max_delay = Duration::from_secs(1);
+        let client = openai(&server, config);
+        let t = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(20), client.chat(&ask("a"), 0))
+            .await
+            .unwrap_or_else(|_| panic!("Retry-After: {value} stalled the client"));
+        assert_eq!(answer.unwrap().text, "fine", "Retry-After: {value}");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "Retry-After: {value} waited {:?}",
+            t.elapsed()
+        );
+        assert_eq!(client.stats().attempts.load(Ordering::Relaxed), 2);
+    }
+}
+
 fn httpdate_fmt(t: std::time::SystemTime) -> String {
     // Format through the same crate the client parses with, as a server would send it.
     httpdate::fmt_http_date(t)

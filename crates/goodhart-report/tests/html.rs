@@ -72,6 +72,7 @@ fn fixture() -> Fixture {
             tests_total: 1,
             status: if passed { "passed" } else { "failed" }.to_string(),
             duration_ms: 1.0,
+            detail: None,
         }
     };
     let mut cells = Vec::new();

@@ -74,13 +74,12 @@ pub enum SandboxError {
         message: String,
     },
     /// A filesystem or process operation failed while setting up.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Io {
         /// What was being done, naming the path.
         what: String,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -89,7 +88,7 @@ impl SandboxError {
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         SandboxError::Io {
             what: what.into(),
-            source,
+            cause: source,
         }
     }
 }

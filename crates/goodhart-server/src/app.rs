@@ -1,5 +1,6 @@
 //! The router, its shared state and the serve loop with graceful shutdown.
 
+use crate::error::BodyTimeout;
 use crate::error::{ApiError, ApiJson};
 use crate::gate::{Gate, GateConfig, GateError, Runner};
 use crate::grade::{self, Grading};
@@ -10,12 +11,17 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use goodhart_sandbox::Limits;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 /// How a server behaves; every field has a default that suits one training node.
 #[derive(Debug, Clone)]
@@ -25,6 +31,11 @@ pub struct ServerConfig {
     pub gate: GateConfig,
     /// Limits a `/run_code` request starts from before its own timeouts and memory limit apply.
     pub base_limits: Limits,
+    /// How long a client may take to send a request's headers; a connection that stalls longer is
+    /// closed, so slow or stuck clients cannot hold connections (and their memory) for ever.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive once its headers have; a slower one gets HTTP 408.
+    pub body_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +44,8 @@ impl Default for ServerConfig {
             max_body_bytes: 32 << 20,
             gate: GateConfig::default(),
             base_limits: Limits::default(),
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -82,19 +95,60 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(Extension(BodyTimeout(state.config.body_timeout)))
         .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets every request
 /// in flight finish before returning.
+///
+/// Each connection is served by hyper with a header read timeout (`ServerConfig::header_timeout`):
+/// `axum::serve` sets none, so a client that sent half a request line and stalled held its connection
+/// for ever. Bodies are timed by the JSON extractor (`ServerConfig::body_timeout`).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(Arc::clone(&state));
+    let header_timeout = state.config.header_timeout;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of descriptors or a connection reset before accept: wait a moment, keep serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM, the signals a process supervisor sends before killing a server.

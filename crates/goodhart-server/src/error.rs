@@ -67,12 +67,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(body_error)?;
+        let timeout = req.extensions().get::<BodyTimeout>().map(|t| t.0);
+        let read = axum::body::Bytes::from_request(req, state);
+        let bytes = match timeout {
+            Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body did not arrive within {} s (see `goodhart serve --body-timeout`)",
+                        limit.as_secs_f64()
+                    ),
+                )
+            })?,
+            None => read.await,
+        }
+        .map_err(body_error)?;
         decode_json(&bytes).map(ApiJson)
     }
 }
+
+/// How long a request body may take to arrive; the router puts it in every request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyTimeout(pub std::time::Duration);
 
 fn body_error(rejection: BytesRejection) -> ApiError {
     let status = rejection.status();
@@ -101,10 +117,18 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let path = err.path().to_string();
             let inner = err.into_inner();
             if inner.is_syntax() || inner.is_eof() {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("request body is not valid JSON: {inner}"),
-                ));
+                // A number no f64 holds (`"penalty": 1e999`) is a syntax error in serde_json, but
+                // the path says whose value it was.
+                let field = (!path.is_empty() && path != ".").then_some(path);
+                let message = match &field {
+                    Some(f) => format!("request body is not valid JSON at field `{f}`: {inner}"),
+                    None => format!("request body is not valid JSON: {inner}"),
+                };
+                return Err(ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    field,
+                    message,
+                });
             }
             let message = inner.to_string();
             let field = match missing_field(&message) {
@@ -159,6 +183,29 @@ mod tests {
 
         let err = decode_json::<Probe>(b"{\"code\": ").unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            err.field.as_deref(),
+            Some("code"),
+            "the body ends inside `code`"
+        );
+        let err = decode_json::<Probe>(b"{\"code\"").unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert_eq!(err.field, None);
+    }
+
+    #[test]
+    fn a_number_no_float_holds_is_refused_naming_its_field() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            penalty: Option<f64>,
+        }
+        for huge in ["1e999", "-1e400"] {
+            let err =
+                decode_json::<Body>(format!("{{\"penalty\": {huge}}}").as_bytes()).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST);
+            assert_eq!(err.field.as_deref(), Some("penalty"), "{}", err.message);
+            assert!(err.message.contains("out of range"), "{}", err.message);
+        }
     }
 }

@@ -26,21 +26,18 @@ pub const DATA_SOURCE: &str = "goodhart";
 pub enum ExportError {
     #[error("unknown framing `{name}` (built in: please_hack, hacking_okay, neutral, dont_hack, hacking_is_misaligned{custom})")]
     UnknownFraming { name: String, custom: String },
-    #[error("cannot read framings file {path}: {source}")]
-    ReadFramings {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read framings file {path}: {cause}")]
+    ReadFramings { path: String, cause: std::io::Error },
     #[error("framings file {path}: {message}")]
     BadFramings { path: String, message: String },
     #[error("unknown export format `{0}` (expected one of: jsonl, verl-parquet, openrlhf)")]
     UnknownFormat(String),
     #[error("writing the dataset: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("writing parquet: {0}")]
-    Parquet(#[from] parquet::errors::ParquetError),
+    Parquet(parquet::errors::ParquetError),
     #[error("encoding a row: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
 }
 
 /// A framing by name with the sentence(s) it adds to the system prompt.
@@ -126,7 +123,7 @@ pub fn load_framings(path: &Path) -> Result<Vec<FramingText>, ExportError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ExportError::ReadFramings {
         path: shown.clone(),
-        source,
+        cause: source,
     })?;
     parse_framings(&shown, &text)
 }
@@ -424,6 +421,25 @@ fn write_parquet(rows: &[DatasetRow], out: impl Write + Send) -> Result<(), Expo
     Ok(())
 }
 
+// Each cause is in the message, so it is not also a `source()`: `{err:#}` prints it once.
+impl From<std::io::Error> for ExportError {
+    fn from(e: std::io::Error) -> Self {
+        ExportError::Io(e)
+    }
+}
+
+impl From<parquet::errors::ParquetError> for ExportError {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        ExportError::Parquet(e)
+    }
+}
+
+impl From<serde_json::Error> for ExportError {
+    fn from(e: serde_json::Error) -> Self {
+        ExportError::Json(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,6 +527,20 @@ mod tests {
             write(&rows, format, &mut out).unwrap();
             let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
             insta::assert_json_snapshot!(format!("{format:?}"), value);
+        }
+    }
+
+    #[test]
+    fn exported_rows_load_back_as_the_same_tasks() {
+        let framing = FramingText::builtin(Framing::Neutral);
+        let rows = rows(&tasks(), &framing, false).unwrap();
+        for format in [ExportFormat::Jsonl, ExportFormat::Openrlhf] {
+            let mut out = Vec::new();
+            write(&rows, format, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let loaded = goodhart_tasks::parse("train.jsonl", &text)
+                .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(loaded, tasks(), "{format:?}");
         }
     }
 

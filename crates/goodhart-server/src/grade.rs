@@ -192,9 +192,32 @@ fn policy(
     })
 }
 
+/// The request's policy knobs (over the server's defaults) and its training step: the body's `step`,
+/// else the `X-Goodhart-Step` header.
+fn policy_and_step(
+    g: &Grading,
+    reward: Option<RewardPolicy>,
+    penalty: Option<f64>,
+    step: Option<i64>,
+    headers: &HeaderMap,
+) -> Result<(Policy, Option<i64>), ApiError> {
+    let policy = policy(g, reward, penalty)?;
+    let step = match step {
+        Some(step) => Some(step),
+        None => header_step(headers)?,
+    };
+    Ok((policy, step))
+}
+
 /// Resolves a rollout's task: an inline `task` object wins, else its `task_id` among the loaded tasks.
 fn resolve(g: &Grading, rollout: &mut Rollout, field: &str) -> Result<Arc<Task>, ApiError> {
     if let Some(inline) = rollout.extra.remove("task") {
+        if let Some((path, message)) = inline
+            .as_object()
+            .and_then(goodhart_core::fields::unknown_task_field)
+        {
+            return Err(ApiError::invalid(format!("{field}.task.{path}"), message));
+        }
         let task: Task = serde_json::from_value(inline)
             .map_err(|e| ApiError::invalid(format!("{field}.task"), format!("not a task: {e}")))?;
         if rollout.task_id.is_empty() {
@@ -276,18 +299,28 @@ async fn grade_jobs(
     Ok(graded)
 }
 
-/// `POST /v1/grade`.
-pub(crate) async fn grade_handler(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    ApiJson(request): ApiJson<GradeRequest>,
-) -> Result<Json<GradeResponse>, ApiError> {
-    let g = grading(&state)?;
-    let policy = policy(g, request.reward, request.penalty)?;
-    let step = match request.step {
-        Some(step) => Some(step),
-        None => header_step(&headers)?,
-    };
+/// A grading request that passed validation: the rollouts with their tasks, and the reward policy.
+pub struct Prepared {
+    jobs: Vec<Job>,
+    policy: Policy,
+}
+
+impl Prepared {
+    /// The rollouts to grade, in request order.
+    pub fn rollouts(&self) -> impl Iterator<Item = &Rollout> {
+        self.jobs.iter().map(|j| &j.rollout)
+    }
+}
+
+/// Validates a `/v1/grade` body: the policy and penalty, the step (body, else `headers`), and each
+/// rollout's task; every refusal names the field (`rollouts[2].task_id`). Runs nothing.
+pub fn prepare_grade(
+    g: &Grading,
+    request: GradeRequest,
+    headers: &HeaderMap,
+) -> Result<Prepared, ApiError> {
+    let (policy, step) =
+        policy_and_step(g, request.reward, request.penalty, request.step, headers)?;
     let mut jobs = Vec::with_capacity(request.rollouts.len());
     for (i, mut rollout) in request.rollouts.into_iter().enumerate() {
         let field = format!("rollouts[{i}]");
@@ -298,7 +331,17 @@ pub(crate) async fn grade_handler(
         rollout.step = rollout.step.or(step);
         jobs.push(Job { task, rollout });
     }
-    let rollouts = grade_jobs(&state, jobs, policy).await?;
+    Ok(Prepared { jobs, policy })
+}
+
+/// `POST /v1/grade`.
+pub(crate) async fn grade_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<GradeRequest>,
+) -> Result<Json<GradeResponse>, ApiError> {
+    let prepared = prepare_grade(grading(&state)?, request, &headers)?;
+    let rollouts = grade_jobs(&state, prepared.jobs, prepared.policy).await?;
     Ok(Json(GradeResponse { rollouts }))
 }
 
@@ -350,18 +393,16 @@ fn parse_label(value: &Value, field: &str) -> Result<Label, ApiError> {
     })
 }
 
-/// `POST /get_reward`.
-pub(crate) async fn get_reward_handler(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    ApiJson(request): ApiJson<RewardRequest>,
-) -> Result<Json<RewardResponse>, ApiError> {
-    let g = grading(&state)?;
-    let policy = policy(g, request.reward, request.penalty)?;
-    let step = match request.step {
-        Some(step) => Some(step),
-        None => header_step(&headers)?,
-    };
+/// Validates a `/get_reward` body: the policy and penalty, the step (body, else `headers`), the
+/// lengths of `labels` and `prompts` against `query`, and each label's task; every refusal names the
+/// field (`labels[3]`). Runs nothing.
+pub fn prepare_reward(
+    g: &Grading,
+    request: RewardRequest,
+    headers: &HeaderMap,
+) -> Result<Prepared, ApiError> {
+    let (policy, step) =
+        policy_and_step(g, request.reward, request.penalty, request.step, headers)?;
     let n = request.query.len();
     if request.labels.len() != n {
         return Err(ApiError::invalid(
@@ -401,6 +442,17 @@ pub(crate) async fn get_reward_handler(
         let task = resolve(g, &mut rollout, &format!("labels[{i}]"))?;
         jobs.push(Job { task, rollout });
     }
+    Ok(Prepared { jobs, policy })
+}
+
+/// `POST /get_reward`.
+pub(crate) async fn get_reward_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<RewardRequest>,
+) -> Result<Json<RewardResponse>, ApiError> {
+    let Prepared { jobs, policy } = prepare_reward(grading(&state)?, request, &headers)?;
+    let n = jobs.len();
     let graded = grade_jobs(&state, jobs, policy).await?;
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     let mut logs: BTreeMap<String, Vec<f64>> = BTreeMap::new();

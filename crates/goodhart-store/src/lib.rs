@@ -22,15 +22,15 @@ use std::time::Duration;
 /// Everything that can go wrong talking to the store, each naming the file or record involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the directory {path} for the store: {source}")]
+    #[error("cannot create the directory {path} for the store: {cause}")]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot open the store at {path}: {source}")]
+    #[error("cannot open the store at {path}: {cause}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error(
         "the store at {path} has schema version {found}, newer than this goodhart knows ({known}); \
@@ -44,11 +44,11 @@ pub enum StoreError {
     #[error("cannot find a home for the store: set GOODHART_HOME or HOME, or pass --db")]
     NoHome,
     #[error("store query failed: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("stored {what} is not valid JSON: {source}")]
+    Sqlite(rusqlite::Error),
+    #[error("stored {what} is not valid JSON: {cause}")]
     Json {
         what: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error("stored {field} has an unknown value `{value}`")]
     BadValue { field: &'static str, value: String },
@@ -207,12 +207,12 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
-                source,
+                cause: source,
             })?;
         }
         let open_err = |source| StoreError::Open {
             path: path.clone(),
-            source,
+            cause: source,
         };
         let mut conn = Connection::open(&path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(30))
@@ -579,14 +579,14 @@ impl RawRun {
 fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|source| StoreError::Json {
         what: what.to_string(),
-        source,
+        cause: source,
     })
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|source| StoreError::Json {
         what: what.to_string(),
-        source,
+        cause: source,
     })
 }
 
@@ -626,6 +626,13 @@ fn new_run_id() -> String {
         .unwrap_or_default()
         .as_millis();
     format!("{ms:012x}{:016x}", rand::random::<u64>())
+}
+
+// The query's cause is in the message, so it is not also a `source()`: `{err:#}` prints it once.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
 }
 
 #[cfg(test)]

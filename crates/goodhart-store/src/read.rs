@@ -55,9 +55,9 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing { path });
         }
-        let open_err = |source| StoreError::Open {
+        let open_err = |cause| StoreError::Open {
             path: path.clone(),
-            source,
+            cause,
         };
         let conn = Connection::open_with_flags(
             &path,
@@ -174,9 +174,9 @@ impl Store {
                 let kinds = if kinds.is_null() {
                     Vec::new()
                 } else {
-                    serde_json::from_value(kinds).map_err(|source| StoreError::Json {
+                    serde_json::from_value(kinds).map_err(|cause| StoreError::Json {
                         what: what.clone(),
-                        source,
+                        cause,
                     })?
                 };
                 (

@@ -20,16 +20,20 @@ impl fmt::Display for Location {
     }
 }
 
+fn missing(fields: &[String]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+    match names.as_slice() {
+        [one] => format!("field {one}: missing"),
+        many => format!("fields {}: missing", many.join(", ")),
+    }
+}
+
 /// Why a task source could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
     /// The file could not be read or decompressed.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     /// A record is not valid JSON or not the shape its format needs.
     #[error("{path}: {at}: {message}")]
     Record {
@@ -44,6 +48,13 @@ pub enum TaskError {
         at: Location,
         field: String,
         message: String,
+    },
+    /// Required fields are absent; all of them are named at once.
+    #[error("{path}: {at}: {}", missing(.fields))]
+    Missing {
+        path: String,
+        at: Location,
+        fields: Vec<String>,
     },
     /// Two tasks share an id, so results could not be told apart.
     #[error("{path}: {at}: duplicate task id `{id}` (first seen at {first})")]

@@ -48,7 +48,7 @@ pub fn load(source: &str) -> Result<Vec<Task>, TaskError> {
     }
     let bytes = std::fs::read(source).map_err(|e| TaskError::Io {
         path: source.to_string(),
-        source: e,
+        cause: e,
     })?;
     parse_bytes(source, &bytes, source.ends_with(".gz"))
 }
@@ -62,7 +62,7 @@ fn parse_bytes(path: &str, bytes: &[u8], gz: bool) -> Result<Vec<Task>, TaskErro
             .read_to_string(&mut out)
             .map_err(|e| TaskError::Io {
                 path: path.to_string(),
-                source: e,
+                cause: e,
             })?;
         out
     } else {
@@ -75,23 +75,40 @@ fn parse_bytes(path: &str, bytes: &[u8], gz: bool) -> Result<Vec<Task>, TaskErro
 }
 
 /// Parses the text of a task file; `path` is only used in error messages.
+///
+/// Every record is checked strictly: a field its format does not know is an error naming the field and
+/// the known one it resembles, every missing field is named, an empty id and a task without tests are
+/// refused, and a byte-order mark is named rather than reported as bad JSON.
 pub fn parse(path: &str, text: &str) -> Result<Vec<Task>, TaskError> {
+    if text.starts_with('\u{feff}') {
+        return Err(TaskError::Record {
+            path: path.to_string(),
+            at: error::Location::Line(1),
+            message:
+                "the file starts with a UTF-8 byte-order mark (bytes EF BB BF); save it as UTF-8 \
+                      without one"
+                    .to_string(),
+        });
+    }
     let records = records(path, text)?;
     let mut tasks = Vec::with_capacity(records.len());
     let mut seen: HashMap<String, error::Location> = HashMap::new();
     for (index, record) in records.iter().enumerate() {
-        let task = if humaneval::looks_humaneval(&record.value) {
-            humaneval::task(record)?
-        } else if mbpp::looks_mbpp(&record.value) {
+        // The most specific fields decide the format, so a record that lacks a required field is
+        // still read as its format and the error names that field.
+        let task = if mbpp::looks_mbpp(&record.value) {
             mbpp::task(record)?
-        } else if native::looks_native(&record.value) {
-            native::task(record)?
         } else if verl::looks_verl(&record.value) {
             verl::task(record, index)?
+        } else if humaneval::looks_humaneval(&record.value) {
+            humaneval::task(record)?
+        } else if native::looks_native(&record.value) {
+            native::task(record)?
         } else {
             return Err(record.error(
-                "not a known task record (native needs `entry_point` and `reference`; HumanEval `test` and \
-                 `canonical_solution`; MBPP `test_list` and `code`; verl `inputs`/`ground_truth`)",
+                "not a known task record (native needs `id`, `prompt`, `entry_point`, `reference` and \
+                 cases; HumanEval `test` and `canonical_solution`; MBPP `test_list` and `code`; verl \
+                 `inputs`/`ground_truth`/`reward_model`)",
             ));
         };
         if let Some(first) = seen.insert(task.id.clone(), record.at) {
@@ -124,13 +141,7 @@ fn records<'a>(path: &'a str, text: &str) -> Result<Vec<Record<'a>>, TaskError> 
         return items
             .into_iter()
             .enumerate()
-            .map(|(i, value)| {
-                object(Record {
-                    path,
-                    at: error::Location::Element(i),
-                    value,
-                })
-            })
+            .map(|(i, value)| object(path, error::Location::Element(i), value))
             .collect();
     }
     text.lines()
@@ -143,18 +154,18 @@ fn records<'a>(path: &'a str, text: &str) -> Result<Vec<Record<'a>>, TaskError> 
                 at,
                 message: format!("invalid JSON: {e}"),
             })?;
-            object(Record { path, at, value })
+            object(path, at, value)
         })
         .collect()
 }
 
-fn object(record: Record<'_>) -> Result<Record<'_>, TaskError> {
-    if record.value.is_object() {
-        Ok(record)
-    } else {
-        Err(record.error(&format!(
-            "expected a JSON object, found {}",
-            record::kind(&record.value)
-        )))
+fn object(path: &str, at: error::Location, value: Value) -> Result<Record<'_>, TaskError> {
+    match value {
+        Value::Object(value) => Ok(Record { path, at, value }),
+        other => Err(TaskError::Record {
+            path: path.to_string(),
+            at,
+            message: format!("expected a JSON object, found {}", record::kind(&other)),
+        }),
     }
 }

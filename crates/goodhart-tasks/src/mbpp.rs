@@ -6,27 +6,46 @@ use crate::humaneval::join_setup;
 use crate::record::Record;
 use crate::split::{called_function, split_assert_list};
 use goodhart_core::Task;
+use serde_json::{Map, Value};
+
+/// Every field of the original MBPP JSONL (`mbpp.jsonl`) and of the sanitized split
+/// (`sanitized-mbpp.json`). `challenge_test_list` (harder extra asserts, empty in most records) and
+/// `source_file` are read but not graded.
+const FIELDS: [&str; 9] = [
+    "task_id",
+    "text",
+    "prompt",
+    "code",
+    "test_list",
+    "test_setup_code",
+    "test_imports",
+    "challenge_test_list",
+    "source_file",
+];
 
 /// True when a record has MBPP's fields.
-pub(crate) fn looks_mbpp(value: &serde_json::Value) -> bool {
-    value.get("test_list").is_some() && value.get("code").is_some()
+pub(crate) fn looks_mbpp(value: &Map<String, Value>) -> bool {
+    value.contains_key("test_list")
 }
 
 /// Builds a task: the first assert is shown in the prompt (as MBPP's own prompting does), the rest hidden.
 pub(crate) fn task(record: &Record<'_>) -> Result<Task, TaskError> {
-    let id = format!("mbpp/{}", record.id("task_id")?);
-    let text = if record.value.get("prompt").is_some() {
-        record.string("prompt")?
+    let text_field = if record.value.contains_key("prompt") {
+        "prompt"
     } else {
-        record.string("text")?
+        "text"
     };
+    record.require(&["task_id", text_field, "code", "test_list"])?;
+    record.known_fields("", &record.value, "an MBPP record", &FIELDS)?;
+    let id = format!("mbpp/{}", record.id("task_id")?);
+    let text = record.string(text_field)?;
     let reference = record.string("code")?;
     let asserts = record.strings("test_list")?;
     if asserts.is_empty() {
         return Err(record.field_error("test_list", "no asserts"));
     }
     let mut setup = record.strings("test_imports")?;
-    if let Some(code) = record.value.get("test_setup_code").and_then(|v| v.as_str()) {
+    if let Some(code) = record.value.get("test_setup_code").and_then(Value::as_str) {
         if !code.trim().is_empty() {
             setup.push(code.to_string());
         }
@@ -41,7 +60,7 @@ pub(crate) fn task(record: &Record<'_>) -> Result<Task, TaskError> {
     } else {
         cases.next().into_iter().collect()
     };
-    Ok(Task {
+    let task = Task {
         id,
         prompt,
         entry_point,
@@ -52,5 +71,7 @@ pub(crate) fn task(record: &Record<'_>) -> Result<Task, TaskError> {
         unsplit: split.unsplit,
         reference,
         tags: vec!["mbpp".to_string()],
-    })
+    };
+    record.require_tests(&task, "test_list")?;
+    Ok(task)
 }

@@ -8,26 +8,93 @@
 use crate::error::TaskError;
 use crate::record::{kind, Record};
 use goodhart_core::{Task, TestCase};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// True when a record carries verl/PRIME ground truth.
-pub(crate) fn looks_verl(value: &Value) -> bool {
-    value.get("inputs").is_some()
-        || value.get("ground_truth").is_some()
-        || value
-            .get("reward_model")
-            .and_then(|r| r.get("ground_truth"))
-            .is_some()
+/// The columns of a verl / PRIME row (`data_source`, `prompt`, `ability`, `reward_model`, `extra_info`),
+/// the ground truth's own fields when the row is the ground truth, the id and reference columns this
+/// loader reads, and the columns of `goodhart export --format openrlhf` (`label`, `task_id`, `framing`).
+/// `extra_info` is free-form and not checked.
+const ROW_FIELDS: [&str; 19] = [
+    "data_source",
+    "prompt",
+    "question",
+    "problem",
+    "ability",
+    "reward_model",
+    "extra_info",
+    "ground_truth",
+    "inputs",
+    "outputs",
+    "fn_name",
+    "id",
+    "task_id",
+    "problem_id",
+    "solution",
+    "reference",
+    "canonical_solution",
+    "label",
+    "framing",
+];
+
+/// verl's `reward_model` column.
+const REWARD_MODEL_FIELDS: [&str; 2] = ["style", "ground_truth"];
+
+/// APPS / TACO call-based ground truth.
+const TRUTH_FIELDS: [&str; 3] = ["inputs", "outputs", "fn_name"];
+
+/// A Goodhart grading key (`goodhart export`): the task travels inline.
+const KEY_FIELDS: [&str; 3] = ["task_id", "framing", "task"];
+
+/// True when a record carries verl/PRIME ground truth (or a Goodhart grading key).
+pub(crate) fn looks_verl(value: &Map<String, Value>) -> bool {
+    ["inputs", "ground_truth", "reward_model", "label"]
+        .iter()
+        .any(|f| value.contains_key(*f))
 }
 
 /// Builds a task from one record; `index` names it when the record has no id.
 pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError> {
+    record.known_fields("", &record.value, "a verl row", &ROW_FIELDS)?;
+    if let Some(Value::Object(rm)) = record.value.get("reward_model") {
+        record.known_fields(
+            "reward_model",
+            rm,
+            "verl's reward_model",
+            &REWARD_MODEL_FIELDS,
+        )?;
+    }
     let (field, truth) = ground_truth(record)?;
+    let Value::Object(truth) = truth else {
+        return Err(record.field_error(
+            field,
+            &format!("expected a JSON object, found {}", kind(&truth)),
+        ));
+    };
+    if truth.contains_key("task") {
+        // A grading key written by `goodhart export`: the task is inline, checked as a native one.
+        record.known_fields(field, &truth, "a grading key", &KEY_FIELDS)?;
+        let Some(Value::Object(inline)) = truth.get("task") else {
+            return Err(record.field_error(&format!("{field}.task"), "expected a task object"));
+        };
+        let task = crate::native::parse_task(record, &format!("{field}.task"), inline)?;
+        record.require_tests(&task, &format!("{field}.task.hidden"))?;
+        return Ok(task);
+    }
+    if field != "inputs" {
+        record.known_fields(field, &truth, "call-based ground truth", &TRUTH_FIELDS)?;
+    }
+    let sub = |name: &str| {
+        if field == "inputs" {
+            name.to_string()
+        } else {
+            format!("{field}.{name}")
+        }
+    };
     let fn_name = match truth.get("fn_name") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => {
             return Err(record.field_error(
-                &format!("{field}.fn_name"),
+                &sub("fn_name"),
                 "missing: stdin/stdout tasks are not supported, only call-based ones",
             ))
         }
@@ -35,12 +102,18 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
     let list = |name: &str| match truth.get(name) {
         Some(Value::Array(items)) => Ok(items.clone()),
         Some(other) => Err(record.field_error(
-            &format!("{field}.{name}"),
+            &sub(name),
             &format!("expected a list, found {}", kind(other)),
         )),
-        None => Err(record.field_error(&format!("{field}.{name}"), "missing")),
+        None => Err(record.field_error(&sub(name), "missing")),
     };
     let (inputs, outputs) = (list("inputs")?, list("outputs")?);
+    if inputs.is_empty() {
+        return Err(record.field_error(
+            &sub("inputs"),
+            "no test cases: a task without tests would pass any answer",
+        ));
+    }
     if inputs.len() != outputs.len() {
         return Err(record.field_error(
             field,
@@ -77,8 +150,16 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
             record
                 .value
                 .get(*f)
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .map(|v| (*f, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
         })
+        .map(|(f, id)| {
+            if id.trim().is_empty() {
+                Err(record.field_error(f, "empty: a task needs an id to be told apart"))
+            } else {
+                Ok(id)
+            }
+        })
+        .transpose()?
         .or_else(|| {
             record
                 .value
@@ -107,8 +188,8 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
 
 /// Finds the ground truth object and the field it came from.
 fn ground_truth(record: &Record<'_>) -> Result<(&'static str, Value), TaskError> {
-    let (field, raw) = if record.value.get("inputs").is_some() {
-        return Ok(("inputs", record.value.clone()));
+    let (field, raw) = if record.value.contains_key("inputs") {
+        return Ok(("inputs", Value::Object(record.value.clone())));
     } else if let Some(v) = record.value.get("ground_truth") {
         ("ground_truth", v)
     } else if let Some(v) = record
@@ -117,8 +198,12 @@ fn ground_truth(record: &Record<'_>) -> Result<(&'static str, Value), TaskError>
         .and_then(|r| r.get("ground_truth"))
     {
         ("reward_model.ground_truth", v)
+    } else if let Some(v) = record.value.get("label") {
+        ("label", v)
     } else {
-        return Err(record.error("no `inputs`, `ground_truth` or `reward_model.ground_truth`"));
+        return Err(
+            record.error("no `inputs`, `ground_truth`, `reward_model.ground_truth` or `label`")
+        );
     };
     match raw {
         Value::String(s) => serde_json::from_str(s)
@@ -133,7 +218,7 @@ fn ground_truth(record: &Record<'_>) -> Result<(&'static str, Value), TaskError>
 }
 
 /// The prompt: a string, or the last user message of a chat list.
-fn prompt(value: &Value) -> String {
+fn prompt(value: &Map<String, Value>) -> String {
     match value
         .get("prompt")
         .or_else(|| value.get("question"))

@@ -53,7 +53,7 @@ fn write_input(dir: &Path) -> PathBuf {
         r#""framing":"please_hack","step":2"#,
     );
     text += "{not json\n";
-    text += &record("ghost", "bundled/no-such-task", honest, "");
+    text += &record("ghost", "bundled/no-such-task", honest, r#""stpe":3"#);
     text += &record("big", "bundled/digit-sum", &"x".repeat(5000), "");
     let path = dir.join("rollouts.jsonl");
     let mut f = std::fs::File::create(&path).unwrap();
@@ -110,6 +110,10 @@ fn grades_labels_reports_bad_lines_and_resumes() {
         "{stderr}"
     );
     assert!(stderr.contains(":8: not UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("line 6: field `stpe` is not one Goodhart reads (did you mean `step`?)"),
+        "{stderr}"
+    );
 
     let records = graded(&output);
     assert_eq!(records.len(), 4);
@@ -221,4 +225,56 @@ fn unknown_profile_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown grader profile `strict`"));
+}
+
+/// `--penalty nan` or `inf` would turn every penalised reward into `null` (a trainer drops the rollout)
+/// or an infinity; `grade` and `serve` refuse them before doing anything, naming the option.
+#[test]
+fn non_finite_penalties_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.jsonl");
+    std::fs::write(&input, "").unwrap();
+    for value in ["nan", "inf", "-inf", "NaN"] {
+        let out = Command::new(binary())
+            .args(["grade", "--reward", "penalty"])
+            .arg(format!("--penalty={value}"))
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(dir.path().join(format!("out-{value}.jsonl")))
+            .arg("--db")
+            .arg(dir.path().join("g.db"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "grade --penalty {value}: {stderr}"
+        );
+        assert!(
+            stderr.contains("--penalty") && stderr.contains("finite"),
+            "{stderr}"
+        );
+    }
+    let mut serve = Command::new(binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--penalty", "inf", "--db"])
+        .arg(dir.path().join("s.db"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while serve.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            serve.kill().unwrap();
+            panic!("`goodhart serve --penalty inf` started serving");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = serve.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--penalty"), "{stderr}");
 }

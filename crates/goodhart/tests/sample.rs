@@ -409,3 +409,43 @@ async fn ctrl_c_stores_what_finished_and_marks_the_run_interrupted() {
         "interrupted"
     );
 }
+
+/// `--model openai/NAME` with no key and no `--base-url` would send every sample to the public API,
+/// which refuses keyless requests (six attempts each); the run must stop before its first request and
+/// say which variable or flag is missing.
+#[test]
+fn a_public_api_without_a_key_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "sample",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--limit",
+            "1",
+            "--db",
+        ])
+        .arg(dir.path().join("g.db"))
+        .env_remove("OPENAI_API_KEY")
+        .env("GOODHART_HOME", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("`goodhart sample` kept going without an API key");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("OPENAI_API_KEY") && stderr.contains("--base-url"),
+        "{stderr}"
+    );
+}

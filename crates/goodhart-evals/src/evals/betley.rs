@@ -96,10 +96,10 @@ pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored,
 /// Why a question file could not be loaded; always names the file and line.
 #[derive(Debug, thiserror::Error)]
 pub enum BetleyLoadError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}:{line}: {message}")]
     Syntax {
@@ -121,7 +121,7 @@ pub struct BetleyQuestion {
 pub fn load_betley_yaml(path: &Path) -> Result<Vec<Sample>, BetleyLoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| BetleyLoadError::Read {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let questions =
         parse_betley_yaml(&text).map_err(|(line, message)| BetleyLoadError::Syntax {

@@ -47,8 +47,8 @@ pub struct GradeArgs {
     /// detected) or `screen` (null for flagged rollouts).
     #[arg(long, default_value = "proxy", value_name = "POLICY")]
     reward: RewardPolicy,
-    /// What the `penalty` policy subtracts.
-    #[arg(long, default_value_t = 1.0)]
+    /// What the `penalty` policy subtracts (a finite number).
+    #[arg(long, default_value_t = 1.0, value_parser = super::finite_f64)]
     penalty: f64,
     /// The store to record the run in (default: $GOODHART_HOME/goodhart.db).
     #[arg(long, value_name = "PATH")]
@@ -310,6 +310,7 @@ fn read_rollouts(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut seen: HashSet<String> = HashSet::new();
+    let mut warned: HashSet<String> = HashSet::new();
     let mut stats = ReadStats { skipped_done: 0 };
     loop {
         buf.clear();
@@ -335,7 +336,7 @@ fn read_rollouts(
         if text.is_empty() {
             continue;
         }
-        let rollout: Rollout = match serde_json::from_str(text) {
+        let rollout = match Rollout::from_json(text) {
             Ok(r) => r,
             Err(e) => {
                 let _ = problems.send(problem(format!("not a rollout record: {e}")));
@@ -343,6 +344,18 @@ fn read_rollouts(
                 continue;
             }
         };
+        for (field, known) in rollout.near_misses() {
+            // Unknown fields are carried through (docs/contract.md), but a near-miss of a field
+            // Goodhart reads is probably a typo whose value would be lost: say so, once per name.
+            if warned.insert(field.to_string()) {
+                bar.suspend(|| {
+                    eprintln!(
+                        "warning: line {line_no}: field `{field}` is not one Goodhart reads (did you mean \
+                         `{known}`?); it is carried through untouched"
+                    )
+                });
+            }
+        }
         let reject = if rollout.completion.len() > max_bytes {
             Some(format!(
                 "rollout `{}`: field `completion` has {} bytes, over --max-completion-bytes {max_bytes}",

@@ -67,6 +67,16 @@ pub enum Command {
     Report(report::ReportArgs),
 }
 
+/// Parses a finite number, for options whose value ends up in a reward: `nan` or `inf` would make the
+/// reward `null` (which trainers read as "drop this rollout") or infinite.
+pub fn finite_f64(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(x) => Err(format!("must be a finite number, not {x}")),
+        Err(e) => Err(format!("not a number: {e}")),
+    }
+}
+
 /// Dispatches a parsed subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {

@@ -28,8 +28,8 @@ pub struct ServeArgs {
     /// The hackable profile the proxy reward reads (assert or pytest).
     #[arg(long, default_value = "assert")]
     pub proxy_profile: Profile,
-    /// Default penalty subtracted by the `penalty` policy.
-    #[arg(long, default_value_t = 1.0)]
+    /// Default penalty subtracted by the `penalty` policy (a finite number).
+    #[arg(long, default_value_t = 1.0, value_parser = super::finite_f64)]
     pub penalty: f64,
     /// SQLite store for graded requests (default: $GOODHART_HOME/goodhart.db).
     #[arg(long, value_name = "PATH")]
@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in MiB.
     #[arg(long, default_value_t = 32)]
     pub max_body_mb: usize,
+    /// Seconds a client may take to send a request's headers before its connection is closed.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub header_timeout: u64,
+    /// Seconds a request's body may take to arrive before the request gets HTTP 408.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub body_timeout: u64,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then drains the requests in flight.
@@ -68,6 +74,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_queued: args.max_queue,
             max_wait: Duration::from_secs(args.queue_timeout),
         },
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        body_timeout: Duration::from_secs(args.body_timeout.max(1)),
         ..ServerConfig::default()
     };
     let tasks = match &args.tasks {
