@@ -249,7 +249,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     store.set_status(&run_id, status)?;
 
     let records = store.records(&run_id)?;
-    let summaries = summarize(&records);
+    let summaries = summarize(&records, Bootstrap::default());
     let score = mgs(&records, Bootstrap::default());
     if args.json {
         let out = serde_json::json!({
