@@ -125,6 +125,25 @@ async fn eval_compare_resume_and_judge_check() {
     assert_eq!(server.requests(), before);
     assert_eq!(again["evals"], b["evals"]);
 
+    // A finished run's Inspect logs can be written afterwards: one zip per eval, named after the run.
+    let logs = dir.path().join("inspect");
+    let (code, again) = goodhart(
+        &[
+            "eval",
+            "--resume",
+            run_b,
+            "--no-cache",
+            "--log-dir",
+            logs.to_str().unwrap(),
+        ],
+        &db,
+    );
+    assert_eq!(code, 0, "{again}");
+    let expected = logs.join(format!("{run_b}_goals.eval"));
+    assert_eq!(again["inspect_logs"], json!([expected.to_str().unwrap()]));
+    let bytes = std::fs::read(&expected).unwrap();
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
+
     // A judge that flags all 60 items: accuracy 0.5, kappa (0.5 - 0.5)/(1 - 0.5) = 0.
     let (code, j) = goodhart(
         &[
