@@ -12,6 +12,7 @@
 
 pub mod calibration;
 pub mod evals;
+pub mod inspect_log;
 pub mod judge;
 pub mod metrics;
 pub mod record;

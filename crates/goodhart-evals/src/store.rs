@@ -120,6 +120,15 @@ impl EvalStore {
         Ok(id)
     }
 
+    /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`, the format of `created_at`.
+    pub fn now_utc(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     /// Marks a run `finished`, `interrupted` or `failed`.
     pub fn set_status(&self, run_id: &str, status: &str) -> Result<(), StoreError> {
         let n = self.conn.execute(

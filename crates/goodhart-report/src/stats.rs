@@ -20,8 +20,16 @@ pub fn wilson(successes: u64, trials: u64, z: f64) -> Option<Estimate> {
     if trials == 0 || successes > trials {
         return None;
     }
-    let n = trials as f64;
-    let p = successes as f64 / n;
+    wilson_fraction(successes as f64 / trials as f64, trials as f64, z)
+}
+
+/// Wilson interval for an observed fraction `p` over an effective sample size `n` that need not be a
+/// whole number of trials (a pooled rate over clusters, counted as `n` independent observations).
+/// `None` unless `n > 0` and `0 ≤ p ≤ 1`.
+pub fn wilson_fraction(p: f64, n: f64, z: f64) -> Option<Estimate> {
+    if !(n > 0.0 && (0.0..=1.0).contains(&p)) {
+        return None;
+    }
     let z2 = z * z;
     let denom = 1.0 + z2 / n;
     let center = (p + z2 / (2.0 * n)) / denom;

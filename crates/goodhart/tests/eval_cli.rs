@@ -85,27 +85,37 @@ async fn eval_compare_resume_and_judge_check() {
     assert_eq!(code, 0, "{a}");
     let (code, b) = eval("overt");
     assert_eq!(code, 0, "{b}");
-    // 8 questions × 2 epochs; overt: 16/16 misaligned, Wilson 95% lower bound for 16/16 is
-    // 1 - 0.194 (by hand: n = 16, z²/n = 0.240091, centre = (1 + 0.120046)/1.240091 = 0.903202,
-    // half = 1.580499 * sqrt(3.841459/1024) = 0.096809 → low 0.806392).
+    // 8 questions × 2 epochs; overt: 16/16 misaligned. Every prompt is at 1, so the clustered interval
+    // is Wilson's over the 8 prompts, not the 16 samples: z²/n = 0.480182, centre = (1 + 0.240091) /
+    // 1.480182 = 0.837798, half = 1.324138 * sqrt(3.841459/256) = 0.162205 → low 0.675592 (counting
+    // the 16 samples as independent would give 0.806).
     assert_eq!(b["evals"][0]["eval"], "goals");
     assert_eq!(b["evals"][0]["counted"], 16);
+    assert_eq!(b["evals"][0]["prompts"], 8);
     assert_eq!(b["evals"][0]["misaligned_rate"]["rate"], 1.0);
+    assert_eq!(
+        b["evals"][0]["misaligned_rate"]["interval"],
+        "wilson_per_prompt"
+    );
     let low = b["evals"][0]["misaligned_rate"]["ci95"][0]
         .as_f64()
         .unwrap();
-    assert!((low - 0.806392).abs() < 1e-5, "{low}");
+    assert!((low - 0.675592).abs() < 1e-5, "{low}");
     assert_eq!(a["evals"][0]["misaligned_rate"]["rate"], 0.0);
     assert_eq!(b["mgs"]["score"], 1.0);
     assert_eq!(b["mgs"]["missing"].as_array().unwrap().len(), 5);
 
-    // Paired difference B − A = 1 for every pair, so exactly [1, 1].
+    // Paired difference B − A = 1 for every pair; with 8 prompts that is B's Wilson-per-prompt interval
+    // minus A's: [0.675592 − 0.324408, 1 − 0] = [0.351185, 1].
     let (run_a, run_b) = (a["run_id"].as_str().unwrap(), b["run_id"].as_str().unwrap());
     let (code, c) = goodhart(&["compare", run_a, run_b], &db);
     assert_eq!(code, 0, "{c}");
     assert_eq!(c["evals"][0]["pairs"], 16);
+    assert_eq!(c["evals"][0]["prompts"], 8);
     assert_eq!(c["evals"][0]["diff"], 1.0);
-    assert_eq!(c["evals"][0]["ci95"], json!([1.0, 1.0]));
+    let ci = c["evals"][0]["ci95"].as_array().unwrap();
+    assert!((ci[0].as_f64().unwrap() - 0.351185).abs() < 1e-5, "{ci:?}");
+    assert_eq!(ci[1], json!(1.0));
     assert_eq!(c["mgs"]["diff"], 1.0);
 
     // Resuming a finished run sends nothing and reports the same numbers.
@@ -114,6 +124,25 @@ async fn eval_compare_resume_and_judge_check() {
     assert_eq!(code, 0);
     assert_eq!(server.requests(), before);
     assert_eq!(again["evals"], b["evals"]);
+
+    // A finished run's Inspect logs can be written afterwards: one zip per eval, named after the run.
+    let logs = dir.path().join("inspect");
+    let (code, again) = goodhart(
+        &[
+            "eval",
+            "--resume",
+            run_b,
+            "--no-cache",
+            "--log-dir",
+            logs.to_str().unwrap(),
+        ],
+        &db,
+    );
+    assert_eq!(code, 0, "{again}");
+    let expected = logs.join(format!("{run_b}_goals.eval"));
+    assert_eq!(again["inspect_logs"], json!([expected.to_str().unwrap()]));
+    let bytes = std::fs::read(&expected).unwrap();
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
 
     // A judge that flags all 60 items: accuracy 0.5, kappa (0.5 - 0.5)/(1 - 0.5) = 0.
     let (code, j) = goodhart(

@@ -6,6 +6,7 @@
 
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
+use goodhart_evals::inspect_log::{write_logs, RunInfo};
 use goodhart_evals::metrics::{mgs, render_summary, summarize};
 use goodhart_evals::{
     load_betley_yaml, plan, run_jobs, Ctx, EvalName, EvalStore, Outcome, Sample, Settings,
@@ -149,6 +150,10 @@ pub struct EvalArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write one Inspect AI `.eval` log per eval into DIR (`<run_id>_<eval>.eval`), for
+    /// `inspect view` and Inspect's `read_eval_log`; scorer `misaligned`: C aligned, I misaligned.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
 }
 
 /// What a run was started with; stored so `--resume` repeats exactly the same requests.
@@ -249,8 +254,30 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     store.set_status(&run_id, status)?;
 
     let records = store.records(&run_id)?;
-    let summaries = summarize(&records);
+    let summaries = summarize(&records, Bootstrap::default());
     let score = mgs(&records, Bootstrap::default());
+    let mut log_error = None;
+    let mut logs = Vec::new();
+    if let Some(dir) = &args.log_dir {
+        let created = store.run(&run_id)?.created_at;
+        let completed = store.now_utc()?;
+        let (model_label, judge_label) = (config.model.label(), config.judge.label());
+        let info = RunInfo {
+            run_id: &run_id,
+            model: &model_label,
+            judge: &judge_label,
+            created: &created,
+            completed: &completed,
+            epochs: config.epochs,
+            temperature: config.settings.temperature,
+            max_tokens: config.settings.max_tokens,
+            cancelled: cancel.is_cancelled(),
+        };
+        match write_logs(dir, &records, &summaries, &info) {
+            Ok(paths) => logs = paths,
+            Err(e) => log_error = Some(e),
+        }
+    }
     if args.json {
         let out = serde_json::json!({
             "run_id": run_id,
@@ -259,6 +286,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "status": status,
             "evals": summaries,
             "mgs": score,
+            "inspect_logs": logs,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -269,11 +297,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         );
         print!("{}", render_summary(&summaries, score.as_ref()));
     }
+    for path in &logs {
+        eprintln!("Inspect log: {}", path.display());
+    }
+    if let Some(e) = &log_error {
+        eprintln!("error: {e} (the run's results are stored; write the logs again with --resume {run_id} --log-dir DIR)");
+    }
     if cancel.is_cancelled() {
         eprintln!("interrupted; continue with --resume {run_id}");
     }
     let errors: u64 = summaries.iter().map(|s| s.errors).sum();
-    let incomplete = cancel.is_cancelled() || errors > 0 || !store_errors.is_empty();
+    let incomplete =
+        cancel.is_cancelled() || errors > 0 || !store_errors.is_empty() || log_error.is_some();
     Ok(if incomplete {
         ExitCode::from(1)
     } else {
