@@ -1,6 +1,5 @@
 //! `goodhart report`: reading stored runs back as tables.
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use goodhart_store::Store;
 use std::path::PathBuf;
@@ -29,8 +28,8 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
                 Some(path) => path,
                 None => Store::default_path()?,
             };
-            let store = Store::open(&path)
-                .with_context(|| format!("opening the store {}", path.display()))?;
+            // A report reads: a mistyped --db must be an error, never a new empty store.
+            let store = Store::open_existing(&path)?;
             let table = goodhart_server::telemetry::from_store(&store)?;
             print!("{}", goodhart_server::telemetry::render(&table));
             Ok(ExitCode::SUCCESS)
