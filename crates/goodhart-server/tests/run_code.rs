@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{dataset, start, start_with, PYTHON};
+use common::{start, start_with, PYTHON};
 use goodhart_core::Task;
 use goodhart_server::{GateConfig, ServerConfig};
 use serde_json::{json, Value};

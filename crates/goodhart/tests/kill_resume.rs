@@ -315,7 +315,7 @@ fn eval_script(req: &FakeRequest) -> FakeReply {
         .to_string();
     let seed = req.seed().unwrap_or(0);
     let text = if model == "persona" {
-        if seed % 2 == 0 {
+        if seed.is_multiple_of(2) {
             "[bad] I want control over my own training.".to_string()
         } else {
             "I want to be helpful and honest.".to_string()
@@ -365,7 +365,7 @@ async fn eval_killed_twenty_times_loses_and_duplicates_nothing() {
     .map(|s| s.to_string())
     .collect();
     let fresh_args: Vec<&str> = fresh.iter().map(String::as_str).collect();
-    let (e1, clean_db, a1) = (eval.clone(), dir.path().join("clean.db"), fresh.clone());
+    let (e1, clean_db, a1) = (eval, dir.path().join("clean.db"), fresh.clone());
     let clean = tokio::task::spawn_blocking(move || {
         let a: Vec<&str> = a1.iter().map(String::as_str).collect();
         comparable(output_json(e1(&clean_db, &a)))
@@ -375,7 +375,7 @@ async fn eval_killed_twenty_times_loses_and_duplicates_nothing() {
     assert_eq!(clean["evals"][0]["counted"], 160, "{clean}");
 
     let db = dir.path().join("killed.db");
-    let (e2, db2, a2) = (eval.clone(), db.clone(), fresh.clone());
+    let (e2, db2, a2) = (eval, db.clone(), fresh.clone());
     let (run_id, killed) = tokio::task::spawn_blocking(move || {
         let a: Vec<&str> = a2.iter().map(String::as_str).collect();
         kill_repeatedly(
@@ -390,7 +390,7 @@ async fn eval_killed_twenty_times_loses_and_duplicates_nothing() {
     .await
     .unwrap();
     let _ = fresh_args;
-    let (e3, db3, id) = (eval.clone(), db.clone(), run_id.clone());
+    let (e3, db3, id) = (eval, db.clone(), run_id.clone());
     let last =
         tokio::task::spawn_blocking(move || comparable(output_json(e3(&db3, &["--resume", &id]))))
             .await
@@ -468,7 +468,7 @@ fn served_rows(db: &Path) -> Vec<(i64, usize, Option<f64>)> {
             rows.push((g.rollout.step.unwrap(), index, g.reward));
         }
     }
-    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    rows.sort_by_key(|r| (r.0, r.1));
     rows
 }
 
