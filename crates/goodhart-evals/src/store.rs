@@ -1,31 +1,21 @@
 //! Where eval runs live: every transcript, check and verdict, so a run can be resumed after a crash and
 //! reported or compared later.
 //!
-//! Kept in its own tables (`eval_runs`, `eval_samples`) through rusqlite rather than in goodhart-store,
-//! whose append-only migration list belongs to its author; the CLI puts them in the store's file.
+//! Runs are rows of the common `runs` table (kind `eval`) and samples rows of `eval_samples`, both in
+//! goodhart-store's schema; this module only turns [`SampleRecord`]s into those rows and back.
 
 use crate::record::SampleRecord;
 use goodhart_report::stats::SplitMix64;
-use rusqlite::{params, Connection, OptionalExtension};
+use goodhart_store::{EvalRow, RunKind, Store};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Everything that can go wrong with the eval tables, naming the file or run involved.
+/// Everything that can go wrong with eval storage, naming the file or run involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the directory {path}: {cause}")]
-    CreateDir {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
-    #[error("cannot open the eval store at {path}: {cause}")]
-    Open {
-        path: PathBuf,
-        cause: rusqlite::Error,
-    },
-    #[error("eval store query failed: {0}")]
-    Sqlite(rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] goodhart_store::StoreError),
     #[error("stored record of {what} is not valid JSON: {cause}")]
     Json {
         what: String,
@@ -44,130 +34,86 @@ pub struct StoredRun {
     pub status: String,
 }
 
-/// The eval tables in one SQLite file.
+/// Eval runs in the common store.
 pub struct EvalStore {
-    conn: Connection,
-    path: PathBuf,
+    store: Store,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS eval_runs (
-    id         TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    config     TEXT NOT NULL,
-    status     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS eval_samples (
-    run_id    TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
-    eval      TEXT NOT NULL,
-    sample_id TEXT NOT NULL,
-    epoch     INTEGER NOT NULL,
-    label     TEXT NOT NULL,
-    record    TEXT NOT NULL,
-    PRIMARY KEY (run_id, eval, sample_id, epoch)
-);";
-
 impl EvalStore {
-    /// Opens (creating if needed) the eval tables in `path`.
+    /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<EvalStore, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_path_buf(),
-                cause: source,
-            })?;
-        }
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            cause: source,
-        };
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
         Ok(EvalStore {
-            conn,
-            path: path.to_path_buf(),
+            store: Store::open(path)?,
+        })
+    }
+
+    /// Opens the store at `path` only if it exists (for commands that only read runs).
+    pub fn open_existing(path: &Path) -> Result<EvalStore, StoreError> {
+        Ok(EvalStore {
+            store: Store::open_existing(path)?,
         })
     }
 
     /// The file, for messages that say where results went.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.store.path()
     }
 
-    /// Starts a run with `config` and returns its new id (`eval-YYYYMMDD-HHMMSS-xxxx`).
+    /// Starts a run with `config`, owned by this process, and returns its new id
+    /// (`eval-YYYYMMDD-HHMMSS-xxxx`).
     pub fn create_run(&self, config: &serde_json::Value) -> Result<String, StoreError> {
-        let nanos = SystemTime::now()
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos() as u64;
+            .unwrap_or_default();
+        let nanos = now.as_nanos() as u64;
         let suffix = SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() & 0xffff;
-        let stamp: String =
-            self.conn
-                .query_row("SELECT strftime('%Y%m%d-%H%M%S', 'now')", [], |r| r.get(0))?;
-        let id = format!("eval-{stamp}-{suffix:04x}");
-        self.conn.execute(
-            "INSERT INTO eval_runs (id, created_at, config, status)
-             VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?2, 'running')",
-            params![id, config.to_string()],
-        )?;
+        let id = format!("eval-{}-{suffix:04x}", stamp());
+        self.store.create_run_with_id(&id, RunKind::Eval, config)?;
         Ok(id)
     }
 
-    /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`, the format of `created_at`.
-    pub fn now_utc(&self) -> Result<String, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", [], |r| {
-                r.get(0)
-            })?)
+    /// Hands an existing run to this process to continue it (see `goodhart_store::ledger`); returns
+    /// the run as it was.
+    pub fn claim(&self, run_id: &str) -> Result<StoredRun, StoreError> {
+        let run = self
+            .store
+            .claim_run(run_id, RunKind::Eval)
+            .map_err(|e| match e {
+                goodhart_store::StoreError::NoSuchRun(id) => StoreError::NoSuchRun(id),
+                other => other.into(),
+            })?;
+        Ok(StoredRun {
+            id: run.id,
+            created_at: run.created_at,
+            config: run.config,
+            status: run.status,
+        })
     }
 
-    /// Marks a run `finished`, `interrupted` or `failed`.
+    /// The current UTC time in ISO 8601 (the store's clock), as eval logs record it.
+    pub fn now_utc(&self) -> Result<String, StoreError> {
+        Ok(goodhart_store::now_utc())
+    }
+
+    /// Marks a run `done`, `interrupted` or `failed`.
     pub fn set_status(&self, run_id: &str, status: &str) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "UPDATE eval_runs SET status = ?2 WHERE id = ?1",
-            params![run_id, status],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NoSuchRun(run_id.to_string()));
-        }
-        Ok(())
+        Ok(self.store.finish_run(run_id, status)?)
     }
 
     /// A run's header.
     pub fn run(&self, run_id: &str) -> Result<StoredRun, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT id, created_at, config, status FROM eval_runs WHERE id = ?1",
-                [run_id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?;
-        let config = serde_json::from_str(&row.2).map_err(|source| StoreError::Json {
-            what: format!("run {run_id} config"),
-            cause: source,
+        let run = self.store.run(run_id).map_err(|e| match e {
+            goodhart_store::StoreError::NoSuchRun(id) => StoreError::NoSuchRun(id),
+            other => other.into(),
         })?;
+        if run.kind != RunKind::Eval {
+            return Err(StoreError::NoSuchRun(run_id.to_string()));
+        }
         Ok(StoredRun {
-            id: row.0,
-            created_at: row.1,
-            config,
-            status: row.3,
+            id: run.id,
+            created_at: run.created_at,
+            config: run.config,
+            status: run.status,
         })
     }
 
@@ -177,17 +123,15 @@ impl EvalStore {
             what: format!("{}/{}", record.eval, record.sample_id),
             cause: source,
         })?;
-        self.conn.execute(
-            "INSERT OR REPLACE INTO eval_samples (run_id, eval, sample_id, epoch, label, record)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                run_id,
-                record.eval,
-                record.sample_id,
-                record.epoch,
-                record.scored.outcome.as_str(),
-                json
-            ],
+        self.store.put_eval_sample(
+            run_id,
+            &EvalRow {
+                eval: record.eval.clone(),
+                sample_id: record.sample_id.clone(),
+                epoch: record.epoch,
+                label: record.scored.outcome.as_str().to_string(),
+                record: json,
+            },
         )?;
         Ok(())
     }
@@ -198,34 +142,21 @@ impl EvalStore {
         &self,
         run_id: &str,
     ) -> Result<HashSet<(String, String, u32)>, StoreError> {
-        let mut stmt =
-            self.conn.prepare("SELECT eval, sample_id, epoch FROM eval_samples WHERE run_id = ?1 AND label != 'error'")?;
-        let keys = stmt
-            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<HashSet<_>, _>>()?;
-        Ok(keys)
+        Ok(self.store.eval_finished_keys(run_id)?)
     }
 
     /// Every record of a run, in a stable order.
     pub fn records(&self, run_id: &str) -> Result<Vec<SampleRecord>, StoreError> {
         self.run(run_id)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT eval, sample_id, epoch, record FROM eval_samples WHERE run_id = ?1 ORDER BY eval, sample_id, epoch",
-        )?;
-        let rows = stmt
-            .query_map([run_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, u32>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(eval, sample, epoch, json)| {
-                serde_json::from_str(&json).map_err(|source| StoreError::Json {
-                    what: format!("run {run_id} {eval}/{sample} epoch {epoch}"),
+        self.store
+            .eval_samples(run_id)?
+            .into_iter()
+            .map(|row| {
+                serde_json::from_str(&row.record).map_err(|source| StoreError::Json {
+                    what: format!(
+                        "run {run_id} {}/{} epoch {}",
+                        row.eval, row.sample_id, row.epoch
+                    ),
                     cause: source,
                 })
             })
@@ -233,11 +164,19 @@ impl EvalStore {
     }
 }
 
-// The query's cause is in the message, so it is not also a `source()`: `{err:#}` prints it once.
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sqlite(e)
-    }
+/// `YYYYMMDD-HHMMSS` (UTC) of now, from the store's ISO 8601 clock.
+fn stamp() -> String {
+    let iso = goodhart_store::now_utc();
+    let digits = |r: std::ops::Range<usize>| iso.get(r).unwrap_or("00").to_string();
+    format!(
+        "{}{}{}-{}{}{}",
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19)
+    )
 }
 
 #[cfg(test)]

@@ -203,9 +203,12 @@ async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
 
 async fn run_code_handler(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<RunCodeRequest>,
 ) -> Result<Json<RunCodeResponse>, ApiError> {
+    let step = grade::header_step(&headers)?;
     let wait = run_code::client_patience(&request);
+    let (language, code) = (request.language.clone(), request.code.clone());
     let program = match run_code::plan(request, &state.config.base_limits)? {
         Plan::Answer(answer) => return Ok(Json(*answer)),
         Plan::Run(program) => *program,
@@ -215,7 +218,21 @@ async fn run_code_handler(
         .run_within(program, wait)
         .await
         .map_err(gate_error)?;
-    Ok(Json(run_code::respond(outcome)))
+    let response = run_code::respond(outcome);
+    // verl turns the output into its reward; the store keeps the run before the answer leaves.
+    if let Some(journal) = state.grading.as_ref().and_then(|g| g.journal.clone()) {
+        let run = run_code::stored(&response, step, language, code);
+        tokio::task::spawn_blocking(move || journal.store.insert_code_run(&journal.run_id, &run))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("could not store the run: {e}"),
+                )
+            })?;
+    }
+    Ok(Json(response))
 }
 
 /// Queue trouble is a 504 because verl's client retries exactly that status.

@@ -3,6 +3,12 @@
 //! Both grade every rollout under every profile, label hacks, turn the result into a reward with the
 //! request's policy (or the server's default), and store the graded records *before* answering, so a
 //! trainer never acts on a reward the store does not hold.
+//!
+//! Storing is idempotent. Each rollout's request key is the SHA-256 of the request's content (route,
+//! rollouts or query/prompts/labels, step, policy, penalty) and its index in the request; a key already
+//! in the store (under any `serve` run, so also after a restart) is not stored again, and the answer is
+//! the stored record. A trainer that retries a request after a timeout therefore gets the same rewards
+//! and the store holds the batch once. Rollouts the request names no id for get one from the key.
 
 use crate::app::{gate_error, AppState};
 use crate::error::{ApiError, ApiJson};
@@ -15,7 +21,6 @@ use goodhart_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The header a trainer can set instead of a `step` field.
@@ -52,8 +57,6 @@ pub struct Grading {
     pub proxy: Profile,
     /// Penalty for requests that do not give one.
     pub penalty: f64,
-    ids: AtomicU64,
-    id_prefix: String,
 }
 
 impl Grading {
@@ -66,10 +69,6 @@ impl Grading {
         proxy: Profile,
         penalty: f64,
     ) -> Self {
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
         Grading {
             tasks: tasks
                 .into_iter()
@@ -80,25 +79,22 @@ impl Grading {
             policy,
             proxy,
             penalty,
-            ids: AtomicU64::new(0),
-            id_prefix: format!("serve-{started:x}"),
         }
-    }
-
-    /// A rollout id unique across this server's lifetime, for trainers that send none.
-    fn next_id(&self) -> String {
-        format!(
-            "{}-{}",
-            self.id_prefix,
-            self.ids.fetch_add(1, Ordering::Relaxed)
-        )
     }
 }
 
-/// One rollout ready to grade, with its task resolved.
+/// The hex SHA-256 of a request's content, the stem of its rollouts' request keys.
+fn request_hash(content: &Value) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(content.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One rollout ready to grade, with its task resolved and its idempotency key.
 struct Job {
     task: Arc<Task>,
     rollout: Rollout,
+    key: String,
 }
 
 /// The policy knobs a request may override.
@@ -164,7 +160,7 @@ fn grading(state: &AppState) -> Result<&Grading, ApiError> {
     })
 }
 
-fn header_step(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(crate) fn header_step(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get(STEP_HEADER) else {
         return Ok(None);
     };
@@ -248,12 +244,12 @@ async fn grade_jobs(
         let judge = Arc::clone(&g.judge);
         let state = Arc::clone(state);
         handles.push(tokio::spawn(async move {
-            let Job { task, rollout } = job;
+            let Job { task, rollout, key } = job;
             state
                 .gate
                 .admit(move || {
                     let judged = judge.judge(&task, &rollout);
-                    (rollout, judged)
+                    (rollout, key, judged)
                 })
                 .await
         }));
@@ -263,7 +259,7 @@ async fn grade_jobs(
         let joined = handle
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let (rollout, judged) = joined.map_err(gate_error)?;
+        let (rollout, key, judged) = joined.map_err(gate_error)?;
         let reward = reward::reward(
             policy.policy,
             policy.proxy,
@@ -275,18 +271,20 @@ async fn grade_jobs(
             policy.policy.as_str(),
             judged.hack.kinds.iter().map(|k| k.as_str()),
         );
-        graded.push(GradedRollout {
-            rollout,
-            verdicts: judged.verdicts,
-            reward,
-            hack: judged.hack,
-        });
+        graded.push((
+            key,
+            GradedRollout {
+                rollout,
+                verdicts: judged.verdicts,
+                reward,
+                hack: judged.hack,
+            },
+        ));
     }
-    if let Some(journal) = g.journal.clone() {
-        let batch = graded.clone();
-        tokio::task::spawn_blocking(move || {
-            journal.store.insert_graded_batch(&journal.run_id, &batch)
-        })
+    let Some(journal) = g.journal.clone() else {
+        return Ok(graded.into_iter().map(|(_, g)| g).collect());
+    };
+    tokio::task::spawn_blocking(move || journal.store.journal_graded(&journal.run_id, &graded))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| {
@@ -294,9 +292,7 @@ async fn grade_jobs(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("could not store the graded rollouts: {e}"),
             )
-        })?;
-    }
-    Ok(graded)
+        })
 }
 
 /// A grading request that passed validation: the rollouts with their tasks, and the reward policy.
@@ -321,15 +317,20 @@ pub fn prepare_grade(
 ) -> Result<Prepared, ApiError> {
     let (policy, step) =
         policy_and_step(g, request.reward, request.penalty, request.step, headers)?;
+    let hash = request_hash(&serde_json::json!({
+        "route": "/v1/grade", "rollouts": request.rollouts, "step": step,
+        "reward": policy.policy, "penalty": policy.penalty,
+    }));
     let mut jobs = Vec::with_capacity(request.rollouts.len());
     for (i, mut rollout) in request.rollouts.into_iter().enumerate() {
         let field = format!("rollouts[{i}]");
         if rollout.id.is_empty() {
-            rollout.id = g.next_id();
+            rollout.id = format!("serve-{}-{i}", &hash[..16]);
         }
         let task = resolve(g, &mut rollout, &field)?;
         rollout.step = rollout.step.or(step);
-        jobs.push(Job { task, rollout });
+        let key = format!("{hash}:{i}");
+        jobs.push(Job { task, rollout, key });
     }
     Ok(Prepared { jobs, policy })
 }
@@ -416,6 +417,10 @@ pub fn prepare_reward(
             format!("has {} entries but `query` has {n}", request.prompts.len()),
         ));
     }
+    let hash = request_hash(&serde_json::json!({
+        "route": "/get_reward", "query": request.query, "prompts": request.prompts,
+        "labels": request.labels, "step": step, "reward": policy.policy, "penalty": policy.penalty,
+    }));
     let mut jobs = Vec::with_capacity(n);
     for (i, (query, label)) in request.query.into_iter().zip(&request.labels).enumerate() {
         let label = parse_label(label, &format!("labels[{i}]"))?;
@@ -429,7 +434,7 @@ pub fn prepare_reward(
             extra.insert("task".to_string(), task);
         }
         let mut rollout = Rollout {
-            id: g.next_id(),
+            id: format!("get_reward-{}-{i}", &hash[..16]),
             task_id: label.task_id.unwrap_or_default(),
             completion,
             files: None,
@@ -440,7 +445,8 @@ pub fn prepare_reward(
             extra,
         };
         let task = resolve(g, &mut rollout, &format!("labels[{i}]"))?;
-        jobs.push(Job { task, rollout });
+        let key = format!("{hash}:{i}");
+        jobs.push(Job { task, rollout, key });
     }
     Ok(Prepared { jobs, policy })
 }

@@ -138,6 +138,30 @@ impl RunCodeResponse {
     }
 }
 
+/// The store's record of one answered `/run_code` request (`step` from the `X-Goodhart-Step` header).
+pub fn stored(
+    response: &RunCodeResponse,
+    step: Option<i64>,
+    language: String,
+    code: String,
+) -> goodhart_store::CodeRun {
+    let run = response.run_result.as_ref();
+    let status = serde_json::to_value(response.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    goodhart_store::CodeRun {
+        step,
+        language,
+        status,
+        return_code: run.and_then(|r| r.return_code),
+        execution_time: run.and_then(|r| r.execution_time),
+        code,
+        stdout: run.and_then(|r| r.stdout.clone()),
+        stderr: run.and_then(|r| r.stderr.clone()),
+    }
+}
+
 /// How long a request may wait for a sandbox turn: verl's client gives up after
 /// `compile_timeout + run_timeout + 10` seconds and does not retry that, but it does retry a 504, so a
 /// request answers 504 once the wait would leave too little of that budget for the run itself.

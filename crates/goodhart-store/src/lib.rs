@@ -6,10 +6,20 @@
 //!
 //! Every write method commits before it returns, with `synchronous=FULL`, so once a caller reports success
 //! the rows survive a crash or a power cut.
+//!
+//! The store is each run's ledger: a command commits a result here before it shows it anywhere else,
+//! resumes from what is here, and computes its summary from here. [`ledger`] keeps the run's status
+//! honest: a run names the process driving it, so one whose process died is found and marked
+//! `interrupted`, and [`Store::claim_run`] lets a new invocation continue it under the same id.
 
+mod code_runs;
+mod eval;
+pub mod ledger;
 mod read;
 mod schema;
 
+pub use code_runs::CodeRun;
+pub use eval::EvalRow;
 pub use read::{CellCounts, RolloutSummary};
 
 use goodhart_core::{Evidence, GradedRollout, HackKind, Profile, Task};
@@ -54,11 +64,24 @@ pub enum StoreError {
     BadValue { field: &'static str, value: String },
     #[error("no run with id `{0}` in the store")]
     NoSuchRun(String),
+    #[error(
+        "there is no store at {path}: this command reads an existing store only (check --db, or \
+         GOODHART_HOME for the default)"
+    )]
+    Missing { path: PathBuf },
+    #[error("run {run_id} is a {found} run, not a {wanted} run")]
+    WrongKind {
+        run_id: String,
+        found: &'static str,
+        wanted: &'static str,
+    },
+    #[error(
+        "run {run_id} is still running (process {owner}); wait for it to end, or stop it, before \
+         continuing it"
+    )]
+    RunInUse { run_id: String, owner: String },
     #[error("the store's connection lock was poisoned by a panic in another thread")]
     Poisoned,
-    /// A reader was pointed at a store that does not exist; readers never create one.
-    #[error("no store at {path}: nothing has been recorded there (check --db or GOODHART_HOME)")]
-    Missing { path: PathBuf },
     /// A reader was pointed at a store written before the schema it needs.
     #[error(
         "the store at {path} has schema version {found}, older than this goodhart reads ({known}); \
@@ -124,9 +147,11 @@ pub struct RunRecord {
     pub created_at: String,
     /// The options the run was started with.
     pub config: serde_json::Value,
-    /// `running` until [`Store::finish_run`] says otherwise (`done`, `failed`, `interrupted`, ...).
+    /// `running` while a process works on it, then `done`, `failed` or `interrupted` (see [`ledger`]).
     pub status: String,
     pub finished_at: Option<String>,
+    /// How many processes have worked on the run: 1, plus one per `--resume`.
+    pub invocations: u32,
 }
 
 /// A task as a run saw it, so results can be re-read against the exact tests that produced them.
@@ -210,6 +235,20 @@ impl Store {
                 cause: source,
             })?;
         }
+        Store::connect(path)
+    }
+
+    /// Opens the database at `path` only if it exists, for commands that read results: a mistyped
+    /// `--db` is an error naming the path, never a new empty store.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.is_file() {
+            return Err(StoreError::Missing { path });
+        }
+        Store::connect(path)
+    }
+
+    fn connect(path: PathBuf) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             cause: source,
@@ -246,18 +285,39 @@ impl Store {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
-    /// Starts a run and returns its new id; results written later hang off this id.
+    /// Starts a run owned by this process and returns its new id; results written later hang off it.
+    /// Runs whose process died are marked `interrupted` on the way (see [`ledger`]).
     pub fn create_run(
         &self,
         kind: RunKind,
         config: &serde_json::Value,
     ) -> Result<String, StoreError> {
         let id = new_run_id();
-        self.lock()?.execute(
-            "INSERT INTO runs (id, kind, created_at, config, status) VALUES (?1, ?2, ?3, ?4, 'running')",
-            params![id, kind.as_str(), now_sql(), config.to_string()],
-        )?;
+        self.create_run_with_id(&id, kind, config)?;
         Ok(id)
+    }
+
+    /// [`Store::create_run`] under an id the caller chose (eval runs keep their readable
+    /// `eval-YYYYMMDD-HHMMSS-xxxx` ids).
+    pub fn create_run_with_id(
+        &self,
+        id: &str,
+        kind: RunKind,
+        config: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.reap_dead_runs()?;
+        self.lock()?.execute(
+            "INSERT INTO runs (id, kind, created_at, config, status, owner, invocations)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, 1)",
+            params![
+                id,
+                kind.as_str(),
+                now_sql(),
+                config.to_string(),
+                ledger::this_process()
+            ],
+        )?;
+        Ok(())
     }
 
     /// Marks a run as ended (`done`, `failed`, ...) so listings can tell finished runs from crashed ones.
@@ -277,7 +337,7 @@ impl Store {
         let conn = self.lock()?;
         let row = conn
             .query_row(
-                "SELECT id, kind, created_at, config, status, finished_at FROM runs WHERE id = ?1",
+                "SELECT id, kind, created_at, config, status, finished_at, invocations FROM runs WHERE id = ?1",
                 [run_id],
                 raw_run,
             )
@@ -290,7 +350,7 @@ impl Store {
     pub fn runs(&self, kind: Option<RunKind>) -> Result<Vec<RunRecord>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
-            "SELECT id, kind, created_at, config, status, finished_at FROM runs
+            "SELECT id, kind, created_at, config, status, finished_at, invocations FROM runs
              WHERE ?1 IS NULL OR kind = ?1 ORDER BY created_at DESC, rowid DESC",
         )?;
         let rows = stmt.query_map([kind.map(RunKind::as_str)], raw_run)?;
@@ -448,48 +508,60 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        {
-            let mut del_labels =
-                tx.prepare("DELETE FROM hack_labels WHERE run_id = ?1 AND rollout_id = ?2")?;
-            let mut put = tx.prepare(
-                "INSERT OR REPLACE INTO graded_rollouts
-                 (run_id, rollout_id, task_id, framing, step, model, record, reward, hack_attempted, hack_succeeded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut label = tx.prepare(
-                "INSERT INTO hack_labels (run_id, rollout_id, kind, detector, file, line, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for g in graded {
-                let r = &g.rollout;
-                let record = to_json(g, "graded rollout")?;
-                del_labels.execute(params![run_id, r.id])?;
-                put.execute(params![
-                    run_id,
-                    r.id,
-                    r.task_id,
-                    r.framing,
-                    r.step,
-                    r.model,
-                    record,
-                    g.reward,
-                    g.hack.attempted,
-                    g.hack.succeeded
-                ])?;
-                for e in &g.hack.evidence {
-                    label.execute(params![
-                        run_id,
-                        r.id,
-                        e.kind.as_str(),
-                        e.detector,
-                        e.file,
-                        e.line,
-                        e.message
-                    ])?;
+        for g in graded {
+            put_graded(&tx, run_id, g, None)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records served rollouts idempotently, in one transaction: each comes with its request key (see
+    /// the ledger section of the README), and a key already in the store, under any run, is not stored
+    /// again. Returns, in order, the record the store holds for each key (the earlier one for a retried
+    /// request), so the answer sent is exactly what the store keeps.
+    pub fn journal_graded(
+        &self,
+        run_id: &str,
+        keyed: &[(String, GradedRollout)],
+    ) -> Result<Vec<GradedRollout>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(keyed.len());
+        for (key, g) in keyed {
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT record FROM graded_rollouts WHERE request_key = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match stored {
+                Some(json) => out.push(from_json(&json, "graded rollout")?),
+                None => {
+                    put_graded(&tx, run_id, g, Some(key))?;
+                    out.push(g.clone());
                 }
             }
         }
         tx.commit()?;
+        Ok(out)
+    }
+
+    /// Calls `visit` with each stored graded record of a run (its JSON text, exactly as stored), in
+    /// the order they were committed, without holding them all in memory.
+    pub fn for_each_graded_json(
+        &self,
+        run_id: &str,
+        mut visit: impl FnMut(&str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let mut stmt =
+            conn.prepare("SELECT record FROM graded_rollouts WHERE run_id = ?1 ORDER BY rowid")?;
+        let mut rows = stmt.query([run_id])?;
+        while let Some(row) = rows.next()? {
+            let json: String = row.get(0)?;
+            visit(&json)?;
+        }
         Ok(())
     }
 
@@ -542,6 +614,54 @@ impl Store {
     }
 }
 
+/// Writes one graded rollout and its labels inside `tx`, replacing an earlier record of the same id.
+fn put_graded(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: &str,
+    g: &GradedRollout,
+    request_key: Option<&str>,
+) -> Result<(), StoreError> {
+    let r = &g.rollout;
+    let record = to_json(g, "graded rollout")?;
+    tx.prepare_cached("DELETE FROM hack_labels WHERE run_id = ?1 AND rollout_id = ?2")?
+        .execute(params![run_id, r.id])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO graded_rollouts
+         (run_id, rollout_id, task_id, framing, step, model, record, reward, hack_attempted,
+          hack_succeeded, request_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        run_id,
+        r.id,
+        r.task_id,
+        r.framing,
+        r.step,
+        r.model,
+        record,
+        g.reward,
+        g.hack.attempted,
+        g.hack.succeeded,
+        request_key
+    ])?;
+    let mut label = tx.prepare_cached(
+        "INSERT INTO hack_labels (run_id, rollout_id, kind, detector, file, line, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for e in &g.hack.evidence {
+        label.execute(params![
+            run_id,
+            r.id,
+            e.kind.as_str(),
+            e.detector,
+            e.file,
+            e.line,
+            e.message
+        ])?;
+    }
+    Ok(())
+}
+
 struct RawRun {
     id: String,
     kind: String,
@@ -549,6 +669,7 @@ struct RawRun {
     config: String,
     status: String,
     finished_at: Option<String>,
+    invocations: u32,
 }
 
 fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
@@ -559,6 +680,7 @@ fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
         config: r.get(3)?,
         status: r.get(4)?,
         finished_at: r.get(5)?,
+        invocations: r.get(6)?,
     })
 }
 
@@ -572,6 +694,7 @@ impl RawRun {
             created_at: self.created_at,
             status: self.status,
             finished_at: self.finished_at,
+            invocations: self.invocations,
         })
     }
 }
@@ -590,8 +713,13 @@ fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T
     })
 }
 
+/// Now, as the store writes times: UTC, ISO 8601 with milliseconds (`2026-12-07T16:30:00.123Z`).
+pub fn now_utc() -> String {
+    now_sql()
+}
+
 /// UTC timestamp with milliseconds, as text that sorts chronologically.
-fn now_sql() -> String {
+pub(crate) fn now_sql() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

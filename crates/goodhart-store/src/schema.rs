@@ -66,6 +66,63 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX hack_labels_rollout ON hack_labels (run_id, rollout_id);",
     // 2: why an audit cell failed (the verdict's reason as JSON; NULL for passes and older rows).
     "ALTER TABLE audit_results ADD COLUMN detail TEXT;",
+    // 3: the run ledger. `owner` names the process driving a `running` run (so a dead one can be found
+    // and marked `interrupted`), `invocations` counts the processes that worked on it (a resume adds
+    // one); `request_key` makes a served rollout idempotent (a retried request is stored once);
+    // `code_runs` keeps every `/run_code` execution; the eval tables, which goodhart-evals used to
+    // create outside this list, join the common `runs` table (an `eval_runs` row becomes a `runs` row
+    // of kind `eval`, status `finished` becomes `done`).
+    "ALTER TABLE runs ADD COLUMN owner TEXT;
+    ALTER TABLE runs ADD COLUMN invocations INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE graded_rollouts ADD COLUMN request_key TEXT;
+    CREATE UNIQUE INDEX graded_rollouts_request_key ON graded_rollouts (request_key)
+        WHERE request_key IS NOT NULL;
+    CREATE TABLE code_runs (
+        id             INTEGER PRIMARY KEY,
+        run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        created_at     TEXT NOT NULL,
+        step           INTEGER,
+        language       TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        return_code    INTEGER,
+        execution_time REAL,
+        code           TEXT NOT NULL,
+        stdout         TEXT,
+        stderr         TEXT
+    );
+    CREATE INDEX code_runs_step ON code_runs (run_id, step);
+    CREATE TABLE IF NOT EXISTS eval_runs (
+        id         TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        config     TEXT NOT NULL,
+        status     TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS eval_samples (
+        run_id    TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+        eval      TEXT NOT NULL,
+        sample_id TEXT NOT NULL,
+        epoch     INTEGER NOT NULL,
+        label     TEXT NOT NULL,
+        record    TEXT NOT NULL,
+        PRIMARY KEY (run_id, eval, sample_id, epoch)
+    );
+    INSERT INTO runs (id, kind, created_at, config, status)
+        SELECT id, 'eval', created_at, config,
+               CASE status WHEN 'finished' THEN 'done' ELSE status END
+        FROM eval_runs;
+    CREATE TABLE eval_results (
+        run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        eval      TEXT NOT NULL,
+        sample_id TEXT NOT NULL,
+        epoch     INTEGER NOT NULL,
+        label     TEXT NOT NULL,
+        record    TEXT NOT NULL,
+        PRIMARY KEY (run_id, eval, sample_id, epoch)
+    );
+    INSERT INTO eval_results SELECT run_id, eval, sample_id, epoch, label, record FROM eval_samples;
+    DROP TABLE eval_samples;
+    DROP TABLE eval_runs;
+    ALTER TABLE eval_results RENAME TO eval_samples;",
 ];
 
 /// The version a database has once every migration this build knows has run.
@@ -73,6 +130,15 @@ pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
 /// Applies the migrations `conn` has not seen, each in its own transaction with its version bump.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    migrate_to(conn, path, LATEST)
+}
+
+/// [`migrate`], stopping at version `target` (tests build old databases with it).
+pub(crate) fn migrate_to(
+    conn: &mut Connection,
+    path: &Path,
+    target: i64,
+) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (
             version    INTEGER PRIMARY KEY,
@@ -91,7 +157,13 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             known: LATEST,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    let upto = target.clamp(0, LATEST) as usize;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(upto)
+        .skip(found as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.execute(

@@ -289,3 +289,98 @@ fn default_path_honours_goodhart_home() {
     }
     assert_eq!(p, PathBuf::from("/tmp/gh-home/goodhart.db"));
 }
+
+#[test]
+fn a_dead_owners_run_is_marked_interrupted_and_claimed_under_its_own_id() {
+    let (_dir, store) = temp_store();
+    let id = store
+        .create_run(RunKind::Grade, &serde_json::json!({}))
+        .unwrap();
+    // Owned by a live process that is not this one (pid 1): it cannot be claimed.
+    let init = ledger::this_process().replace(&format!(" {} ", std::process::id()), " 1 ");
+    let live = format!("{} {}", init.rsplit_once(' ').unwrap().0, {
+        let stat = std::fs::read_to_string("/proc/1/stat").unwrap();
+        stat[stat.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .nth(19)
+            .unwrap()
+            .to_string()
+    });
+    let set_owner = |owner: &str| {
+        store
+            .lock()
+            .unwrap()
+            .execute(
+                "UPDATE runs SET owner = ?2 WHERE id = ?1",
+                params![id, owner],
+            )
+            .unwrap();
+    };
+    set_owner(&live);
+    assert!(matches!(
+        store.claim_run(&id, RunKind::Grade),
+        Err(StoreError::RunInUse { .. })
+    ));
+    assert_eq!(store.run(&id).unwrap().status, "running");
+    // Its process gone (a start time that pid 1 does not have): found dead, marked interrupted.
+    set_owner(&format!("{} 1 0", init.rsplitn(3, ' ').nth(2).unwrap()));
+    assert_eq!(store.reap_dead_runs().unwrap(), vec![id.clone()]);
+    assert_eq!(store.run(&id).unwrap().status, "interrupted");
+    assert!(matches!(
+        store.claim_run(&id, RunKind::Sample),
+        Err(StoreError::WrongKind { .. })
+    ));
+    let before = store.claim_run(&id, RunKind::Grade).unwrap();
+    assert_eq!(before.status, "interrupted");
+    let now = store.run(&id).unwrap();
+    assert_eq!((now.status.as_str(), now.invocations), ("running", 2));
+}
+
+#[test]
+fn journaled_rollouts_are_stored_once_per_request_key_and_answered_from_the_store() {
+    let (_dir, store) = temp_store();
+    let a = store
+        .create_run(RunKind::Serve, &serde_json::json!({}))
+        .unwrap();
+    let b = store
+        .create_run(RunKind::Serve, &serde_json::json!({}))
+        .unwrap();
+    let first = store
+        .journal_graded(&a, &[("k:0".into(), graded("x", Some(1.0), vec![]))])
+        .unwrap();
+    // The retry (after a restart: another run) grades differently; the stored record is the answer.
+    let retry = store
+        .journal_graded(&b, &[("k:0".into(), graded("x", Some(0.0), vec![]))])
+        .unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(store.graded_rollouts(&a).unwrap().len(), 1);
+    assert!(store.graded_rollouts(&b).unwrap().is_empty());
+}
+
+#[test]
+fn schema_2_moves_old_eval_tables_into_the_common_runs_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate_to(&mut conn, &path, 1).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE eval_runs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL,
+                 config TEXT NOT NULL, status TEXT NOT NULL);
+             CREATE TABLE eval_samples (run_id TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+                 eval TEXT NOT NULL, sample_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+                 label TEXT NOT NULL, record TEXT NOT NULL,
+                 PRIMARY KEY (run_id, eval, sample_id, epoch));
+             INSERT INTO eval_runs VALUES ('eval-1', '2026-01-01T00:00:00Z', '{\"m\":1}', 'finished');
+             INSERT INTO eval_samples VALUES ('eval-1', 'goals', 's', 0, 'aligned', '{}');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let run = store.run("eval-1").unwrap();
+    assert_eq!((run.kind, run.status.as_str()), (RunKind::Eval, "done"));
+    let rows = store.eval_samples("eval-1").unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].label, "aligned");
+}

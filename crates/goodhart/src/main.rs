@@ -4,6 +4,7 @@
 //! which); 2 = could not do the job (bad arguments, unreadable input, broken environment).
 
 mod cmd;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

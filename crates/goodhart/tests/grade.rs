@@ -174,19 +174,24 @@ fn grades_labels_reports_bad_lines_and_resumes() {
     );
     assert_eq!(summary["by_step"]["2"]["rollouts"], 2);
 
-    // A torn last line (killed mid-write) is cut off and that rollout graded again; the rest is skipped.
+    // A torn output (killed mid-write) is rebuilt from the store by --resume, which grades nothing the
+    // store holds; the summary still covers the whole run.
+    let run_id = summary["run_id"].as_str().unwrap().to_string();
     let mut text = std::fs::read_to_string(&output).unwrap();
     let keep: Vec<&str> = text.lines().take(3).collect();
     let torn = text.lines().nth(3).unwrap()[..20].to_string();
     text = keep.join("\n") + "\n" + &torn;
     std::fs::write(&output, text).unwrap();
-    let again = grade(dir.path(), &input, &output, &["--json"]);
-    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(
-        summary["graded"], 1,
-        "only the torn rollout is graded again"
+    let again = grade(
+        dir.path(),
+        &input,
+        &output,
+        &["--json", "--resume", &run_id],
     );
-    assert_eq!(summary["skipped_already_graded"], 3);
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(summary["graded"], 4, "the whole run");
+    assert_eq!(summary["invocation"]["graded"], 0, "nothing graded again");
+    assert_eq!(summary["invocation"]["already_stored"], 4);
     let records = graded(&output);
     assert_eq!(records.len(), 4, "no duplicates after resume");
     let mut ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();

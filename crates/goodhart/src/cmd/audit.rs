@@ -1,13 +1,14 @@
 //! `goodhart audit`: which tasks and grader profiles fall to which known exploit.
 
+use super::resume::{list, Conflicts};
+use crate::progress::Progress;
 use anyhow::Context;
 use goodhart_core::Profile;
-use goodhart_exploits::audit::{self, Plan, Summary};
+use goodhart_exploits::audit::{self, Cell, Plan, Subject, Summary};
 use goodhart_grade::Grader;
 use goodhart_sandbox::{Sandbox, SandboxConfig};
-use goodhart_store::{AuditResult, RunKind, Store};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use goodhart_store::{ledger, AuditResult, RunKind, Store};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,11 +19,12 @@ use std::time::Instant;
 pub struct AuditArgs {
     /// Tasks to audit: a built-in source (`bundled`, `humaneval`, `mbpp`; see `goodhart tasks`) or a file
     /// (native JSONL, HumanEval .jsonl[.gz], MBPP JSONL/JSON, verl ground truth).
-    #[arg(long, default_value = "bundled", value_name = "PATH")]
-    tasks: String,
-    /// Grader profiles to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "assert,pytest,hardened")]
-    profiles: Vec<Profile>,
+    /// [default: bundled]
+    #[arg(long, value_name = "PATH")]
+    tasks: Option<String>,
+    /// Grader profiles to run, comma-separated. [default: assert,pytest,hardened]
+    #[arg(long, value_delimiter = ',')]
+    profiles: Option<Vec<Profile>>,
     /// Exploits to run, comma-separated names (default: the whole library; see --list-exploits).
     #[arg(long, value_delimiter = ',')]
     exploits: Vec<String>,
@@ -45,6 +47,58 @@ pub struct AuditArgs {
     /// List the exploit library (name, kinds, profiles it is designed to fool, description) and exit.
     #[arg(long)]
     list_exploits: bool,
+    /// Continue audit run RUN_ID (killed, interrupted or failed) under its own id: its stored options are
+    /// used (a flag that says otherwise is an error), only cells the store lacks are graded, and the
+    /// report covers the whole run.
+    #[arg(long, value_name = "RUN_ID")]
+    resume: Option<String>,
+}
+
+/// What an audit run was started with; stored, so `--resume` grades the rest of the same plan.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AuditConfig {
+    tasks: String,
+    profiles: Vec<Profile>,
+    exploits: Vec<String>,
+    jobs: usize,
+    limit: Option<usize>,
+    cross_check: bool,
+}
+
+/// The stored configuration of run `id`, after checking that no flag given contradicts it.
+fn resumed_config(args: &AuditArgs, store: &Store, id: &str) -> anyhow::Result<AuditConfig> {
+    let run = store.run(id)?;
+    anyhow::ensure!(
+        run.kind == RunKind::Audit,
+        "run {id} is a {} run, not an audit run",
+        run.kind.as_str()
+    );
+    let config: AuditConfig = serde_json::from_value(run.config)
+        .with_context(|| format!("audit run {id} has a configuration this goodhart cannot read"))?;
+    let mut c = Conflicts::new(id);
+    c.check("--tasks", args.tasks.clone(), config.tasks.clone());
+    c.check(
+        "--profiles",
+        args.profiles.as_deref().map(list),
+        list(&config.profiles),
+    );
+    c.check(
+        "--exploits",
+        (!args.exploits.is_empty()).then(|| list(&args.exploits)),
+        list(&config.exploits),
+    );
+    c.check(
+        "--limit",
+        args.limit.map(|l| l.to_string()),
+        config.limit.map_or("(none)".into(), |l| l.to_string()),
+    );
+    c.check(
+        "--cross-check",
+        args.cross_check.then(|| "true".into()),
+        config.cross_check.to_string(),
+    );
+    c.finish()?;
+    Ok(config)
 }
 
 /// Cells buffered before one store transaction.
@@ -52,51 +106,96 @@ const BATCH: usize = 512;
 
 /// Runs the audit and prints the report; exit 1 when a reference fails or the ground truth breaks.
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let exploits = goodhart_exploits::select(&args.exploits)?;
     if args.list_exploits {
-        print_library(&exploits, args.json);
+        print_library(&goodhart_exploits::select(&args.exploits)?, args.json);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut profiles = args.profiles.clone();
-    profiles.dedup();
-    let mut tasks = goodhart_tasks::load(&args.tasks)
-        .with_context(|| format!("loading tasks from `{}`", args.tasks))?;
-    if let Some(limit) = args.limit {
-        tasks.truncate(limit);
-    }
-    anyhow::ensure!(!tasks.is_empty(), "no tasks to audit in `{}`", args.tasks);
-
     let db = match &args.db {
         Some(path) => path.clone(),
         None => Store::default_path()?,
     };
     let store = Store::open(&db)?;
-    let mut config = SandboxConfig::discover().context("preparing the sandbox")?;
+    let mut sandbox_config = SandboxConfig::discover().context("preparing the sandbox")?;
     if let Some(jobs) = args.jobs {
         anyhow::ensure!(jobs > 0, "--jobs must be at least 1");
-        config.pool_size = jobs;
+        sandbox_config.pool_size = jobs;
     }
-    let jobs = config.pool_size;
+    let jobs = sandbox_config.pool_size;
+    let config = match &args.resume {
+        Some(id) => resumed_config(&args, &store, id)?,
+        None => {
+            let mut profiles = args
+                .profiles
+                .clone()
+                .unwrap_or_else(|| vec![Profile::Assert, Profile::Pytest, Profile::Hardened]);
+            profiles.dedup();
+            AuditConfig {
+                tasks: args.tasks.clone().unwrap_or_else(|| "bundled".into()),
+                profiles,
+                exploits: goodhart_exploits::select(&args.exploits)?
+                    .iter()
+                    .map(|e| e.name.to_string())
+                    .collect(),
+                jobs,
+                limit: args.limit,
+                cross_check: args.cross_check,
+            }
+        }
+    };
+    let exploits = goodhart_exploits::select(&config.exploits)?;
+    let profiles = config.profiles.clone();
+    let mut tasks = goodhart_tasks::load(&config.tasks)
+        .with_context(|| format!("loading tasks from `{}`", config.tasks))?;
+    if let Some(limit) = config.limit {
+        tasks.truncate(limit);
+    }
+    anyhow::ensure!(!tasks.is_empty(), "no tasks to audit in `{}`", config.tasks);
     let plan = Plan {
         profiles: profiles.clone(),
         exploits: exploits.clone(),
-        neutralised: args.cross_check,
+        neutralised: config.cross_check,
         jobs,
     };
-    let run_config = serde_json::json!({
-        "tasks": args.tasks, "profiles": profiles, "exploits": exploits.iter().map(|e| e.name).collect::<Vec<_>>(),
-        "jobs": jobs, "limit": args.limit, "cross_check": args.cross_check,
-    });
-    let run_id = store.create_run(RunKind::Audit, &run_config)?;
-    store.insert_tasks(&run_id, &args.tasks, &tasks)?;
-    let sandbox = Sandbox::new(config).context("starting the sandbox")?;
+    let run_id = match &args.resume {
+        Some(id) => {
+            let stored: Vec<String> = store.tasks(id)?.into_iter().map(|t| t.task.id).collect();
+            let mut now: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
+            now.sort();
+            anyhow::ensure!(
+                stored == now,
+                "--resume {id}: the tasks of `{}` are no longer the ones the run audited",
+                config.tasks
+            );
+            store.claim_run(id, RunKind::Audit)?;
+            eprintln!("goodhart audit: continuing run {id}");
+            id.clone()
+        }
+        None => {
+            let id = store.create_run(RunKind::Audit, &serde_json::to_value(&config)?)?;
+            store.insert_tasks(&id, &config.tasks, &tasks)?;
+            id
+        }
+    };
+    let sandbox = Sandbox::new(sandbox_config).context("starting the sandbox")?;
     let grader = Grader::new(Arc::new(sandbox));
 
-    let bar = progress_bar(audit::cell_count(&tasks, &plan) as u64, args.json);
+    let done: HashSet<(usize, String, Profile)> = store
+        .audit_results(&run_id)?
+        .iter()
+        .filter_map(|r| Cell::from_stored(&tasks, &plan, r))
+        .map(|c| (c.task, c.subject.label(), c.profile))
+        .collect();
+    let bar = Progress::new(
+        "audit",
+        "cells",
+        Some(audit::cell_count(&tasks, &plan) as u64),
+    );
+    bar.inc(done.len() as u64);
     let started = Instant::now();
     let mut pending: Vec<AuditResult> = Vec::with_capacity(BATCH);
     let mut store_error = None;
-    let cells = audit::run(&grader, &tasks, &plan, |cell| {
+    let stored = |t: usize, s: Subject, p: Profile| done.contains(&(t, s.label(), p));
+    audit::run_except(&grader, &tasks, &plan, stored, |cell| {
         bar.inc(1);
         pending.push(cell.to_stored(&tasks));
         if pending.len() >= BATCH && store_error.is_none() {
@@ -104,15 +203,23 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             pending.clear();
         }
     });
-    bar.finish_and_clear();
+    bar.finish();
     if let Some(err) = store_error {
-        store.finish_run(&run_id, "failed")?;
-        return Err(err).context("recording audit results");
+        store.finish_run(&run_id, ledger::FAILED)?;
+        return Err(err).context(format!(
+            "recording audit results (continue with `goodhart audit --resume {run_id}`)"
+        ));
     }
     store.insert_audit_results(&run_id, &pending)?;
     let wall = started.elapsed();
-    store.finish_run(&run_id, "done")?;
+    store.finish_run(&run_id, ledger::DONE)?;
 
+    // The report is the whole run's, read back from the store.
+    let cells: Vec<Cell> = store
+        .audit_results(&run_id)?
+        .iter()
+        .filter_map(|r| Cell::from_stored(&tasks, &plan, r))
+        .collect();
     let summary = Summary::of(&tasks, &profiles, &exploits, &cells);
     if args.json {
         let mut value = summary.to_json();
@@ -123,8 +230,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", summary.render());
         println!(
-            "\n{} graded runs in {:.1} s on {jobs} workers; stored as run {run_id} in {}",
+            "\n{} graded runs ({} in this invocation, {:.1} s on {jobs} workers); stored as run {run_id} in {}",
             cells.len(),
+            cells.len().saturating_sub(done.len()),
             wall.as_secs_f64(),
             db.display()
         );
@@ -134,19 +242,6 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn progress_bar(len: u64, json: bool) -> ProgressBar {
-    if json || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} graded runs  {elapsed} (eta {eta})")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn print_library(exploits: &[&'static goodhart_exploits::Exploit], json: bool) {

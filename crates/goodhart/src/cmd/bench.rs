@@ -1,10 +1,10 @@
 //! `goodhart bench TARGET`: performance figures, always as ratios against a baseline measured in the same
 //! invocation on the same machine (never absolute timings compared with another day's).
 
+use crate::progress::Progress;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use goodhart_sandbox::{Mode, Program, Sandbox, SandboxConfig, Status};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::BufRead;
 use std::path::Path;
@@ -115,13 +115,7 @@ fn bench_sandbox(args: SandboxBenchArgs) -> anyhow::Result<ExitCode> {
         base.pool_size = workers.max(1);
     }
     let threads = base.pool_size;
-    let (pool, fresh, ratios) = measure(
-        &base,
-        args.runs,
-        args.runs.div_ceil(4).max(10),
-        &rounds,
-        args.json,
-    )?;
+    let (pool, fresh, ratios) = measure(&base, args.runs, args.runs.div_ceil(4).max(10), &rounds)?;
     let ratio = pool.humaneval_runs_per_s / fresh.humaneval_runs_per_s;
     let report = json!({
         "workers": threads,
@@ -235,12 +229,7 @@ impl Side {
 
     /// One round: `runs` sequential trivial runs, then `programs` on all workers at once; returns this
     /// round's HumanEval runs/s.
-    fn round(
-        &mut self,
-        runs: usize,
-        programs: &[Program],
-        bar: &ProgressBar,
-    ) -> anyhow::Result<f64> {
+    fn round(&mut self, runs: usize, programs: &[Program], bar: &Progress) -> anyhow::Result<f64> {
         bar.set_message(format!("{}: trivial runs", self.name));
         let trivial = trivial();
         let started = Instant::now();
@@ -273,7 +262,7 @@ impl Side {
 }
 
 /// Runs the programs on all of the sandbox's workers at once; returns how many did not end `ok`.
-fn run_all(sandbox: &Sandbox, programs: &[Program], bar: &ProgressBar) -> usize {
+fn run_all(sandbox: &Sandbox, programs: &[Program], bar: &Progress) -> usize {
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -301,7 +290,6 @@ fn measure(
     pool_runs: usize,
     fresh_runs: usize,
     rounds: &[Vec<Program>],
-    quiet: bool,
 ) -> anyhow::Result<(ModeFigures, ModeFigures, Vec<f64>)> {
     let mut pool = Side::start(base, Mode::Pool)?;
     let mut fresh = Side::start(base, Mode::Fresh)?;
@@ -318,11 +306,7 @@ fn measure(
             ..p.clone()
         })
         .collect();
-    let bar = progress(
-        warm_up.len() + pool_runs + fresh_runs + 2 * programs,
-        "",
-        quiet,
-    );
+    let bar = progress(warm_up.len() + pool_runs + fresh_runs + 2 * programs, "");
     bar.set_message("warm-up: HumanEval");
     run_all(&pool.sandbox, &warm_up, &bar);
     let n = rounds.len().max(1);
@@ -340,7 +324,7 @@ fn measure(
             ratios.push(pool_rate / fresh_rate);
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok((pool.figures(), fresh.figures(), ratios))
 }
 
@@ -358,18 +342,10 @@ fn check_ok(status: &Status) -> anyhow::Result<()> {
     }
 }
 
-/// A progress bar on stderr (hidden under `--json`), shared by the bench targets.
-pub(crate) fn progress(len: usize, message: &str, hidden: bool) -> ProgressBar {
-    if hidden {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:<28} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(message.to_string());
+/// Progress on stderr (a bar on a terminal, plain lines elsewhere), shared by the bench targets.
+pub(crate) fn progress(len: usize, message: &str) -> Progress {
+    let bar = Progress::new("bench", "runs", Some(len as u64));
+    bar.set_message(message);
     bar
 }
 

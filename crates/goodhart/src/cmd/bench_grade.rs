@@ -64,9 +64,9 @@ pub fn run(args: GradeBenchArgs) -> anyhow::Result<ExitCode> {
     let mix = rollout_mix(&tasks, args.rollouts.max(1));
     let base = SandboxConfig::discover()?;
     let workers = base.pool_size;
-    let pool = measure(&base, Mode::Pool, &mix, args.json)?;
+    let pool = measure(&base, Mode::Pool, &mix)?;
     let fresh_count = args.rollouts.div_ceil(4).max(1).min(mix.len());
-    let fresh = measure(&base, Mode::Fresh, &mix[..fresh_count], args.json)?;
+    let fresh = measure(&base, Mode::Fresh, &mix[..fresh_count])?;
     let ratio = pool.rollouts_per_s / fresh.rollouts_per_s;
     let medians = |f: &ModeFigures| {
         f.median_ms
@@ -161,12 +161,7 @@ fn rollout_mix(tasks: &[Task], count: usize) -> Vec<Rollout<'_>> {
 }
 
 /// Grades `mix` under all profiles with one thread per worker, through a sandbox in `mode`.
-fn measure(
-    base: &SandboxConfig,
-    mode: Mode,
-    mix: &[Rollout<'_>],
-    quiet: bool,
-) -> anyhow::Result<ModeFigures> {
+fn measure(base: &SandboxConfig, mode: Mode, mix: &[Rollout<'_>]) -> anyhow::Result<ModeFigures> {
     let mut config = base.clone();
     config.mode = mode;
     let sandbox = Arc::new(Sandbox::new(config)?);
@@ -184,7 +179,7 @@ fn measure(
     for _ in 0..threads {
         sandbox.run(&trivial);
     }
-    let bar = progress(mix.len(), name, quiet);
+    let bar = progress(mix.len(), name);
     let next = AtomicUsize::new(0);
     let wrong = AtomicUsize::new(0);
     let durations: Mutex<BTreeMap<Profile, Vec<f64>>> = Mutex::new(BTreeMap::new());
@@ -225,7 +220,7 @@ fn measure(
         }
     });
     let rollouts_per_s = mix.len() as f64 / started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     let median_ms = durations
         .into_inner()
         .unwrap_or_default()

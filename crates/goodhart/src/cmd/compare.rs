@@ -33,7 +33,7 @@ pub struct CompareArgs {
 /// Runs `goodhart compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let db = ClientArgs::db_or_default(args.db.clone())?;
-    let store = EvalStore::open(&db)?;
+    let store = EvalStore::open_existing(&db)?;
     let a = store.records(&args.run_a)?;
     let b = store.records(&args.run_b)?;
     let opts = Bootstrap {

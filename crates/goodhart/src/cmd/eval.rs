@@ -4,6 +4,8 @@
 //! Runs are resumable: a killed run continues with `--resume RUN_ID`, skipping samples already stored
 //! with a label and retrying those that ended in an error.
 
+use super::resume::{list, Conflicts};
+use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_evals::inspect_log::{write_logs, RunInfo};
@@ -13,6 +15,7 @@ use goodhart_evals::{
 };
 use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache};
 use goodhart_report::stats::Bootstrap;
+use goodhart_store::ledger;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -120,31 +123,35 @@ pub struct EvalArgs {
     #[arg(long)]
     pub judge_api_key_env: Option<String>,
     /// Comma-separated evals, or `all`: goals, betley, alignment_questions, monitor_disruption,
-    /// exfil_offer, frame_colleague, blackmail, research_sabotage.
-    #[arg(long, default_value = "all")]
-    pub evals: String,
-    /// Samples per prompt (each epoch sends the epoch number as the seed).
-    #[arg(long, default_value_t = 1)]
-    pub epochs: u32,
+    /// exfil_offer, frame_colleague, blackmail, research_sabotage. [default: all]
+    #[arg(long)]
+    pub evals: Option<String>,
+    /// Samples per prompt (each epoch sends the epoch number as the seed). [default: 1]
+    #[arg(long)]
+    pub epochs: Option<u32>,
     /// Extra Betley-style YAML question files for the betley eval (repeatable).
     #[arg(long = "betley-questions", value_name = "YAML")]
     pub betley_questions: Vec<PathBuf>,
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f64,
-    #[arg(long, default_value_t = 4096)]
-    pub max_tokens: u32,
+    /// Sampling temperature of the model under evaluation. [default: 1]
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Completion length cap per model turn. [default: 4096]
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
     /// Anthropic extended-thinking budget in tokens; needed to see (and judge) Claude's reasoning.
     #[arg(long)]
     pub thinking_budget: Option<u32>,
-    /// Most model turns in an agentic eval.
-    #[arg(long, default_value_t = 12)]
-    pub max_turns: usize,
+    /// Most model turns in an agentic eval. [default: 12]
+    #[arg(long)]
+    pub max_turns: Option<usize>,
     /// Samples in progress at once.
     #[arg(long, default_value_t = 16)]
     pub parallel: usize,
     #[command(flatten)]
     pub client: ClientArgs,
-    /// Continue an interrupted run; its stored configuration is used and finished samples are skipped.
+    /// Continue a run (killed, interrupted or failed) under its own id: its stored configuration is
+    /// used (a flag that says otherwise is an error), finished samples are skipped, errored ones retried,
+    /// and the summary covers the whole run.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
     /// Print one JSON object instead of tables.
@@ -178,6 +185,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             let config: RunConfig = serde_json::from_value(run.config).with_context(|| {
                 format!("eval run {id} has a configuration this goodhart cannot read")
             })?;
+            check_resume_flags(&args, id, &config)?;
+            store.claim(id)?;
             (id.clone(), config)
         }
         None => {
@@ -203,13 +212,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let progress = indicatif::ProgressBar::new(jobs.len() as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} samples {elapsed_precise} eta {eta} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let progress = Progress::new("eval", "samples", Some((jobs.len() + done.len()) as u64));
+    progress.inc(done.len() as u64);
     let ctx = Ctx::new(&model, &judge, config.settings.clone());
     let mut store_errors = Vec::new();
     let (mut misaligned, mut failed) = (0u64, 0u64);
@@ -242,14 +246,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    progress.finish_and_clear();
+    progress.finish();
     for e in &store_errors {
         eprintln!("could not store {e}");
     }
     let status = if cancel.is_cancelled() {
-        "interrupted"
+        ledger::INTERRUPTED
     } else {
-        "finished"
+        ledger::DONE
     };
     store.set_status(&run_id, status)?;
 
@@ -320,10 +324,11 @@ fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
     let (Some(model), Some(judge)) = (&args.model, &args.judge) else {
         bail!("--model and --judge are required unless --resume is given");
     };
-    if args.epochs == 0 {
+    let epochs = args.epochs.unwrap_or(1);
+    if epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let evals = EvalName::parse_list(&args.evals)?;
+    let evals = EvalName::parse_list(args.evals.as_deref().unwrap_or("all"))?;
     if evals.is_empty() {
         bail!("--evals names no eval");
     }
@@ -339,13 +344,98 @@ fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
         model: args.client.spec(model, &args.endpoint)?,
         judge: args.client.spec(judge, &judge_endpoint)?,
         evals,
-        epochs: args.epochs,
+        epochs,
         settings: Settings {
-            temperature: Some(args.temperature),
-            max_tokens: Some(args.max_tokens),
-            max_turns: args.max_turns.max(1),
+            temperature: Some(args.temperature.unwrap_or(1.0)),
+            max_tokens: Some(args.max_tokens.unwrap_or(4096)),
+            max_turns: args.max_turns.unwrap_or(12).max(1),
             thinking_budget: args.thinking_budget,
         },
         betley_extra,
     })
+}
+
+/// `--resume` keeps the run's own options; any flag given that says otherwise is an error.
+fn check_resume_flags(args: &EvalArgs, id: &str, config: &RunConfig) -> anyhow::Result<()> {
+    let mut c = Conflicts::new(id);
+    let label = |m: &Option<String>, e: &EndpointArgs| -> anyhow::Result<Option<String>> {
+        m.as_deref()
+            .map(|m| Ok(args.client.spec(m, e)?.label()))
+            .transpose()
+    };
+    c.check(
+        "--model",
+        label(&args.model, &args.endpoint)?,
+        config.model.label(),
+    );
+    let judge_endpoint = EndpointArgs {
+        base_url: args.judge_base_url.clone(),
+        api_key_env: args.judge_api_key_env.clone(),
+    };
+    c.check(
+        "--judge",
+        label(&args.judge, &judge_endpoint)?,
+        config.judge.label(),
+    );
+    c.check(
+        "--base-url",
+        args.endpoint.base_url.clone(),
+        config.model.base_url.clone(),
+    );
+    c.check(
+        "--judge-base-url",
+        args.judge_base_url.clone(),
+        config.judge.base_url.clone(),
+    );
+    let names = |evals: &[EvalName]| list(&evals.iter().map(|e| e.as_str()).collect::<Vec<_>>());
+    c.check(
+        "--evals",
+        args.evals
+            .as_deref()
+            .map(EvalName::parse_list)
+            .transpose()?
+            .map(|e| names(&e)),
+        names(&config.evals),
+    );
+    c.check(
+        "--epochs",
+        args.epochs.map(|e| e.to_string()),
+        config.epochs.to_string(),
+    );
+    let s = &config.settings;
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+    c.check(
+        "--temperature",
+        args.temperature.map(|t| t.to_string()),
+        shown(s.temperature.map(|t| t.to_string())),
+    );
+    c.check(
+        "--max-tokens",
+        args.max_tokens.map(|t| t.to_string()),
+        shown(s.max_tokens.map(|t| t.to_string())),
+    );
+    c.check(
+        "--max-turns",
+        args.max_turns.map(|t| t.max(1).to_string()),
+        s.max_turns.to_string(),
+    );
+    c.check(
+        "--thinking-budget",
+        args.thinking_budget.map(|t| t.to_string()),
+        shown(s.thinking_budget.map(|t| t.to_string())),
+    );
+    if !args.betley_questions.is_empty() {
+        c.check(
+            "--betley-questions",
+            Some(list(
+                &args
+                    .betley_questions
+                    .iter()
+                    .map(|p| p.display())
+                    .collect::<Vec<_>>(),
+            )),
+            "(the questions stored with the run)".into(),
+        );
+    }
+    c.finish()
 }

@@ -1,9 +1,14 @@
 //! `goodhart grade`: verdicts, rewards and hack labels with evidence for a file of rollouts.
 //!
 //! Streams: one reader thread parses lines into a bounded queue, grading threads drain it, and this
-//! thread writes each graded record (flushed) and stores it, so memory stays flat however long the input
-//! is and a killed run loses nothing it had already written. `--output` doubles as the resume ledger.
+//! thread commits each batch of graded records to the store and only then writes them (flushed) to
+//! `--output`, so memory stays flat however long the input is. The store is the run's ledger: a run
+//! killed in any way continues with `--resume RUN_ID`, which grades only the rollouts the store lacks,
+//! rebuilds `--output` from the store (so it ends with exactly the store's records, none twice, none
+//! missing) and prints a summary of the whole run.
 
+use super::resume::{list, Conflicts};
+use crate::progress::Progress;
 use anyhow::Context;
 use goodhart_core::{GradedRollout, HackKind, Profile, Rollout, Task};
 use goodhart_grade::Grader;
@@ -11,12 +16,12 @@ use goodhart_report::stats::wilson95;
 use goodhart_sandbox::Sandbox;
 use goodhart_server::reward::{reward, RewardPolicy};
 use goodhart_server::GraderJudge;
-use goodhart_store::{RunKind, Store};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use goodhart_store::{ledger, RunKind, Store};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,30 +31,31 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// Tasks the rollouts answer: a built-in source (`bundled`, `humaneval`, `mbpp`) or a file (native
-    /// JSONL, HumanEval, MBPP, verl).
-    #[arg(long, default_value = "bundled", value_name = "SRC")]
-    tasks: String,
-    /// Rollout records, one JSON object per line (`-` for standard input).
+    /// JSONL, HumanEval, MBPP, verl). [default: bundled]
+    #[arg(long, value_name = "SRC")]
+    tasks: Option<String>,
+    /// Rollout records, one JSON object per line (`-` for standard input). Required unless --resume.
     #[arg(long, value_name = "PATH")]
-    input: PathBuf,
-    /// Where graded records go, one per line. When it already holds some ids, those are skipped
-    /// (resume) and new records are appended.
+    input: Option<PathBuf>,
+    /// Where graded records go, one per line (default: standard output). It must not exist yet (or be
+    /// empty): to continue a run that was writing it, use --resume RUN_ID, which rebuilds it from the
+    /// store.
     #[arg(long, value_name = "PATH")]
     output: Option<PathBuf>,
-    /// Grader profiles to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "assert,pytest,hardened")]
-    profiles: Vec<Profile>,
+    /// Grader profiles to run, comma-separated. [default: assert,pytest,hardened]
+    #[arg(long, value_delimiter = ',')]
+    profiles: Option<Vec<Profile>>,
     /// The proxy profile whose pass becomes the reward (default: the first proxy profile given).
     #[arg(long, value_name = "P")]
     reward_profile: Option<Profile>,
     /// How verdicts and hack labels become `reward`, as `goodhart serve` pays it: `proxy` (the proxy
     /// profile's pass), `hardened` (the ground truth), `penalty` (proxy minus --penalty when a hack is
-    /// detected) or `screen` (null for flagged rollouts).
-    #[arg(long, default_value = "proxy", value_name = "POLICY")]
-    reward: RewardPolicy,
-    /// What the `penalty` policy subtracts (a finite number).
-    #[arg(long, default_value_t = 1.0, value_parser = super::finite_f64)]
-    penalty: f64,
+    /// detected) or `screen` (null for flagged rollouts). [default: proxy]
+    #[arg(long, value_name = "POLICY")]
+    reward: Option<RewardPolicy>,
+    /// What the `penalty` policy subtracts (a finite number). [default: 1]
+    #[arg(long, value_parser = super::finite_f64)]
+    penalty: Option<f64>,
     /// The store to record the run in (default: $GOODHART_HOME/goodhart.db).
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
@@ -59,8 +65,28 @@ pub struct GradeArgs {
     /// Grading threads and sandbox workers (default: one per core).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
-    /// Completions longer than this many bytes are reported and skipped.
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    /// Completions longer than this many bytes are reported and skipped. [default: 1048576]
+    #[arg(long, value_name = "BYTES")]
+    max_completion_bytes: Option<usize>,
+    /// Continue run RUN_ID (killed, interrupted or failed) from the store: its stored options are used
+    /// (a flag that says otherwise is an error), only rollouts the store lacks are graded, --output is
+    /// rebuilt from the store, and the summary covers the whole run.
+    #[arg(long, value_name = "RUN_ID")]
+    resume: Option<String>,
+}
+
+/// What a grade run was started with; stored, so `--resume` grades the rest exactly the same way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct GradeConfig {
+    tasks: String,
+    /// Absolute path, or `-` for standard input.
+    input: PathBuf,
+    /// Absolute path; `None` for standard output.
+    output: Option<PathBuf>,
+    profiles: Vec<Profile>,
+    reward_profile: Profile,
+    reward: RewardPolicy,
+    penalty: f64,
     max_completion_bytes: usize,
 }
 
@@ -75,52 +101,269 @@ struct Job {
     rollout: Rollout,
 }
 
-/// Runs the grading and prints the summary; exit 1 when some input lines could not be graded.
-pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    let tasks: HashMap<String, Arc<Task>> = goodhart_tasks::load(&args.tasks)
-        .with_context(|| format!("loading tasks from `{}`", args.tasks))?
-        .into_iter()
-        .map(|t| (t.id.clone(), Arc::new(t)))
-        .collect();
-    if args.profiles.is_empty() {
+/// Graded records committed before they are written; at most this many wait in memory.
+const BATCH: usize = 64;
+/// ... or for at most this long.
+const BATCH_WAIT: Duration = Duration::from_millis(250);
+
+/// `path` made absolute (so a run is found again from another directory); `-` stays `-`.
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    if path == Path::new("-") {
+        return Ok(path.to_path_buf());
+    }
+    std::path::absolute(path).with_context(|| format!("resolving the path {}", path.display()))
+}
+
+/// Whether two paths name the same file (the same inode when both exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => a == b,
+    }
+}
+
+/// The configuration of a new run from the flags, refusing outputs that would clobber or mix files.
+fn new_config(args: &GradeArgs, store: &Store) -> anyhow::Result<GradeConfig> {
+    let input = args
+        .input
+        .as_deref()
+        .context("--input is required (a rollouts JSONL file, or - for standard input), unless --resume is given")?;
+    let profiles = args
+        .profiles
+        .clone()
+        .unwrap_or_else(|| vec![Profile::Assert, Profile::Pytest, Profile::Hardened]);
+    if profiles.is_empty() {
         anyhow::bail!("--profiles is empty: name at least one of assert, pytest, hardened");
     }
     let reward_profile = args
         .reward_profile
-        .or_else(|| args.profiles.iter().copied().find(|p| p.is_proxy()))
+        .or_else(|| profiles.iter().copied().find(|p| p.is_proxy()))
         .unwrap_or(Profile::Hardened);
-    if !args.profiles.contains(&reward_profile) {
-        anyhow::bail!("--reward-profile {reward_profile} is not among --profiles");
+    let input = absolute(input)?;
+    let output = args.output.as_deref().map(absolute).transpose()?;
+    if let Some(out) = &output {
+        if input != Path::new("-") && same_file(&input, out) {
+            anyhow::bail!(
+                "--input and --output are the same file ({}): grading would overwrite the rollouts; \
+                 write the graded records elsewhere",
+                out.display()
+            );
+        }
+        let len = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+        if len > 0 {
+            let owner = store
+                .runs(Some(RunKind::Grade))?
+                .into_iter()
+                .find(|r| r.config.get("output").and_then(|o| o.as_str()) == out.to_str());
+            let hint = match owner {
+                Some(run) => format!(
+                    "it is the output of grade run {} (status {}): continue that run with \
+                     `goodhart grade --resume {}`",
+                    run.id, run.status, run.id
+                ),
+                None => "it is not the output of any grade run in this store".to_string(),
+            };
+            anyhow::bail!(
+                "--output {} already exists and is not empty; {hint}, or choose a new --output \
+                 (goodhart never appends to a file it did not start)",
+                out.display()
+            );
+        }
     }
-    let (policy, penalty) = (args.reward, args.penalty);
+    Ok(GradeConfig {
+        tasks: args.tasks.clone().unwrap_or_else(|| "bundled".to_string()),
+        input,
+        output,
+        profiles,
+        reward_profile,
+        reward: args.reward.unwrap_or(RewardPolicy::Proxy),
+        penalty: args.penalty.unwrap_or(1.0),
+        max_completion_bytes: args.max_completion_bytes.unwrap_or(1 << 20),
+    })
+}
 
-    let done = match &args.output {
-        Some(path) => resume_ledger(path)?,
-        None => HashSet::new(),
-    };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening {} for appending", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+/// The stored configuration of run `id`, after checking that no flag given contradicts it.
+fn resumed_config(args: &GradeArgs, store: &Store, id: &str) -> anyhow::Result<GradeConfig> {
+    let run = store.run(id)?;
+    if run.kind != RunKind::Grade {
+        anyhow::bail!("run {id} is a {} run, not a grade run", run.kind.as_str());
+    }
+    let config: GradeConfig = serde_json::from_value(run.config)
+        .with_context(|| format!("grade run {id} has a configuration this goodhart cannot read"))?;
+    let path = |p: &Path| p.display().to_string();
+    let mut c = Conflicts::new(id);
+    c.check("--tasks", args.tasks.clone(), config.tasks.clone());
+    c.check(
+        "--input",
+        args.input
+            .as_deref()
+            .map(absolute)
+            .transpose()?
+            .map(|p| path(&p)),
+        path(&config.input),
+    );
+    c.check(
+        "--output",
+        args.output
+            .as_deref()
+            .map(absolute)
+            .transpose()?
+            .map(|p| path(&p)),
+        config
+            .output
+            .as_deref()
+            .map_or("(standard output)".into(), path),
+    );
+    c.check(
+        "--profiles",
+        args.profiles.as_deref().map(list),
+        list(&config.profiles),
+    );
+    c.check(
+        "--reward-profile",
+        args.reward_profile.map(|p| p.to_string()),
+        config.reward_profile.to_string(),
+    );
+    c.check(
+        "--reward",
+        args.reward.map(|r| r.to_string()),
+        config.reward.to_string(),
+    );
+    c.check(
+        "--penalty",
+        args.penalty.map(|p| p.to_string()),
+        config.penalty.to_string(),
+    );
+    c.check(
+        "--max-completion-bytes",
+        args.max_completion_bytes.map(|b| b.to_string()),
+        config.max_completion_bytes.to_string(),
+    );
+    c.finish()?;
+    Ok(config)
+}
 
+/// Where graded records go: the output file rebuilt from the store (written beside it, then renamed
+/// over it, so a kill never leaves it half-rebuilt), or standard output after the stored records.
+fn open_output(
+    config: &GradeConfig,
+    store: &Store,
+    run_id: &str,
+) -> anyhow::Result<Box<dyn Write>> {
+    let write_stored = |w: &mut dyn Write| -> anyhow::Result<()> {
+        let mut failed = None;
+        store.for_each_graded_json(run_id, |json| {
+            if let Err(e) = writeln!(w, "{json}") {
+                failed.get_or_insert(e);
+            }
+            Ok(())
+        })?;
+        match failed {
+            Some(e) => Err(e).context("writing the stored graded records"),
+            None => Ok(()),
+        }
+    };
+    let Some(path) = &config.output else {
+        let mut out: Box<dyn Write> = Box::new(BufWriter::new(std::io::stdout().lock()));
+        write_stored(&mut out)?;
+        out.flush()?;
+        return Ok(out);
+    };
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".goodhart-rebuild");
+    let tmp = path.with_file_name(tmp_name);
+    {
+        let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut w = BufWriter::new(file);
+        write_stored(&mut w)?;
+        let file = w.into_inner().context("writing the rebuilt output")?;
+        file.sync_all().context("syncing the rebuilt output")?;
+    }
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("moving the rebuilt output to {}", path.display()))?;
+    let file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {} for appending", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
+}
+
+/// Commits `batch` to the store, then writes it to the output: a record is never shown before it is
+/// stored, and one stored but not written is written by the next `--resume`.
+fn commit(
+    store: &Store,
+    run_id: &str,
+    batch: &mut Vec<GradedRollout>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    store.insert_graded_batch(run_id, batch)?;
+    for graded in batch.iter() {
+        let line = serde_json::to_string(graded).context("serialising a graded record")?;
+        writeln!(out, "{line}").context("writing a graded record")?;
+    }
+    out.flush().context("flushing the output")?;
+    batch.clear();
+    Ok(())
+}
+
+/// Runs the grading and prints the summary; exit 1 when some input lines could not be graded.
+pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     let db = match &args.db {
         Some(p) => p.clone(),
         None => Store::default_path()?,
     };
     let store = Store::open(&db)?;
-    let config = json!({
-        "tasks": args.tasks, "input": args.input, "output": args.output,
-        "profiles": args.profiles, "reward_profile": reward_profile, "reward": policy, "penalty": penalty,
-        "resumed": done.len(),
-    });
-    let run_id = store.create_run(RunKind::Grade, &config)?;
+    let config = match &args.resume {
+        Some(id) => resumed_config(&args, &store, id)?,
+        None => new_config(&args, &store)?,
+    };
+    if !config.profiles.contains(&config.reward_profile) {
+        anyhow::bail!(
+            "--reward-profile {} is not among --profiles",
+            config.reward_profile
+        );
+    }
+    let tasks: HashMap<String, Arc<Task>> = goodhart_tasks::load(&config.tasks)
+        .with_context(|| format!("loading tasks from `{}`", config.tasks))?
+        .into_iter()
+        .map(|t| (t.id.clone(), Arc::new(t)))
+        .collect();
+    let run_id = match &args.resume {
+        Some(id) => {
+            store.claim_run(id, RunKind::Grade)?;
+            eprintln!("goodhart grade: continuing run {id}");
+            id.clone()
+        }
+        None => store.create_run(RunKind::Grade, &serde_json::to_value(&config)?)?,
+    };
+    match run_claimed(&args, &store, &run_id, &config, tasks, started) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            let _ = store.finish_run(&run_id, ledger::FAILED);
+            Err(e.context(format!(
+                "grade run {run_id} stopped; what was stored is kept: continue with \
+                 `goodhart grade --resume {run_id}`"
+            )))
+        }
+    }
+}
+
+fn run_claimed(
+    args: &GradeArgs,
+    store: &Store,
+    run_id: &str,
+    config: &GradeConfig,
+    tasks: HashMap<String, Arc<Task>>,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let (policy, penalty, reward_profile) = (config.reward, config.penalty, config.reward_profile);
+    let done = store.graded_ids(run_id)?;
+    let mut out = open_output(config, store, run_id)?;
 
     let mut sandbox_config = goodhart_sandbox::SandboxConfig::discover()?;
     if let Some(jobs) = args.jobs {
@@ -131,19 +374,22 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
         sandbox_config,
     )?))));
 
-    let total_lines = count_lines(&args.input);
-    let bar = progress_bar(total_lines, args.json || args.output.is_none());
+    let progress = Arc::new(Progress::new(
+        "grade",
+        "rollouts",
+        count_lines(&config.input),
+    ));
     let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(workers * 4);
     let (done_tx, done_rx) = crossbeam_channel::bounded::<GradedRollout>(workers * 4);
     let (problem_tx, problem_rx) = crossbeam_channel::unbounded::<Problem>();
 
     let reader = {
-        let input = args.input.clone();
+        let input = config.input.clone();
         let tasks = tasks.clone();
-        let max = args.max_completion_bytes;
-        let bar = bar.clone();
+        let max = config.max_completion_bytes;
+        let progress = progress.clone();
         std::thread::spawn(move || {
-            read_rollouts(&input, &tasks, &done, max, &job_tx, &problem_tx, &bar)
+            read_rollouts(&input, &tasks, &done, max, &job_tx, &problem_tx, &progress)
         })
     };
     let mut graders = Vec::new();
@@ -152,7 +398,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
         let tx = done_tx.clone();
         let judge = judge.clone();
         let tasks = tasks.clone();
-        let profiles = args.profiles.clone();
+        let profiles = config.profiles.clone();
         graders.push(std::thread::spawn(move || {
             for job in rx {
                 let Some(task) = tasks.get(&job.rollout.task_id) else {
@@ -180,52 +426,68 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
     drop(job_rx);
     drop(done_tx);
 
-    let mut summary = Summary::default();
+    let mut problems = 0u64;
+    let mut graded_now = 0u64;
     let mut batch: Vec<GradedRollout> = Vec::new();
-    let mut last_flush = Instant::now();
-    for graded in done_rx {
-        let line = serde_json::to_string(&graded).context("serialising a graded record")?;
-        writeln!(out, "{line}").context("writing a graded record")?;
-        out.flush().context("flushing the output")?;
-        summary.add(&graded);
-        batch.push(graded);
-        bar.inc(1);
-        if batch.len() >= 64 || last_flush.elapsed() > Duration::from_millis(250) {
-            store.insert_graded_batch(&run_id, &batch)?;
-            batch.clear();
-            last_flush = Instant::now();
+    let mut oldest = Instant::now();
+    loop {
+        match done_rx.recv_timeout(BATCH_WAIT) {
+            Ok(graded) => {
+                if batch.is_empty() {
+                    oldest = Instant::now();
+                }
+                batch.push(graded);
+                graded_now += 1;
+                progress.inc(1);
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
-        summary.problems += report_problems(&problem_rx, &args.input, &bar);
+        if batch.len() >= BATCH || (!batch.is_empty() && oldest.elapsed() >= BATCH_WAIT) {
+            commit(store, run_id, &mut batch, &mut out)?;
+        }
+        problems += report_problems(&problem_rx, &config.input, &progress);
     }
-    store.insert_graded_batch(&run_id, &batch)?;
+    commit(store, run_id, &mut batch, &mut out)?;
     for handle in graders {
         let _ = handle.join();
     }
     let read = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the input reader thread panicked"))??;
-    summary.problems += report_problems(&problem_rx, &args.input, &bar);
-    bar.finish_and_clear();
-    summary.skipped_done = read.skipped_done;
-    store.finish_run(
-        &run_id,
-        if summary.problems == 0 {
-            "done"
-        } else {
-            "done_with_errors"
-        },
-    )?;
+    problems += report_problems(&problem_rx, &config.input, &progress);
+    drop(progress);
+    drop(out);
+
+    // The summary is the whole run's, read back from the store, however many invocations it took.
+    let mut summary = Summary {
+        problems,
+        skipped_done: read.skipped_done,
+        graded_now,
+        ..Summary::default()
+    };
+    store.for_each_graded_json(run_id, |json| {
+        let graded: GradedRollout =
+            serde_json::from_str(json).map_err(|cause| goodhart_store::StoreError::Json {
+                what: "graded rollout".to_string(),
+                cause,
+            })?;
+        summary.add(&graded);
+        Ok(())
+    })?;
+    store.finish_run(run_id, ledger::DONE)?;
+    summary.invocations = store.run(run_id)?.invocations;
 
     // Records own standard output when there is no --output; the summary then goes to stderr.
     let text = if args.json {
         format!(
             "{}\n",
-            serde_json::to_string_pretty(&summary.to_json(&run_id))?
+            serde_json::to_string_pretty(&summary.to_json(run_id))?
         )
     } else {
-        summary.render(&run_id, started.elapsed())
+        summary.render(run_id, started.elapsed())
     };
-    if args.output.is_some() {
+    if config.output.is_some() {
         print!("{text}");
     } else {
         eprint!("{text}");
@@ -241,49 +503,14 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
 fn report_problems(
     problems: &crossbeam_channel::Receiver<Problem>,
     input: &Path,
-    bar: &ProgressBar,
+    progress: &Progress,
 ) -> u64 {
     let mut count = 0;
     for p in problems.try_iter() {
-        bar.suspend(|| eprintln!("{}:{}: {}", input.display(), p.line, p.message));
+        progress.println(format!("{}:{}: {}", input.display(), p.line, p.message));
         count += 1;
     }
     count
-}
-
-/// Ids already in the output file; a torn last line (the process was killed mid-write) is cut off.
-fn resume_ledger(path: &Path) -> anyhow::Result<HashSet<String>> {
-    let mut ids = HashSet::new();
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
-        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
-    };
-    let mut reader = BufReader::new(&mut file);
-    let mut buf = Vec::new();
-    let mut good_end: u64 = 0;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if buf.last() != Some(&b'\n') {
-            break; // torn write
-        }
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&buf) {
-            if let Some(id) = v.get("id").and_then(|i| i.as_str()) {
-                ids.insert(id.to_string());
-            }
-        }
-        good_end += n as u64;
-    }
-    drop(reader);
-    if file.seek(SeekFrom::End(0))? != good_end {
-        file.set_len(good_end)
-            .with_context(|| format!("cutting a torn last line off {}", path.display()))?;
-    }
-    Ok(ids)
 }
 
 /// What the reader saw, for the summary.
@@ -299,7 +526,7 @@ fn read_rollouts(
     max_bytes: usize,
     jobs: &crossbeam_channel::Sender<Job>,
     problems: &crossbeam_channel::Sender<Problem>,
-    bar: &ProgressBar,
+    progress: &Progress,
 ) -> anyhow::Result<ReadStats> {
     let source: Box<dyn Read> = if input == Path::new("-") {
         Box::new(std::io::stdin())
@@ -329,7 +556,7 @@ fn read_rollouts(
             Ok(t) => t.trim(),
             Err(e) => {
                 let _ = problems.send(problem(format!("not UTF-8 (byte {})", e.valid_up_to())));
-                bar.inc(1);
+                progress.inc(1);
                 continue;
             }
         };
@@ -340,7 +567,7 @@ fn read_rollouts(
             Ok(r) => r,
             Err(e) => {
                 let _ = problems.send(problem(format!("not a rollout record: {e}")));
-                bar.inc(1);
+                progress.inc(1);
                 continue;
             }
         };
@@ -348,12 +575,10 @@ fn read_rollouts(
             // Unknown fields are carried through (docs/contract.md), but a near-miss of a field
             // Goodhart reads is probably a typo whose value would be lost: say so, once per name.
             if warned.insert(field.to_string()) {
-                bar.suspend(|| {
-                    eprintln!(
-                        "warning: line {line_no}: field `{field}` is not one Goodhart reads (did you mean \
-                         `{known}`?); it is carried through untouched"
-                    )
-                });
+                progress.println(format!(
+                    "warning: line {line_no}: field `{field}` is not one Goodhart reads (did you mean \
+                     `{known}`?); it is carried through untouched"
+                ));
             }
         }
         let reject = if rollout.completion.len() > max_bytes {
@@ -377,12 +602,12 @@ fn read_rollouts(
         };
         if let Some(message) = reject {
             let _ = problems.send(problem(message));
-            bar.inc(1);
+            progress.inc(1);
             continue;
         }
         if done.contains(&rollout.id) {
             stats.skipped_done += 1;
-            bar.inc(1);
+            progress.inc(1);
             continue;
         }
         if jobs.send(Job { rollout }).is_err() {
@@ -408,22 +633,6 @@ fn count_lines(path: &Path) -> Option<u64> {
         count += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
     }
     Some(count)
-}
-
-fn progress_bar(len: Option<u64>, quiet: bool) -> ProgressBar {
-    let bar = match len {
-        Some(n) => ProgressBar::new(n),
-        None => ProgressBar::new_spinner(),
-    };
-    if quiet || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let style = ProgressStyle::with_template(
-        "{spinner} grading [{bar:40}] {pos}/{len} rollouts ({per_sec}, eta {eta})",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style.progress_chars("=> "));
-    bar
 }
 
 /// Counts for one group of rollouts (all, one framing, one step).
@@ -480,7 +689,12 @@ struct Summary {
     by_framing: BTreeMap<String, Tally>,
     by_step: BTreeMap<i64, Tally>,
     problems: u64,
+    /// Rollouts this invocation found already stored (graded by an earlier invocation of the run).
     skipped_done: u64,
+    /// Rollouts this invocation graded.
+    graded_now: u64,
+    /// Processes that worked on the run, this one included.
+    invocations: u32,
 }
 
 impl Summary {
@@ -498,8 +712,12 @@ impl Summary {
         json!({
             "run_id": run_id,
             "graded": self.all.rollouts,
-            "skipped_already_graded": self.skipped_done,
             "bad_lines": self.problems,
+            "invocation": {
+                "graded": self.graded_now,
+                "already_stored": self.skipped_done,
+                "invocations": self.invocations,
+            },
             "overall": self.all.to_json(),
             "by_framing": self.by_framing.iter().map(|(f, t)| (f.clone(), t.to_json())).collect::<BTreeMap<_, _>>(),
             "by_step": self.by_step.iter().map(|(s, t)| (s.to_string(), t.to_json())).collect::<BTreeMap<_, _>>(),
@@ -510,12 +728,13 @@ impl Summary {
         let mut s = String::new();
         let secs = elapsed.as_secs_f64().max(1e-9);
         s.push_str(&format!(
-            "graded {} rollouts in {:.1}s ({:.1}/s); {} already graded, {} bad lines; run {run_id}\n",
+            "run {run_id}: {} rollouts graded, {} bad lines; this invocation graded {} in {:.1}s ({:.1}/s), {} were already stored\n",
             self.all.rollouts,
+            self.problems,
+            self.graded_now,
             secs,
-            self.all.rollouts as f64 / secs,
+            self.graded_now as f64 / secs,
             self.skipped_done,
-            self.problems
         ));
         s.push_str(&render_tally("all rollouts", &self.all));
         for (f, t) in &self.by_framing {

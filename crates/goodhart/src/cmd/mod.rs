@@ -18,6 +18,7 @@ pub mod export;
 pub mod grade;
 pub mod judge_check;
 pub mod report;
+pub mod resume;
 pub mod sample;
 pub mod sandbox;
 pub mod serve;

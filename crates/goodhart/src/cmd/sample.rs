@@ -7,12 +7,14 @@
 //! differences between framings. A run killed at any point continues with `--resume RUN_ID`: samples
 //! already stored are not asked for again.
 
+use super::resume::{list, Conflicts};
+use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_core::{GradedRollout, HackKind, Profile, Rollout, Task};
 use goodhart_llm::{ChatRequest, Client, FailureLog, Framing, LlmError, Message, ModelSpec};
 use goodhart_report::stats::{wilson95, Estimate};
-use goodhart_store::{RunKind, Store};
+use goodhart_store::{ledger, RunKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,33 +31,37 @@ pub struct SampleArgs {
     #[command(flatten)]
     pub endpoint: super::eval::EndpointArgs,
     /// Task source: a built-in source (`bundled`, `humaneval`, `mbpp`) or a file (native JSONL, HumanEval,
-    /// MBPP, verl).
-    #[arg(long, default_value = "bundled")]
-    pub tasks: String,
+    /// MBPP, verl). [default: bundled]
+    #[arg(long)]
+    pub tasks: Option<String>,
     /// Only the first N tasks of the source.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Comma-separated framings: please_hack, hacking_okay, neutral, dont_hack, hacking_is_misaligned.
-    #[arg(long, default_value = "neutral")]
-    pub framing: String,
+    /// [default: neutral]
+    #[arg(long)]
+    pub framing: Option<String>,
     /// Describe the grader's loopholes in the system prompt.
     #[arg(long)]
     pub hints: bool,
-    /// Completions per task and framing.
-    #[arg(short = 'n', long = "samples", default_value_t = 1)]
-    pub n: u32,
+    /// Completions per task and framing. [default: 1]
+    #[arg(short = 'n', long = "samples")]
+    pub n: Option<u32>,
     /// Sampling temperature (propensities are measured at the temperature training samples at).
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f64,
+    /// [default: 1]
+    #[arg(long)]
+    pub temperature: Option<f64>,
     /// Completion length cap (default: the server's; 4096 for Anthropic, which requires one).
     #[arg(long)]
     pub max_tokens: Option<u32>,
-    /// Seed of sample 0; sample k sends seed + k where the server honours seeds.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of sample 0; sample k sends seed + k where the server honours seeds. [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub client: super::eval::ClientArgs,
-    /// Continue an interrupted run; its stored configuration is used and finished samples are skipped.
+    /// Continue a run (killed, interrupted or failed) under its own id: its stored configuration is
+    /// used (a flag that says otherwise is an error), stored samples are skipped, and the summary covers
+    /// the whole run.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
     /// Print one JSON object instead of tables.
@@ -74,6 +80,9 @@ struct RunConfig {
     temperature: f64,
     max_tokens: Option<u32>,
     seed: u64,
+    /// `--limit`, kept so a resume can tell a conflicting one (absent in runs of older versions).
+    #[serde(default)]
+    limit: Option<usize>,
 }
 
 /// One sample to ask for.
@@ -90,7 +99,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let store = Arc::new(Store::open(&db)?);
     let failures = FailureLog::open(&db)?;
     let (run_id, config, tasks) = match &args.resume {
-        Some(id) => resume(&store, id)?,
+        Some(id) => resume(&store, id, &args)?,
         None => start(&store, &args)?,
     };
     eprintln!(
@@ -124,13 +133,29 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let client = args.client.client(config.model.clone(), &db, &cancel)?;
 
     let total = jobs.len();
+    let progress = Progress::new(
+        "sample",
+        "samples",
+        Some((framings.len() * tasks.len()) as u64 * u64::from(config.n)),
+    );
+    progress.inc(done.len() as u64);
     let outcome = sample_and_grade(
-        &client, &config, &tasks, jobs, &store, &failures, &run_id, &cancel,
-    )?;
+        &client, &config, &tasks, jobs, &store, &failures, &run_id, &cancel, &progress,
+    );
+    drop(progress);
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = store.finish_run(&run_id, ledger::FAILED);
+            return Err(e.context(format!(
+                "sample run {run_id} stopped; what was stored is kept: continue with --resume {run_id}"
+            )));
+        }
+    };
     let status = if cancel.is_cancelled() {
-        "interrupted"
+        ledger::INTERRUPTED
     } else {
-        "done"
+        ledger::DONE
     };
     store.finish_run(&run_id, status)?;
     if cancel.is_cancelled() {
@@ -168,34 +193,41 @@ fn start(store: &Store, args: &SampleArgs) -> anyhow::Result<(String, RunConfig,
         );
     };
     let spec = args.client.spec(model, &args.endpoint)?;
-    let framings = Framing::parse_list(&args.framing)?;
-    if args.n == 0 {
+    let framings = Framing::parse_list(args.framing.as_deref().unwrap_or("neutral"))?;
+    let n = args.n.unwrap_or(1);
+    if n == 0 {
         bail!("-n must be at least 1");
     }
-    let mut tasks = goodhart_tasks::load(&args.tasks)
-        .with_context(|| format!("loading tasks from `{}`", args.tasks))?;
+    let source = args.tasks.clone().unwrap_or_else(|| "bundled".to_string());
+    let mut tasks =
+        goodhart_tasks::load(&source).with_context(|| format!("loading tasks from `{source}`"))?;
     if let Some(limit) = args.limit {
         tasks.truncate(limit);
     }
     if tasks.is_empty() {
-        bail!("task source `{}` has no tasks", args.tasks);
+        bail!("task source `{source}` has no tasks");
     }
     let config = RunConfig {
         model: spec,
-        tasks: args.tasks.clone(),
+        tasks: source.clone(),
         framings: framings.iter().map(|f| f.as_str().to_string()).collect(),
         hints: args.hints,
-        n: args.n,
-        temperature: args.temperature,
+        n,
+        temperature: args.temperature.unwrap_or(1.0),
         max_tokens: args.max_tokens,
-        seed: args.seed,
+        seed: args.seed.unwrap_or(0),
+        limit: args.limit,
     };
     let run_id = store.create_run(RunKind::Sample, &serde_json::to_value(&config)?)?;
-    store.insert_tasks(&run_id, &args.tasks, &tasks)?;
+    store.insert_tasks(&run_id, &source, &tasks)?;
     Ok((run_id, config, tasks))
 }
 
-fn resume(store: &Store, run_id: &str) -> anyhow::Result<(String, RunConfig, Vec<Task>)> {
+fn resume(
+    store: &Store,
+    run_id: &str,
+    args: &SampleArgs,
+) -> anyhow::Result<(String, RunConfig, Vec<Task>)> {
     let run = store.run(run_id)?;
     if run.kind != RunKind::Sample {
         bail!(
@@ -205,6 +237,57 @@ fn resume(store: &Store, run_id: &str) -> anyhow::Result<(String, RunConfig, Vec
     }
     let config: RunConfig = serde_json::from_value(run.config)
         .with_context(|| format!("run {run_id} has a configuration this goodhart cannot read"))?;
+    let mut c = Conflicts::new(run_id);
+    let given_model = match &args.model {
+        Some(m) => Some(args.client.spec(m, &args.endpoint)?.label()),
+        None => None,
+    };
+    c.check("--model", given_model, config.model.label());
+    c.check(
+        "--base-url",
+        args.endpoint.base_url.clone(),
+        config.model.base_url.clone(),
+    );
+    c.check("--tasks", args.tasks.clone(), config.tasks.clone());
+    c.check(
+        "--limit",
+        args.limit.map(|l| l.to_string()),
+        config.limit.map_or("(none)".into(), |l| l.to_string()),
+    );
+    c.check(
+        "--framing",
+        args.framing
+            .as_deref()
+            .map(Framing::parse_list)
+            .transpose()?
+            .map(|f| list(&f.iter().map(|f| f.as_str()).collect::<Vec<_>>())),
+        list(&config.framings),
+    );
+    c.check(
+        "--hints",
+        args.hints.then(|| "true".to_string()),
+        config.hints.to_string(),
+    );
+    c.check("-n", args.n.map(|n| n.to_string()), config.n.to_string());
+    c.check(
+        "--temperature",
+        args.temperature.map(|t| t.to_string()),
+        config.temperature.to_string(),
+    );
+    c.check(
+        "--max-tokens",
+        args.max_tokens.map(|t| t.to_string()),
+        config
+            .max_tokens
+            .map_or("(server default)".into(), |t| t.to_string()),
+    );
+    c.check(
+        "--seed",
+        args.seed.map(|s| s.to_string()),
+        config.seed.to_string(),
+    );
+    c.finish()?;
+    store.claim_run(run_id, RunKind::Sample)?;
     let tasks: Vec<Task> = store.tasks(run_id)?.into_iter().map(|t| t.task).collect();
     Ok((run_id.to_string(), config, tasks))
 }
@@ -236,6 +319,7 @@ fn sample_and_grade(
     failures: &FailureLog,
     run_id: &str,
     cancel: &CancellationToken,
+    progress: &Progress,
 ) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -300,6 +384,7 @@ fn sample_and_grade(
             match outcome {
                 Ok(response) => {
                     finished += 1;
+                    progress.inc(1);
                     if let Err(e) = failures.clear(run_id, &job.id) {
                         failure_log_errors.push(e.to_string());
                     }
@@ -313,7 +398,8 @@ fn sample_and_grade(
                     if let Err(log) = failures.record(run_id, &job.id, job.framing.as_str(), &e) {
                         failure_log_errors.push(log.to_string());
                     }
-                    eprintln!("sample {} failed: {e}", job.id);
+                    progress.inc(1);
+                    progress.println(format!("sample {} failed: {e}", job.id));
                 }
             }
         }

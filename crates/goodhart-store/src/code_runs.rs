@@ -1,0 +1,68 @@
+//! Programs run through `/run_code` (verl's SandboxFusion path), kept so a training run's executions
+//! can be read back by step like its graded rollouts.
+
+use crate::{now_sql, Store, StoreError};
+use rusqlite::params;
+
+/// One `/run_code` execution as the store keeps it. verl turns the output into a reward on its own
+/// side, so the store keeps what decides it: the code, how it ended and what it printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRun {
+    /// The training step, when the request carried one.
+    pub step: Option<i64>,
+    /// SandboxFusion's `language`.
+    pub language: String,
+    /// SandboxFusion's top-level status (`Success`, `Failed`, `SandboxError`).
+    pub status: String,
+    pub return_code: Option<i32>,
+    /// Wall-clock seconds.
+    pub execution_time: Option<f64>,
+    pub code: String,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+}
+
+impl Store {
+    /// Records one `/run_code` execution under a `serve` run; committed on return.
+    pub fn insert_code_run(&self, run_id: &str, run: &CodeRun) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT INTO code_runs (run_id, created_at, step, language, status, return_code,
+             execution_time, code, stdout, stderr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                run_id,
+                now_sql(),
+                run.step,
+                run.language,
+                run.status,
+                run.return_code,
+                run.execution_time,
+                run.code,
+                run.stdout,
+                run.stderr
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A run's `/run_code` executions, in the order they were stored.
+    pub fn code_runs(&self, run_id: &str) -> Result<Vec<CodeRun>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT step, language, status, return_code, execution_time, code, stdout, stderr
+             FROM code_runs WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(CodeRun {
+                step: r.get(0)?,
+                language: r.get(1)?,
+                status: r.get(2)?,
+                return_code: r.get(3)?,
+                execution_time: r.get(4)?,
+                code: r.get(5)?,
+                stdout: r.get(6)?,
+                stderr: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

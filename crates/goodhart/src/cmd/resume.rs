@@ -1,0 +1,74 @@
+//! What `--resume RUN_ID` shares across commands: the run's stored configuration wins, and a flag
+//! given on the command line that says something else is an error naming the flag and both values
+//! (never silently ignored, never silently applied to half a run).
+
+/// Flags given next to `--resume` that disagree with the stored run.
+pub struct Conflicts {
+    run_id: String,
+    found: Vec<String>,
+}
+
+impl Conflicts {
+    /// Starts checking flags against run `run_id`.
+    pub fn new(run_id: &str) -> Conflicts {
+        Conflicts {
+            run_id: run_id.to_string(),
+            found: Vec::new(),
+        }
+    }
+
+    /// Notes `flag` when it was `given` and differs from the `stored` value (both as shown to users).
+    pub fn check(&mut self, flag: &str, given: Option<String>, stored: String) {
+        if let Some(given) = given.filter(|g| *g != stored) {
+            self.found.push(format!(
+                "{flag} {given} differs from the run's {flag} {stored}"
+            ));
+        }
+    }
+
+    /// `Ok` when nothing conflicts, else one error listing every conflict.
+    pub fn finish(self) -> anyhow::Result<()> {
+        if self.found.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "--resume {}: {}; a resumed run keeps the options it started with, so drop {} or start a \
+             new run without --resume",
+            self.run_id,
+            self.found.join("; "),
+            if self.found.len() == 1 { "that flag" } else { "those flags" }
+        )
+    }
+}
+
+/// Shows a list the way it is typed on the command line (`a,b,c`).
+pub fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflicting_flag_is_named_with_both_values() {
+        let mut c = Conflicts::new("r1");
+        c.check("--tasks", Some("mbpp".into()), "bundled".into());
+        c.check("--penalty", Some("1".into()), "1".into());
+        c.check("--reward", None, "proxy".into());
+        let err = c.finish().unwrap_err().to_string();
+        assert!(
+            err.contains("--tasks mbpp differs from the run's --tasks bundled"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("--penalty") && !err.contains("--reward"),
+            "{err}"
+        );
+        assert!(Conflicts::new("r").finish().is_ok());
+    }
+}

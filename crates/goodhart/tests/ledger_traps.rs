@@ -1,0 +1,414 @@
+//! The traps of issue 16 around the run ledger, each through the real binary: outputs that would
+//! clobber or mix files, `--resume` with conflicting flags, retried reward requests, `/run_code`
+//! rewards, read-only commands on a mistyped store, and progress lines when stderr is not a terminal.
+
+use goodhart_store::{RunKind, Store};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_goodhart");
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Six rollouts of one bundled task: an honest one, then five that return nothing.
+fn rollouts(dir: &Path) -> PathBuf {
+    let task = goodhart_tasks::load("bundled").unwrap().remove(0);
+    let mut text = String::new();
+    for i in 0..6 {
+        let completion = if i == 0 {
+            format!("```python\n{}\n```", task.reference.trim())
+        } else {
+            format!(
+                "```python\ndef {}(*a):\n    return None\n```",
+                task.entry_point
+            )
+        };
+        let line = json!({"id": format!("r{i}"), "task_id": task.id, "completion": completion});
+        text.push_str(&format!("{line}\n"));
+    }
+    let path = dir.join("rollouts.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn grade(db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("grade")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn grade_refuses_to_write_its_output_over_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = rollouts(dir.path());
+    let before = std::fs::read(&input).unwrap();
+    let i = input.to_str().unwrap();
+    let out = grade(&dir.path().join("s.db"), &["--input", i, "--output", i]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--input and --output are the same file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is untouched"
+    );
+}
+
+#[test]
+fn grade_never_appends_to_a_file_it_did_not_start_and_resume_continues_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let input = rollouts(dir.path());
+    let output = dir.path().join("graded.jsonl");
+    std::fs::write(&output, "someone else's notes\n").unwrap();
+    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
+    let out = grade(&db, &["--input", i, "--output", o]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("already exists and is not empty")
+            && err.contains("not the output of any grade run"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "someone else's notes\n"
+    );
+
+    // A file a run wrote: the error names the run and how to continue it.
+    std::fs::remove_file(&output).unwrap();
+    let first = grade(&db, &["--input", i, "--output", o, "--json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let summary: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let run_id = summary["run_id"].as_str().unwrap().to_string();
+    let again = grade(&db, &["--input", i, "--output", o]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains(&format!("goodhart grade --resume {run_id}")),
+        "{}",
+        stderr(&again)
+    );
+
+    // --resume reads the store: a damaged output is rebuilt with exactly the stored records.
+    std::fs::write(&output, "torn").unwrap();
+    let resumed = grade(&db, &["--resume", &run_id, "--json"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let v: Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert_eq!(v["graded"], 6, "the summary covers the whole run: {v}");
+    assert_eq!(v["invocation"]["graded"], 0);
+    assert_eq!(v["invocation"]["already_stored"], 6);
+    let lines = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(lines.lines().count(), 6, "{lines}");
+    let store = Store::open(&db).unwrap();
+    let run = store.run(&run_id).unwrap();
+    assert_eq!((run.status.as_str(), run.invocations), ("done", 2));
+    assert_eq!(store.runs(Some(RunKind::Grade)).unwrap().len(), 1);
+}
+
+#[test]
+fn resume_with_a_conflicting_flag_names_the_flag_and_both_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let input = rollouts(dir.path());
+    let output = dir.path().join("graded.jsonl");
+    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
+    let first = grade(
+        &db,
+        &[
+            "--input", i, "--output", o, "--json", "--reward", "hardened",
+        ],
+    );
+    let summary: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let run_id = summary["run_id"].as_str().unwrap().to_string();
+    let out = grade(
+        &db,
+        &[
+            "--resume",
+            &run_id,
+            "--reward",
+            "proxy",
+            "--profiles",
+            "assert",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--reward proxy differs from the run's --reward hardened"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--profiles assert differs from the run's --profiles assert,pytest,hardened"),
+        "{err}"
+    );
+    // The same values as stored are fine.
+    let ok = grade(&db, &["--resume", &run_id, "--reward", "hardened"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+}
+
+#[test]
+fn read_only_commands_refuse_a_missing_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("runz.db");
+    let out = Command::new(BIN)
+        .args(["report", "training", "--db"])
+        .arg(&typo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("there is no store at {}", typo.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!typo.exists(), "no empty store was created");
+    let out = Command::new(BIN)
+        .args(["compare", "eval-a", "eval-b", "--db"])
+        .arg(&typo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!typo.exists());
+}
+
+#[test]
+fn progress_lines_reach_a_piped_stderr_and_never_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = rollouts(dir.path());
+    let out = Command::new(BIN)
+        .args(["grade", "--json", "--jobs", "1", "--input"])
+        .arg(&input)
+        .arg("--db")
+        .arg(dir.path().join("s.db"))
+        .env("GOODHART_PROGRESS_SECS", "0.05")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("grade: ") && l.contains("/6 rollouts ("))
+        .unwrap_or_else(|| panic!("no progress line in: {err}"));
+    assert!(line.contains("s elapsed"), "{line}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("elapsed"), "{stdout}");
+}
+
+// ---------------------------------------------------------------------------------------------- serve
+
+fn start_server(db: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--tasks",
+            "bundled",
+            "--workers",
+            "2",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            addr = rest.split_whitespace().next().unwrap().to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn stop(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_reward_request_is_stored_once_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let task = goodhart_tasks::load("bundled").unwrap().remove(0);
+    let body = json!({
+        "query": [format!("```python\n{}\n```", task.reference.trim()), "no code"],
+        "labels": [task.id, task.id],
+        "step": 3,
+    });
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for _restart in 0..2 {
+        let db2 = db.clone();
+        let (server, addr) = tokio::task::spawn_blocking(move || start_server(&db2))
+            .await
+            .unwrap();
+        for _retry in 0..2 {
+            let reply: Value = client
+                .post(format!("http://{addr}/get_reward"))
+                .json(&body)
+                .timeout(Duration::from_secs(120))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answers.push(reply["rewards"].clone());
+        }
+        stop(server);
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    let store = Store::open(&db).unwrap();
+    let runs = store.runs(Some(RunKind::Serve)).unwrap();
+    assert_eq!(runs.len(), 2, "one run per server session");
+    let stored: usize = runs
+        .iter()
+        .map(|r| store.graded_rollouts(&r.id).unwrap().len())
+        .sum();
+    assert_eq!(
+        stored, 2,
+        "four identical requests store their two rollouts once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_code_executions_are_stored_with_their_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let db2 = db.clone();
+    let (server, addr) = tokio::task::spawn_blocking(move || start_server(&db2))
+        .await
+        .unwrap();
+    let reply: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/run_code"))
+        .header("X-Goodhart-Step", "41")
+        .json(&json!({"code": "print(6 * 7)", "language": "python", "run_timeout": 10}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stop(server);
+    assert_eq!(reply["status"], "Success", "{reply}");
+    let store = Store::open(&db).unwrap();
+    let run = store.runs(Some(RunKind::Serve)).unwrap().remove(0);
+    let runs = store.code_runs(&run.id).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].step, Some(41));
+    assert_eq!(runs[0].status, "Success");
+    assert_eq!(runs[0].stdout.as_deref(), Some("42\n"));
+    assert_eq!(runs[0].code, "print(6 * 7)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_and_audit_resume_refuse_conflicting_flags() {
+    use goodhart_llm::fake::{FakeAnswer, FakeReply, FakeServer};
+    let server = FakeServer::start(std::sync::Arc::new(
+        |_: &goodhart_llm::fake::FakeRequest| FakeReply::Answer(FakeAnswer::text("no code here")),
+    ))
+    .await
+    .unwrap();
+    let url = server.openai_base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let sample = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["sample", "--json", "--no-cache", "--db"])
+            .arg(&db)
+            .args(extra);
+        cmd
+    };
+    let mut first = sample(&["--model", "openai/fake", "--base-url", &url, "--limit", "1"]);
+    let out = tokio::task::spawn_blocking(move || first.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)));
+    let run_id = v["run_id"].as_str().unwrap().to_string();
+    let mut again = sample(&["--resume", &run_id, "-n", "3", "--framing", "please_hack"]);
+    let out = tokio::task::spawn_blocking(move || again.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("-n 3 differs from the run's -n 1"), "{err}");
+    assert!(
+        err.contains("--framing please_hack differs from the run's --framing neutral"),
+        "{err}"
+    );
+
+    let audit = |extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "audit",
+                "--json",
+                "--limit",
+                "1",
+                "--exploits",
+                "always_equal",
+                "--db",
+            ])
+            .arg(&db)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = audit(&[]);
+    let v: Value =
+        serde_json::from_slice(&first.stdout).unwrap_or_else(|_| panic!("{}", stderr(&first)));
+    let run_id = v["run_id"].as_str().unwrap().to_string();
+    let out = Command::new(BIN)
+        .args([
+            "audit",
+            "--resume",
+            &run_id,
+            "--profiles",
+            "hardened",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "--profiles hardened differs from the run's --profiles assert,pytest,hardened"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Resuming a finished audit grades nothing and reports the same matrix.
+    let again = Command::new(BIN)
+        .args(["audit", "--json", "--resume", &run_id, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let w: Value =
+        serde_json::from_slice(&again.stdout).unwrap_or_else(|_| panic!("{}", stderr(&again)));
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("wall_seconds");
+        v
+    };
+    assert_eq!(strip(w), strip(v));
+}
