@@ -6,7 +6,7 @@
 //! A 135M model answers badly and cannot format a judge's verdict reliably, so nothing here asserts
 //! quality: it asserts the bookkeeping a user relies on. Every requested sample is accounted for (counted,
 //! excluded with a reason, or an error with a message), the store holds exactly those rows, the run is
-//! marked finished, the `--json` summary has its documented keys, and a repeated invocation is served
+//! marked done, the `--json` summary has its documented keys, and a repeated invocation is served
 //! from the response cache: the server's `/metrics` shows no new token predicted.
 
 use goodhart_evals::{EvalName, EvalStore, Outcome};
@@ -215,7 +215,7 @@ fn sample_and_eval_against_a_real_model_account_for_every_sample() {
     for key in ["run_id", "model", "judge", "status", "evals", "mgs"] {
         assert!(e.get(key).is_some(), "eval summary lacks `{key}`: {e}");
     }
-    assert_eq!(e["status"], "finished");
+    assert_eq!(e["status"], "done");
     let summaries = e["evals"].as_array().unwrap();
     assert_eq!(summaries.len(), 2, "{e}");
     eprintln!(
@@ -255,7 +255,7 @@ fn sample_and_eval_against_a_real_model_account_for_every_sample() {
     );
     let eval_run = e["run_id"].as_str().unwrap();
     let eval_store = EvalStore::open(&db).unwrap();
-    assert_eq!(eval_store.run(eval_run).unwrap().status, "finished");
+    assert_eq!(eval_store.run(eval_run).unwrap().status, "done");
     let records = eval_store.records(eval_run).unwrap();
     assert_eq!(records.len() as u64, planned, "stored eval rows");
     for r in &records {
