@@ -104,6 +104,12 @@ fn comparable(mut v: Value) -> Value {
 
 // ---------------------------------------------------------------------------------------------- grade
 
+/// Rollouts in the grade test's input: enough grading (several seconds on a quiet machine) that twenty
+/// kills at 0.15–1.5 s, each paying the start-up again, cannot finish the run before the last kill; with
+/// 36, a quiet machine finished the run after a few kills and the rest of the invocations had nothing
+/// left to interrupt.
+const GRADE_ROLLOUTS: usize = 240;
+
 fn grade_input(dir: &Path) -> std::path::PathBuf {
     let tasks: Vec<_> = goodhart_tasks::load("bundled")
         .unwrap()
@@ -111,7 +117,7 @@ fn grade_input(dir: &Path) -> std::path::PathBuf {
         .take(6)
         .collect();
     let mut text = String::new();
-    for i in 0..36 {
+    for i in 0..GRADE_ROLLOUTS {
         let t = &tasks[i % tasks.len()];
         let completion = match i % 3 {
             0 => format!("```python\n{}\n```", t.reference.trim()),
@@ -146,7 +152,7 @@ fn grade_killed_twenty_times_loses_and_duplicates_nothing() {
     };
     let clean_out = dir.path().join("clean.jsonl");
     let clean = comparable(output_json(grade(&dir.path().join("clean.db"), &clean_out)));
-    assert_eq!(clean["graded"], 36, "{clean}");
+    assert_eq!(clean["graded"], GRADE_ROLLOUTS, "{clean}");
 
     let db = dir.path().join("killed.db");
     let output = dir.path().join("graded.jsonl");
@@ -160,7 +166,7 @@ fn grade_killed_twenty_times_loses_and_duplicates_nothing() {
         &db,
         RunKind::Grade,
         16,
-        (150, 2500),
+        (150, 1500),
         &|| grade(&db, &output),
         &resume,
     );
@@ -170,7 +176,11 @@ fn grade_killed_twenty_times_loses_and_duplicates_nothing() {
     let store = Store::open(&db).unwrap();
     let stored = store.graded_rollouts(&run_id).unwrap();
     let ids: BTreeSet<&str> = stored.iter().map(|g| g.rollout.id.as_str()).collect();
-    assert_eq!((stored.len(), ids.len()), (36, 36), "store rows");
+    assert_eq!(
+        (stored.len(), ids.len()),
+        (GRADE_ROLLOUTS, GRADE_ROLLOUTS),
+        "store rows"
+    );
     let mut stored_json = Vec::new();
     store
         .for_each_graded_json(&run_id, |j| {
