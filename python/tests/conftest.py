@@ -14,7 +14,8 @@ import urllib.request
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-HUMANEVAL = ROOT.parent / "shared" / "datasets" / "openai_human-eval" / "HumanEval.jsonl.gz"
+# HumanEval ships inside the goodhart binary: the built-in source name works from any directory.
+HUMANEVAL = "humaneval"
 
 
 def goodhart_binary() -> str:
