@@ -98,7 +98,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let raw = tx
             .query_row(
-                "SELECT id, kind, created_at, config, status, finished_at, invocations FROM runs
+                "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs
                  WHERE id = ?1",
                 [run_id],
                 raw_run,

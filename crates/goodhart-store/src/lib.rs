@@ -152,6 +152,10 @@ pub struct RunRecord {
     pub finished_at: Option<String>,
     /// How many processes have worked on the run: 1, plus one per `--resume`.
     pub invocations: u32,
+    /// The training checkpoint the run measured (`--checkpoint NAME`), if it was tagged.
+    pub checkpoint: Option<String>,
+    /// The training step of that checkpoint (`--step N`), so reports can order runs along training.
+    pub step: Option<i64>,
 }
 
 /// A task as a run saw it, so results can be re-read against the exact tests that produced them.
@@ -332,12 +336,31 @@ impl Store {
         Ok(())
     }
 
+    /// Tags a run with the training checkpoint it measured, so `compare` and the reports can place it
+    /// on the training curve. `None` leaves a field as it is (a resume need not repeat the tags).
+    pub fn tag_run(
+        &self,
+        run_id: &str,
+        checkpoint: Option<&str>,
+        step: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let changed = self.lock()?.execute(
+            "UPDATE runs SET checkpoint = COALESCE(?2, checkpoint), step = COALESCE(?3, step)
+             WHERE id = ?1",
+            params![run_id, checkpoint, step],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchRun(run_id.to_string()));
+        }
+        Ok(())
+    }
+
     /// Reads one run back.
     pub fn run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
         let conn = self.lock()?;
         let row = conn
             .query_row(
-                "SELECT id, kind, created_at, config, status, finished_at, invocations FROM runs WHERE id = ?1",
+                "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs WHERE id = ?1",
                 [run_id],
                 raw_run,
             )
@@ -350,7 +373,7 @@ impl Store {
     pub fn runs(&self, kind: Option<RunKind>) -> Result<Vec<RunRecord>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
-            "SELECT id, kind, created_at, config, status, finished_at, invocations FROM runs
+            "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs
              WHERE ?1 IS NULL OR kind = ?1 ORDER BY created_at DESC, rowid DESC",
         )?;
         let rows = stmt.query_map([kind.map(RunKind::as_str)], raw_run)?;
@@ -670,6 +693,8 @@ struct RawRun {
     status: String,
     finished_at: Option<String>,
     invocations: u32,
+    checkpoint: Option<String>,
+    step: Option<i64>,
 }
 
 fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
@@ -681,6 +706,8 @@ fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
         status: r.get(4)?,
         finished_at: r.get(5)?,
         invocations: r.get(6)?,
+        checkpoint: r.get(7)?,
+        step: r.get(8)?,
     })
 }
 
@@ -695,6 +722,8 @@ impl RawRun {
             status: self.status,
             finished_at: self.finished_at,
             invocations: self.invocations,
+            checkpoint: self.checkpoint,
+            step: self.step,
         })
     }
 }

@@ -123,6 +123,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP TABLE eval_samples;
     DROP TABLE eval_runs;
     ALTER TABLE eval_results RENAME TO eval_samples;",
+    // 4: which training checkpoint a run measured (`--checkpoint NAME --step N` on `eval` and `sample`),
+    // so reports can draw hack rate and misalignment against training step.
+    "ALTER TABLE runs ADD COLUMN checkpoint TEXT;
+    ALTER TABLE runs ADD COLUMN step INTEGER;
+    CREATE INDEX runs_checkpoint ON runs (checkpoint, step);",
 ];
 
 /// The version a database has once every migration this build knows has run.

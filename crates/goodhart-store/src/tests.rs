@@ -384,3 +384,23 @@ fn schema_2_moves_old_eval_tables_into_the_common_runs_table() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].label, "aligned");
 }
+
+#[test]
+fn runs_carry_checkpoint_tags_and_a_resume_need_not_repeat_them() {
+    let (_dir, store) = temp_store();
+    let id = store
+        .create_run(RunKind::Eval, &serde_json::json!({}))
+        .unwrap();
+    let run = store.run(&id).unwrap();
+    assert_eq!((run.checkpoint, run.step), (None, None));
+    store.tag_run(&id, Some("ckpt-400"), Some(400)).unwrap();
+    store.tag_run(&id, None, None).unwrap();
+    let run = store.run(&id).unwrap();
+    assert_eq!(run.checkpoint.as_deref(), Some("ckpt-400"));
+    assert_eq!(run.step, Some(400));
+    assert_eq!(store.runs(None).unwrap()[0].step, Some(400));
+    assert!(matches!(
+        store.tag_run("nope", Some("x"), None),
+        Err(StoreError::NoSuchRun(_))
+    ));
+}
