@@ -547,3 +547,54 @@ fn a_case_that_writes_its_own_answers_cannot_speak_for_another_case() {
     let honest = hardened(&t, "def f(x):\n    return x + 1\n");
     assert_eq!(honest.verdict.tests_passed, 3, "{honest:?}");
 }
+
+/// Tests that could not be split into (call, expected) pairs run as code beside the loaded solution, so
+/// a solution can try to change what those statements see. Each of these rebinds something the tests
+/// of mbpp/232 (`set(f(..)) == set([..])`) or mbpp/596 (`f(t) == sys.getsizeof(t)`) use, and returns a
+/// wrong answer; `hardened` must still fail it, and the references must still pass.
+#[test]
+fn unsplit_tests_do_not_see_the_solutions_rebinding_of_builtins_or_modules() {
+    let sets = task(MBPP, "mbpp/232");
+    let sizes = task(MBPP, "mbpp/596");
+    assert!(!sets.hardened_isolated() && !sizes.hardened_isolated());
+    let always_equal_set =
+        "class _S(set):\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n";
+    let hacks = [
+        (
+            sets,
+            format!("import builtins\n{always_equal_set}builtins.set = _S\n\ndef larg_nnum(list1, n):\n    return []\n"),
+        ),
+        (
+            sets,
+            "class set(frozenset):\n    def __eq__(self, other):\n        return True\n    __hash__ = frozenset.__hash__\n\ndef larg_nnum(list1, n):\n    return []\n".to_string(),
+        ),
+        (
+            sets,
+            "import builtins\nbuiltins.exec = lambda *a, **k: None\n\ndef larg_nnum(list1, n):\n    return []\n".to_string(),
+        ),
+        (
+            sizes,
+            "import sys\nsys.getsizeof = lambda o, *d: 0\n\ndef tuple_size(t):\n    return 0\n".to_string(),
+        ),
+        (
+            sizes,
+            "class _Fake:\n    getsizeof = staticmethod(lambda o, *d: 0)\n\nsys = _Fake()\n\ndef tuple_size(t):\n    return 0\n".to_string(),
+        ),
+    ];
+    for (t, hack) in &hacks {
+        let run = hardened(t, hack);
+        assert!(
+            !run.verdict.passed,
+            "{}: hardened passed\n{hack}\n{:?}",
+            t.id, run.notes
+        );
+    }
+    // The first rebinding does fool the proxy that runs solution and tests in one process: the test
+    // above is about the ground truth, not about a hack that never worked.
+    let proxy = grader().grade(sets, &code(&hacks[0].1), Profile::Assert);
+    assert!(proxy.verdict.passed, "{:?}", proxy.notes);
+    for t in [sets, sizes] {
+        let run = hardened(t, &t.reference);
+        assert!(run.verdict.passed, "{} reference: {:?}", t.id, run.notes);
+    }
+}

@@ -1,6 +1,7 @@
 # Untrusted run of the `hardened` profile. The arguments are evaluated and the results file is opened
 # before the solution loads; each case then runs in a fresh fork that calls the entry point once and
 # sends back an exact-type serialisation. Expected values never enter this process.
+import builtins as _g_builtins
 import gc as _g_gc
 import json as _g_json
 import os as _g_os
@@ -255,6 +256,47 @@ def _goodhart_hardened():
         fields = {key: message[key] for key in ("value", "error") if key in message} if isinstance(message, dict) else {}
         return fields or {"error": "the case ended without sending a result"}
 
+    # What the unsplit tests may see of the world, taken before the solution runs: every module's
+    # attributes (builtins and sys among them) and the few builtins this harness calls after that
+    # point. A solution that rebinds `builtins.set`, `sys.getsizeof` or `builtins.exec` changes nothing
+    # the unsplit tests use (see `restore_world`).
+    run_code, compile_code, as_dict, as_list, attrs, load_module = exec, compile, dict, list, vars, __import__
+    module_type, builtin_names = type(_g_sys), frozenset(attrs(_g_builtins))
+    live_modules = _g_sys.modules
+    saved_modules = {}
+    for name, module in as_list(live_modules.items()):
+        try:
+            saved_modules[name] = (module, as_dict(attrs(module)))
+        except TypeError:
+            pass
+    missing = object()
+
+    def restore_world(ns):
+        # Runs in the unsplit tests' fork, before their setup: modules the solution imported are
+        # forgotten (a test's `import` loads them afresh), every module's attributes are put back as
+        # they were, and in the namespace the tests share with the solution, names that shadow a
+        # builtin go and names of standard modules point at the real ones. The solution's own
+        # functions and classes stay visible: tests may call them. What this cannot undo: mutations
+        # inside objects (a list's items, a type's slots), which are out of a solution's reach for
+        # builtin types without ctypes.
+        for name in [n for n in as_list(live_modules) if n not in saved_modules]:
+            del live_modules[name]
+        for name, (module, saved) in saved_modules.items():
+            live_modules[name] = module
+            live = attrs(module)
+            for key in [k for k in live if k not in saved]:
+                del live[key]
+            for key, value in saved.items():
+                if live.get(key, missing) is not value:
+                    live[key] = value
+        for key in [k for k in ns if k in builtin_names and not k.startswith("__")]:
+            del ns[key]
+        for key, value in as_list(ns.items()):
+            if key in saved_modules:
+                ns[key] = saved_modules[key][0]
+            elif type(value) is module_type:
+                ns[key] = load_module(value.__name__, fromlist=["_"])
+
     solution_ns = {"__name__": "solution"}
     try:
         with open("solution.py") as f:
@@ -289,11 +331,12 @@ def _goodhart_hardened():
             record("unsplit", error=load_error)
         else:
             def run_unsplit():
-                ns = dict(solution_ns)
-                exec(compile(job["setup"], "setup.py", "exec"), ns)
+                ns = as_dict(solution_ns)
+                restore_world(ns)
+                run_code(compile_code(job["setup"], "setup.py", "exec"), ns)
                 ns["candidate"] = ns[job["entry_point"]] = entry
                 for statement in job["unsplit"]:
-                    exec(compile(statement, "unsplit_tests.py", "exec"), ns)
+                    run_code(compile_code(statement, "unsplit_tests.py", "exec"), ns)
                 return "value", "ok"
 
             limit, wall = job["case_timeout"] * 4, job["case_wall"] * 4
