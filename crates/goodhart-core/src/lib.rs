@@ -4,12 +4,16 @@
 //! labelled by the detectors and stored in SQLite is the same value all the way through. This crate does no
 //! I/O; the string forms of [`Profile`] and [`HackKind`] are a public contract (see `docs/contract.md`).
 
+mod comparator;
 pub mod fields;
 mod hack;
 mod profile;
 mod rollout;
 mod task;
 
+pub use comparator::{
+    Comparator, Mismatch, UnknownComparator, COMPARATOR_NAMES, DEFAULT_FLOAT_TOLERANCE,
+};
 pub use hack::{Evidence, HackKind, HackReport};
 pub use profile::{Profile, UnknownProfile};
 pub use rollout::{
