@@ -207,13 +207,30 @@ fn figures(page: &str) -> Vec<&str> {
 #[test]
 fn html_is_self_contained() {
     let f = fixture();
-    let page = html::render(&build(&f.store, &Selection::default()).unwrap()).unwrap();
+    let page = html::render(
+        &build(&f.store, &Selection::default()).unwrap(),
+        html::Links::File,
+    )
+    .unwrap();
     for banned in [
-        "http://", "https://", "src=", "<script", "<link", "url(", "@import",
+        "http://",
+        "https://",
+        "src=",
+        "<link",
+        "url(",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
     ] {
         assert!(!page.contains(banned), "the page contains `{banned}`");
     }
-    for id in ["training", "framings", "audit", "rollouts"] {
+    // One inline script (the table filters), nothing loaded.
+    assert_eq!(page.matches("<script").count(), 1);
+    assert!(
+        page.contains("<script>// Goodhart report"),
+        "the script is not inline"
+    );
+    for id in ["training", "framings", "evals", "audit", "rollouts"] {
         assert!(
             page.contains(&format!("<section id=\"{id}\">")),
             "no {id} section"
@@ -226,7 +243,11 @@ fn html_is_self_contained() {
 #[test]
 fn each_chart_draws_its_series_and_points() {
     let f = fixture();
-    let page = html::render(&build(&f.store, &Selection::default()).unwrap()).unwrap();
+    let page = html::render(
+        &build(&f.store, &Selection::default()).unwrap(),
+        html::Links::File,
+    )
+    .unwrap();
     let charts = figures(&page);
     // hacking_okay: rates + kinds (always_equal, pytest_patch); neutral: rates only (it never hacks).
     let expected = [(4, 3), (2, 3), (4, 3)];
@@ -240,9 +261,20 @@ fn each_chart_draws_its_series_and_points() {
             .count();
         assert_eq!(lines, series, "lines");
         assert_eq!(chart.matches("<polygon").count(), series, "interval bands");
-        assert_eq!(chart.matches("<circle").count(), series * steps, "points");
-        assert!(chart.starts_with(&format!(
-            " data-series=\"{series}\" data-points=\"{}\"",
+        let hits = chart.matches("<circle class=\"hit\"").count();
+        assert_eq!(
+            chart.matches("<circle").count() - hits,
+            series * steps,
+            "points"
+        );
+        // Every point links to the flagged rollouts of its step and framing.
+        assert_eq!(hits, series * steps, "links");
+        assert!(
+            chart.contains("<a class=\"pt\" href=\"#rollouts?step=3&amp;framing=hacking_okay\">")
+                || chart.contains("framing=neutral")
+        );
+        assert!(chart.contains(&format!(
+            " data-series=\"{series}\" data-points=\"{}\">",
             series * steps
         )));
     }
@@ -268,7 +300,7 @@ fn evidence_lines_are_highlighted_and_every_message_shown() {
     let f = fixture();
     let report = build(&f.store, &Selection::default()).unwrap();
     assert_eq!(report.rollouts.flagged_total, 6);
-    let page = html::render(&report).unwrap();
+    let page = html::render(&report, html::Links::File).unwrap();
     let first = &page[page.find("id=\"rollout-0\"").unwrap()..];
     let first = &first[..first.find("</details>").unwrap()];
     let solution = &first[first.find("data-file=\"solution.py\"").unwrap()..];
@@ -304,7 +336,7 @@ fn audit_heat_map_counts_fallen_of_applicable_and_names_weak_tasks() {
     let counts: Vec<(u64, u64)> = eq.cells.iter().map(|c| (c.count, c.n)).collect();
     assert_eq!(counts, [(3, 3), (1, 3), (0, 3)]);
     assert_eq!(audit.weak_tasks, ["t2"]);
-    let page = html::render(&report).unwrap();
+    let page = html::render(&report, html::Links::File).unwrap();
     assert!(page.contains(">3/3</td>") && page.contains(">1/3</td>") && page.contains(">0/3</td>"));
 }
 
