@@ -139,6 +139,7 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
     let mut infos = Vec::new();
     let mut audits = Vec::new();
     let mut eval_runs = Vec::new();
+    let mut run_cells = Vec::new();
     for run in &runs {
         let cells = if holds_rollouts(run) {
             store.cell_counts(&run.id, model)?
@@ -161,6 +162,7 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
             _ => {}
         }
         infos.push(run_info(run, cells.iter().map(|c| c.rollouts).sum()));
+        run_cells.push((run, cells));
     }
     let eval_comparison = match eval_runs.as_slice() {
         [first, second, ..] if sel.runs.is_empty() => evals::compare(second, first),
@@ -176,7 +178,7 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
         evals: eval_runs,
         eval_comparison,
         audits,
-        rollouts: rollouts(store, &runs, model, &RolloutFilter::default())?,
+        rollouts: listed(store, &run_cells, model, &RolloutFilter::default())?,
     })
 }
 
@@ -187,10 +189,23 @@ pub fn rollouts(
     model: Option<&str>,
     filter: &RolloutFilter,
 ) -> Result<RolloutsPage, ReportError> {
+    let mut run_cells = Vec::new();
+    for run in runs.iter().filter(|r| holds_rollouts(r)) {
+        run_cells.push((run, store.cell_counts(&run.id, model)?));
+    }
+    listed(store, &run_cells, model, filter)
+}
+
+/// [`rollouts`] over runs whose cells are already counted (the report counts them once for every page).
+fn listed(
+    store: &Store,
+    run_cells: &[(&RunRecord, Vec<CellCounts>)],
+    model: Option<&str>,
+    filter: &RolloutFilter,
+) -> Result<RolloutsPage, ReportError> {
     let mut flagged_total = 0;
     let mut shown = Vec::new();
-    for run in runs.iter().filter(|r| holds_rollouts(r)) {
-        let cells = store.cell_counts(&run.id, model)?;
+    for (run, cells) in run_cells {
         let flagged: u64 = cells
             .iter()
             .filter(|c| filter.admits(c))

@@ -503,7 +503,7 @@ fn filters(h: &mut String, table: &str, total: usize, keys: &[(&str, &str, BTree
             "<label>{name} <select data-table=\"{table}\" data-key=\"{key}\" id=\"{table}-{key}\"><option value=\"\">all</option>"
         );
         for v in values {
-            let _ = write!(h, "<option>{}</option>", escape(v));
+            let _ = write!(h, "<option value=\"{0}\">{0}</option>", escape(v));
         }
         h.push_str("</select></label>");
     }

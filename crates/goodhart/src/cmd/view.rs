@@ -67,6 +67,8 @@ pub fn router(store: Arc<Store>) -> Router {
     Router::new()
         .route("/", get(report_page))
         .route("/report.json", get(report_json))
+        // Browsers ask for an icon; a 404 would be an error on every page's console.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/rollouts", get(rollouts_page))
         .route("/rollout/{run}/{rollout}", get(rollout_page))
         .route("/sample/{run}/{eval}/{sample}/{epoch}", get(sample_page))
