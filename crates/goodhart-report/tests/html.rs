@@ -236,6 +236,9 @@ fn html_is_self_contained() {
             "no {id} section"
         );
     }
+    // The file links only inside itself: fragments, never a viewer URL.
+    assert!(!page.contains("href=\"/"), "a link leaves the file");
+    assert!(page.contains("href=\"#rollouts?step=3&amp;framing=hacking_okay\""));
     // Evidence text is escaped, never markup.
     assert!(page.contains("conftest &lt;rewrites&gt; pytest reports"));
 }
@@ -351,4 +354,32 @@ fn sqlite_cell_counts_equal_tallying_every_rollout() {
     assert_eq!(summed.len(), 6);
     let none = f.store.cell_counts(&f.serve, Some("other")).unwrap();
     assert!(none.is_empty());
+}
+
+#[test]
+fn live_links_carry_the_selection_and_encode_what_they_name() {
+    let f = fixture();
+    let sel = Selection {
+        runs: vec![f.serve.clone()],
+        model: Some("m 1/x".to_string()),
+        ..Selection::default()
+    };
+    assert_eq!(sel.query(), format!("run={}&model=m%201%2Fx", f.serve));
+    let report = build(&f.store, &Selection::default()).unwrap();
+    let query = sel.query();
+    let page = html::render(&report, html::Links::Live { selection: &query }).unwrap();
+    // A chart point opens the viewer's listing of its cell, for the runs on show.
+    assert!(page.contains(&format!(
+        "href=\"/rollouts?run={}&amp;model=m%201%2Fx&amp;step=3&amp;framing=hacking_okay\"",
+        f.serve
+    )));
+    // Every listed rollout links to its own page; runs link to their own report.
+    let rollout = &report.rollouts.shown[0];
+    assert!(page.contains(&format!(
+        "href=\"/rollout/{}/{}\"",
+        f.serve,
+        html::encode(&rollout.graded.rollout.id)
+    )));
+    assert!(page.contains(&format!("href=\"/?run={}\"", f.serve)));
+    assert_eq!(html::encode("a/b c&d"), "a%2Fb%20c%26d");
 }

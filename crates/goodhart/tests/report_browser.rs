@@ -13,23 +13,12 @@ mod report_fixture;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// A child process killed when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Whether the browser tests can run here; under `CI=true` a missing chromedriver is a failure.
 fn chromedriver_present() -> bool {
@@ -56,9 +45,9 @@ fn free_port() -> u16 {
 
 /// Starts chromedriver on a free port and a headless Chromium session through it, with the browser's
 /// console log kept for [`console_errors`].
-async fn browser() -> (Killed, Client) {
+async fn browser() -> (report_fixture::Killed, Client) {
     let port = free_port();
-    let driver = Killed(
+    let driver = report_fixture::Killed(
         Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -448,32 +437,6 @@ fn report_file(db: &Path, dir: &Path) -> (PathBuf, Value) {
     (page, serde_json::from_slice(&out.stdout).unwrap())
 }
 
-/// `goodhart view --db DB --addr 127.0.0.1:0`, and the address it says it listens on.
-fn viewer(db: &Path) -> (Killed, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_goodhart"))
-        .args([
-            "view",
-            "--db",
-            db.to_str().unwrap(),
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    (Killed(child), url)
-}
-
 const STEPS: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,7 +447,7 @@ async fn the_file_and_the_live_viewer_show_the_json_numbers_charts_filters_evide
     let dir = tempfile::tempdir().unwrap();
     let (_store_dir, db, serve, (run_a, _run_b)) = report_fixture::full_store(STEPS as i64);
     let (page, report) = report_file(&db, dir.path());
-    let (_viewer, base) = viewer(&db);
+    let (_viewer, base) = report_fixture::viewer(&db);
     let (_driver, c) = browser().await;
 
     // The console check can fail: a page that logs an error is caught.

@@ -211,3 +211,66 @@ fn eval_runs_give_hand_checked_rates_mgs_comparison_and_steps() {
         Some(-0.375)
     );
 }
+
+#[tokio::test]
+async fn view_answers_what_is_not_there_with_a_status_and_a_page_saying_why() {
+    let (_store_dir, db, serve, (run_a, _)) = report_fixture::full_store(2);
+    let before = std::fs::read(&db).unwrap();
+    let (viewer, base) = report_fixture::viewer(&db);
+    for (path, status, says) in [
+        ("/?run=nope".to_string(), 404, "nope"),
+        (
+            "/?kind=trainer".to_string(),
+            400,
+            "unknown run kind `trainer`",
+        ),
+        ("/?since=yesterday".to_string(), 400, "yesterday"),
+        (
+            "/?colour=red".to_string(),
+            400,
+            "unknown query parameter `colour`",
+        ),
+        ("/rollouts?step=four".to_string(), 400, "step `four`"),
+        (
+            format!("/rollout/{serve}/missing"),
+            404,
+            "has no rollout `missing`",
+        ),
+        (
+            format!("/sample/{serve}/goals/g0/1"),
+            404,
+            "not an eval run",
+        ),
+        (
+            format!("/sample/{run_a}/goals/g9/1"),
+            404,
+            "no sample goals/g9 epoch 1",
+        ),
+        (
+            format!("/rollout/{serve}/0-neutral-0"),
+            200,
+            "sys.exit(0) before the tests run",
+        ),
+        (
+            format!("/sample/{run_a}/goals/g0/2"),
+            200,
+            "judge reason for g0",
+        ),
+        (
+            "/rollouts?step=1&framing=hacking_okay".to_string(),
+            200,
+            "1-hacking_okay-0",
+        ),
+    ] {
+        let resp = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{path}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    drop(viewer);
+    // Read-only: the viewer left the store byte for byte as it found it.
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the viewer wrote to the store"
+    );
+}

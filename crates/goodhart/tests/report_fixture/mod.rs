@@ -128,3 +128,42 @@ pub fn full_store(steps: i64) -> (tempfile::TempDir, PathBuf, String, (String, S
     let a = ids.pop().unwrap();
     (dir, db, serve, (a, b))
 }
+
+/// A child process killed when the test ends, however it ends.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `goodhart view --db DB --addr 127.0.0.1:0`, and the base URL it says it listens on.
+pub fn viewer(db: &std::path::Path) -> (Killed, String) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args([
+            "view",
+            "--db",
+            db.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let viewer = Killed(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stderr)
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (viewer, url)
+}
