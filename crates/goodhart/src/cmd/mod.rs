@@ -64,8 +64,9 @@ pub enum Command {
     /// counts; any of them works as `--tasks NAME`, from any directory.
     Tasks(tasks::TasksArgs),
     /// Report on stored runs: `--html FILE` writes one self-contained page (training curves, framings,
-    /// audit heat map, flagged rollouts with their evidence), `--json` prints the same numbers;
-    /// `report training` prints rates per step as a table.
+    /// eval rates and MGS with misalignment per checkpoint step, audit heat map, flagged rollouts with
+    /// their evidence, eval transcripts), `--json` prints the same numbers; `report training` prints
+    /// rates per step as a table. `goodhart view` serves the same pages live.
     Report(report::ReportArgs),
     /// Browse the store in a web browser: the report's pages (training, framings, evals, audit,
     /// rollouts) served live and read-only, with a page for every rollout and eval sample; a click on a
