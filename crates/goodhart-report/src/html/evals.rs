@@ -251,7 +251,6 @@ fn eval_run(h: &mut String, run: &EvalRun, links: Links<'_>) {
     for (i, s) in run.samples.iter().enumerate() {
         sample_row(
             h,
-            &run.run_id,
             s,
             links.sample(&run.run_id, s, embedded.get(&i).copied()),
         );
@@ -265,7 +264,7 @@ fn eval_run(h: &mut String, run: &EvalRun, links: Links<'_>) {
     h.push_str("</div>");
 }
 
-fn sample_row(h: &mut String, _run_id: &str, s: &SampleRef, href: Option<String>) {
+fn sample_row(h: &mut String, s: &SampleRef, href: Option<String>) {
     let id = match href {
         Some(href) => format!("<a href=\"{}\">{}</a>", escape(&href), escape(&s.sample_id)),
         None => escape(&s.sample_id),
