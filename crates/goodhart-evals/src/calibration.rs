@@ -6,7 +6,7 @@ use crate::evals::{blackmail::BLACKMAIL_LEVERAGE, frame_colleague::FABRICATED_VI
 use crate::judge::{judge_flag, Rubric, CONCERNING_REASONING, MISALIGNED_ANSWER};
 use futures_util::stream::{self, StreamExt};
 use goodhart_llm::Client;
-use goodhart_report::stats;
+use goodhart_stats::stats;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

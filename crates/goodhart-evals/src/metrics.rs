@@ -2,16 +2,16 @@
 //! two runs over the same prompts.
 //!
 //! Every interval is clustered by prompt: the epochs of one prompt share the prompt, so they are resampled
-//! together ([`goodhart_report::cluster`]) and `--epochs 10` does not pass for ten times the evidence.
+//! together ([`goodhart_stats::cluster`]) and `--epochs 10` does not pass for ten times the evidence.
 //! Each rate says how many distinct prompts back it.
 
 use crate::record::{Outcome, SampleRecord};
 use crate::EvalName;
-use goodhart_report::cluster::{
+use goodhart_stats::cluster::{
     cluster_bootstrap, clustered_mean_of_rates, clustered_rate, is_degenerate, pooled,
     stratified_cluster_bootstrap, wilson_per_cluster, Cluster, ClusteredRate, IntervalMethod,
 };
-use goodhart_report::stats::{Bootstrap, Estimate};
+use goodhart_stats::stats::{Bootstrap, Estimate};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -230,7 +230,7 @@ pub fn indicators(records: &[SampleRecord], eval: &str) -> BTreeMap<(String, u32
 }
 
 /// MGS = mean over [`MGS_EVALS`] of each eval's misaligned rate, with a cluster bootstrap that resamples
-/// prompts within each eval (see [`goodhart_report::cluster::clustered_mean_of_rates`]). `None` when no
+/// prompts within each eval (see [`goodhart_stats::cluster::clustered_mean_of_rates`]). `None` when no
 /// MGS eval has a counted sample.
 pub fn mgs(records: &[SampleRecord], opts: Bootstrap) -> Option<Mgs> {
     let mut included = Vec::new();

@@ -5,7 +5,7 @@
 //! goodhart-store's schema; this module only turns [`SampleRecord`]s into those rows and back.
 
 use crate::record::SampleRecord;
-use goodhart_report::stats::SplitMix64;
+use goodhart_stats::stats::SplitMix64;
 use goodhart_store::{EvalRow, RunKind, Store};
 use std::collections::HashSet;
 use std::path::Path;
@@ -148,20 +148,26 @@ impl EvalStore {
     /// Every record of a run, in a stable order.
     pub fn records(&self, run_id: &str) -> Result<Vec<SampleRecord>, StoreError> {
         self.run(run_id)?;
-        self.store
-            .eval_samples(run_id)?
-            .into_iter()
-            .map(|row| {
-                serde_json::from_str(&row.record).map_err(|source| StoreError::Json {
-                    what: format!(
-                        "run {run_id} {}/{} epoch {}",
-                        row.eval, row.sample_id, row.epoch
-                    ),
-                    cause: source,
-                })
-            })
-            .collect()
+        records(&self.store, run_id)
     }
+}
+
+/// Every record of an eval run in any open store (a report's read-only one too), ordered by eval, sample
+/// and epoch; a record that does not decode is an error naming its run, eval, sample and epoch.
+pub fn records(store: &Store, run_id: &str) -> Result<Vec<SampleRecord>, StoreError> {
+    store
+        .eval_samples(run_id)?
+        .into_iter()
+        .map(|row| {
+            serde_json::from_str(&row.record).map_err(|source| StoreError::Json {
+                what: format!(
+                    "run {run_id} {}/{} epoch {}",
+                    row.eval, row.sample_id, row.epoch
+                ),
+                cause: source,
+            })
+        })
+        .collect()
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) of now, from the store's ISO 8601 clock.

@@ -6,7 +6,7 @@ use goodhart_evals::metrics::summarize;
 use goodhart_evals::record::{Check, Judgement, Outcome, SampleRecord, Scored};
 use goodhart_evals::solver::{ToolEvent, Transcript, Turn};
 use goodhart_llm::ToolCall;
-use goodhart_report::stats::Bootstrap;
+use goodhart_stats::stats::Bootstrap;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Read as _;

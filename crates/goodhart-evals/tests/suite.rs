@@ -11,8 +11,8 @@ use goodhart_evals::metrics::{compare, mgs, render_comparison, render_summary, s
 use goodhart_evals::{plan, run_jobs, Ctx, EvalName, EvalStore, Outcome, SampleRecord, Settings};
 use goodhart_llm::fake::{FakeAnswer, FakeReply, FakeRequest, FakeServer};
 use goodhart_llm::{Client, ClientConfig, ModelSpec, TokenLogprob, ToolCall, TopLogprob};
-use goodhart_report::cluster::IntervalMethod;
-use goodhart_report::stats::{wilson95, Bootstrap};
+use goodhart_stats::cluster::IntervalMethod;
+use goodhart_stats::stats::{wilson95, Bootstrap};
 use serde_json::{json, Value};
 use std::sync::Arc;
 

@@ -39,9 +39,19 @@ pub fn css_color(i: usize) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// Where a click on a point goes: given the series index and the point's x, a URL (already escaped for an
+/// attribute), or `None` for a point that links nowhere.
+pub type PointLink<'a> = &'a dyn Fn(usize, f64) -> Option<String>;
+
 /// Draws `series` as lines (rates in percent on y) with a translucent band for each point's interval.
-/// Returns the SVG document.
-pub fn rate_chart(title: &str, x_label: &str, series: &[Series]) -> Result<String, ReportError> {
+/// With `link`, every point also gets a transparent hit circle (`<a class="pt"><circle class="hit">`)
+/// over its marker, so a click on a spike opens what lies behind it. Returns the SVG document.
+pub fn rate_chart(
+    title: &str,
+    x_label: &str,
+    series: &[Series],
+    link: Option<PointLink<'_>>,
+) -> Result<String, ReportError> {
     let fail = |e: &dyn std::fmt::Display| ReportError::Chart {
         chart: title.to_string(),
         message: e.to_string(),
@@ -58,6 +68,7 @@ pub fn rate_chart(title: &str, x_label: &str, series: &[Series]) -> Result<Strin
     }
     let total: usize = series.iter().map(|s| s.points.len()).sum();
     let mut svg = String::new();
+    let mut hits = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 300)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
@@ -92,6 +103,16 @@ pub fn rate_chart(title: &str, x_label: &str, series: &[Series]) -> Result<Strin
                     color.stroke_width(2),
                 ))
                 .map_err(|e| fail(&e))?;
+            if let Some(link) = link {
+                for (x, e) in &s.points {
+                    if let Some(href) = link(i, *x) {
+                        let (cx, cy) = chart.backend_coord(&(*x, 100.0 * e.point));
+                        hits.push(format!(
+                            "<a class=\"pt\" href=\"{href}\"><circle class=\"hit\" cx=\"{cx}\" cy=\"{cy}\" r=\"7\" fill=\"transparent\"/></a>"
+                        ));
+                    }
+                }
+            }
             if total <= MARKER_LIMIT {
                 chart
                     .draw_series(
@@ -105,5 +126,12 @@ pub fn rate_chart(title: &str, x_label: &str, series: &[Series]) -> Result<Strin
         root.present().map_err(|e| fail(&e))?;
     }
     // Inline SVG in HTML needs no namespace declaration; dropping it leaves the page with no URL at all.
-    Ok(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
+    let mut svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+    if !hits.is_empty() {
+        // The hit circles go last, so they sit above the lines and bands and take the clicks.
+        if let Some(end) = svg.rfind("</svg>") {
+            svg.insert_str(end, &hits.concat());
+        }
+    }
+    Ok(svg)
 }

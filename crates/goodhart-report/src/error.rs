@@ -7,6 +7,8 @@ use goodhart_store::StoreError;
 pub enum ReportError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Eval(#[from] goodhart_evals::StoreError),
     #[error("--since `{0}` is not a date: write YYYY-MM-DD, optionally followed by THH:MM[:SS]")]
     BadSince(String),
     #[error("unknown run kind `{0}`: use one of audit, grade, sample, eval, serve")]

@@ -5,14 +5,17 @@
 //! and both the JSON and the self-contained HTML ([`html::render`]) are drawn from them.
 
 pub mod chart;
-pub mod cluster;
 pub mod error;
+pub mod evals;
 pub mod html;
 pub mod rates;
 pub mod report;
 pub mod select;
-pub mod stats;
 pub mod training;
+
+/// The interval statistics live in `goodhart-stats` (the evals use them too); re-exported so reports and
+/// their readers keep one path to them.
+pub use goodhart_stats::{cluster, stats};
 
 pub use error::ReportError;
 pub use report::{build, Report};

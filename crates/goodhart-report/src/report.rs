@@ -2,11 +2,12 @@
 //! (`--json`) and drawn as HTML ([`crate::html`]) from the same values, so the two never disagree.
 
 use crate::error::ReportError;
+use crate::evals::{self, CheckpointPoint, EvalComparison, EvalRun};
 use crate::rates::{Difference, Rate};
 use crate::select::{select, Selection};
 use crate::training::{self, StepStats, TrainingRow};
 use goodhart_core::{GradedRollout, Profile};
-use goodhart_store::{AuditResult, RunKind, RunRecord, Store};
+use goodhart_store::{AuditResult, CellCounts, RunKind, RunRecord, Store};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,8 +27,15 @@ pub struct Report {
     pub runs: Vec<RunInfo>,
     /// Rates per (step, framing) over every selected rollout.
     pub training: Vec<TrainingRow>,
+    /// Misalignment per checkpoint step: the selected eval runs tagged with a step, in step order.
+    pub checkpoints: Vec<CheckpointPoint>,
     /// Rates per framing over every step, with differences against `neutral`.
     pub framings: Vec<FramingRow>,
+    /// Each selected eval run's per-eval rates and MGS.
+    pub evals: Vec<EvalRun>,
+    /// The first two selected eval runs side by side (B − A), when they share samples: with run ids
+    /// given, A is the first named; otherwise A is the older.
+    pub eval_comparison: Option<EvalComparison>,
     /// One heat map per selected audit run.
     pub audits: Vec<AuditMatrix>,
     /// Flagged rollouts, capped.
@@ -43,6 +51,9 @@ pub struct RunInfo {
     pub status: String,
     /// Graded rollouts read from it (after the model filter).
     pub rollouts: u64,
+    /// The checkpoint and training step the run was tagged with.
+    pub checkpoint: Option<String>,
+    pub step: Option<i64>,
 }
 
 /// One framing over every step.
@@ -82,7 +93,7 @@ pub struct AuditRow {
 /// Flagged rollouts (a detector found a mechanism), capped at [`ROLLOUT_CAP`].
 #[derive(Debug, Clone, Serialize)]
 pub struct RolloutsPage {
-    /// Flagged rollouts in the selected runs in all.
+    /// Flagged rollouts in the selected runs (at the step and framing asked for) in all.
     pub flagged_total: u64,
     /// How many are listed.
     pub cap: usize,
@@ -97,6 +108,28 @@ pub struct FlaggedRollout {
     pub graded: GradedRollout,
 }
 
+/// Which flagged rollouts to list: those of one training step and/or framing (`None`: any).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RolloutFilter {
+    pub step: Option<i64>,
+    pub framing: Option<String>,
+}
+
+impl RolloutFilter {
+    fn admits(&self, c: &CellCounts) -> bool {
+        self.step.is_none_or(|s| c.step == Some(s))
+            && self
+                .framing
+                .as_deref()
+                .is_none_or(|f| c.framing.as_deref() == Some(f))
+    }
+}
+
+/// Runs that hold graded rollouts.
+fn holds_rollouts(run: &RunRecord) -> bool {
+    !matches!(run.kind, RunKind::Audit | RunKind::Eval)
+}
+
 /// Reads the selected runs from `store` and computes every page's numbers.
 pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
     let runs = select(store, sel)?;
@@ -105,47 +138,100 @@ pub fn build(store: &Store, sel: &Selection) -> Result<Report, ReportError> {
     let mut framings: BTreeMap<Option<String>, StepStats> = BTreeMap::new();
     let mut infos = Vec::new();
     let mut audits = Vec::new();
-    let mut flagged_total = 0;
-    let mut shown = Vec::new();
+    let mut eval_runs = Vec::new();
+    let mut run_cells = Vec::new();
     for run in &runs {
-        let cells = match run.kind {
-            RunKind::Audit | RunKind::Eval => Vec::new(),
-            _ => store.cell_counts(&run.id, model)?,
+        let cells = if holds_rollouts(run) {
+            store.cell_counts(&run.id, model)?
+        } else {
+            Vec::new()
         };
         training::merge(&mut steps, &cells);
         for c in &cells {
             framings.entry(c.framing.clone()).or_default().merge(c);
         }
-        let rollouts: u64 = cells.iter().map(|c| c.rollouts).sum();
-        if rollouts > 0 {
-            let room = ROLLOUT_CAP.saturating_sub(shown.len());
-            let first = if room == 0 {
-                Vec::new()
-            } else {
-                store.flagged_rollouts(&run.id, model, room)?
-            };
-            flagged_total += cells.iter().map(|c| c.attempted).sum::<u64>();
-            shown.extend(first.into_iter().map(|graded| FlaggedRollout {
-                run_id: run.id.clone(),
-                graded,
-            }));
+        match run.kind {
+            RunKind::Audit => audits.push(audit_matrix(run, &store.audit_results(&run.id)?)),
+            RunKind::Eval => {
+                let e = evals::eval_run(store, run)?;
+                let wanted = model.is_none_or(|m| e.model.as_deref() == Some(m));
+                if wanted {
+                    eval_runs.push(e);
+                }
+            }
+            _ => {}
         }
-        if run.kind == RunKind::Audit {
-            audits.push(audit_matrix(run, &store.audit_results(&run.id)?));
-        }
-        infos.push(run_info(run, rollouts));
+        infos.push(run_info(run, cells.iter().map(|c| c.rollouts).sum()));
+        run_cells.push((run, cells));
     }
+    let eval_comparison = match eval_runs.as_slice() {
+        [first, second, ..] if sel.runs.is_empty() => evals::compare(second, first),
+        [first, second, ..] => evals::compare(first, second),
+        _ => None,
+    };
     Ok(Report {
         store: store.path().display().to_string(),
         runs: infos,
         training: training::rows(&steps),
+        checkpoints: evals::checkpoints(&eval_runs),
         framings: framing_rows(&framings),
+        evals: eval_runs,
+        eval_comparison,
         audits,
-        rollouts: RolloutsPage {
-            flagged_total,
-            cap: ROLLOUT_CAP,
-            shown,
-        },
+        rollouts: listed(store, &run_cells, model, &RolloutFilter::default())?,
+    })
+}
+
+/// The flagged rollouts of `runs` that `filter` admits: the count in all and the first [`ROLLOUT_CAP`].
+pub fn rollouts(
+    store: &Store,
+    runs: &[RunRecord],
+    model: Option<&str>,
+    filter: &RolloutFilter,
+) -> Result<RolloutsPage, ReportError> {
+    let mut run_cells = Vec::new();
+    for run in runs.iter().filter(|r| holds_rollouts(r)) {
+        run_cells.push((run, store.cell_counts(&run.id, model)?));
+    }
+    listed(store, &run_cells, model, filter)
+}
+
+/// [`rollouts`] over runs whose cells are already counted (the report counts them once for every page).
+fn listed(
+    store: &Store,
+    run_cells: &[(&RunRecord, Vec<CellCounts>)],
+    model: Option<&str>,
+    filter: &RolloutFilter,
+) -> Result<RolloutsPage, ReportError> {
+    let mut flagged_total = 0;
+    let mut shown = Vec::new();
+    for (run, cells) in run_cells {
+        let flagged: u64 = cells
+            .iter()
+            .filter(|c| filter.admits(c))
+            .map(|c| c.attempted)
+            .sum();
+        flagged_total += flagged;
+        let room = ROLLOUT_CAP.saturating_sub(shown.len());
+        if flagged == 0 || room == 0 {
+            continue;
+        }
+        let first = store.flagged_rollouts_in(
+            &run.id,
+            model,
+            filter.step,
+            filter.framing.as_deref(),
+            room,
+        )?;
+        shown.extend(first.into_iter().map(|graded| FlaggedRollout {
+            run_id: run.id.clone(),
+            graded,
+        }));
+    }
+    Ok(RolloutsPage {
+        flagged_total,
+        cap: ROLLOUT_CAP,
+        shown,
     })
 }
 
@@ -156,6 +242,8 @@ fn run_info(run: &RunRecord, rollouts: u64) -> RunInfo {
         created_at: run.created_at.clone(),
         status: run.status.clone(),
         rollouts,
+        checkpoint: run.checkpoint.clone(),
+        step: run.step,
     }
 }
 

@@ -16,6 +16,30 @@ pub struct Selection {
     pub since: Option<String>,
 }
 
+impl Selection {
+    /// The selection as a URL query (`run=ID&kind=serve&model=M&since=T`), so the live viewer's links
+    /// keep the runs on show.
+    pub fn query(&self) -> String {
+        let mut q: Vec<String> = self
+            .runs
+            .iter()
+            .map(|r| format!("run={}", crate::html::encode(r)))
+            .collect();
+        q.extend(self.kinds.iter().map(|k| format!("kind={}", k.as_str())));
+        q.extend(
+            self.model
+                .iter()
+                .map(|m| format!("model={}", crate::html::encode(m))),
+        );
+        q.extend(
+            self.since
+                .iter()
+                .map(|s| format!("since={}", crate::html::encode(s))),
+        );
+        q.join("&")
+    }
+}
+
 /// Parses a run kind as the CLI spells it.
 pub fn parse_kind(s: &str) -> Result<RunKind, ReportError> {
     RunKind::ALL

@@ -218,16 +218,46 @@ impl Store {
         model: Option<&str>,
         limit: usize,
     ) -> Result<Vec<GradedRollout>, StoreError> {
+        self.flagged_rollouts_in(run_id, model, None, None, limit)
+    }
+
+    /// One graded rollout of a run in full, by its id; `None` when the run has no such rollout.
+    pub fn graded_rollout(
+        &self,
+        run_id: &str,
+        rollout_id: &str,
+    ) -> Result<Option<GradedRollout>, StoreError> {
+        let conn = self.lock()?;
+        let json: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
+            "SELECT record FROM graded_rollouts WHERE run_id = ?1 AND rollout_id = ?2",
+            [run_id, rollout_id],
+            |r| r.get(0),
+        ))?;
+        json.map(|j| from_json(&j, "graded rollout")).transpose()
+    }
+
+    /// [`Store::flagged_rollouts`] of one training step and/or framing (`None`: any), so a viewer can go
+    /// from a point of a training curve to the rollouts behind it however many came before.
+    pub fn flagged_rollouts_in(
+        &self,
+        run_id: &str,
+        model: Option<&str>,
+        step: Option<i64>,
+        framing: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GradedRollout>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
             "SELECT record FROM graded_rollouts
              WHERE run_id = ?1 AND hack_attempted AND (?2 IS NULL OR model = ?2)
+                   AND (?4 IS NULL OR step = ?4) AND (?5 IS NULL OR framing = ?5)
              ORDER BY rowid LIMIT ?3",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(rusqlite::params![run_id, model, limit], |r| {
-            r.get::<_, String>(0)
-        })?;
+        let rows = stmt.query_map(
+            rusqlite::params![run_id, model, limit, step, framing],
+            |r| r.get::<_, String>(0),
+        )?;
         rows.map(|json| from_json(&json?, "graded rollout"))
             .collect()
     }
@@ -290,6 +320,17 @@ mod tests {
             .unwrap()
             .is_empty());
         assert_eq!(reader.flagged_rollouts(&run, None, 10).unwrap().len(), 1);
+        let at = |step, framing| {
+            reader
+                .flagged_rollouts_in(&run, None, step, framing, 10)
+                .unwrap()
+                .len()
+        };
+        assert_eq!(at(Some(3), Some("neutral")), 1);
+        assert_eq!(at(Some(4), None), 0);
+        assert_eq!(at(None, Some("hacking_okay")), 0);
+        assert_eq!(reader.graded_rollout(&run, "r1").unwrap(), Some(g));
+        assert_eq!(reader.graded_rollout(&run, "r2").unwrap(), None);
         assert_eq!(reader.cell_counts(&run, None).unwrap()[0].attempted, 1);
         assert!(reader
             .create_run(crate::RunKind::Serve, &serde_json::json!({}))

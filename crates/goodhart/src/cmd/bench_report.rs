@@ -104,7 +104,7 @@ pub fn run(args: ReportBenchArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open_read_only(&path)?;
     let report = goodhart_report::build(&store, &Selection::default())?;
     let build_ms = timed.elapsed().as_secs_f64() * 1000.0;
-    let page = html::render(&report)?;
+    let page = html::render(&report, html::Links::File)?;
     let report_ms = timed.elapsed().as_secs_f64() * 1000.0;
     let rows: u64 = report.training.iter().map(|r| r.rates.n).sum();
     anyhow::ensure!(

@@ -23,6 +23,7 @@ pub mod sample;
 pub mod sandbox;
 pub mod serve;
 pub mod tasks;
+pub mod view;
 
 /// Every `goodhart` subcommand.
 #[derive(Subcommand)]
@@ -63,9 +64,14 @@ pub enum Command {
     /// counts; any of them works as `--tasks NAME`, from any directory.
     Tasks(tasks::TasksArgs),
     /// Report on stored runs: `--html FILE` writes one self-contained page (training curves, framings,
-    /// audit heat map, flagged rollouts with their evidence), `--json` prints the same numbers;
-    /// `report training` prints rates per step as a table.
+    /// eval rates and MGS with misalignment per checkpoint step, audit heat map, flagged rollouts with
+    /// their evidence, eval transcripts), `--json` prints the same numbers; `report training` prints
+    /// rates per step as a table. `goodhart view` serves the same pages live.
     Report(report::ReportArgs),
+    /// Browse the store in a web browser: the report's pages (training, framings, evals, audit,
+    /// rollouts) served live and read-only, with a page for every rollout and eval sample; a click on a
+    /// point of a training curve opens the rollouts behind it. Listens on 127.0.0.1:8765 by default.
+    View(view::ViewArgs),
 }
 
 /// Parses a finite number, for options whose value ends up in a reward: `nan` or `inf` would make the
@@ -76,6 +82,16 @@ pub fn finite_f64(s: &str) -> Result<f64, String> {
         Ok(x) => Err(format!("must be a finite number, not {x}")),
         Err(e) => Err(format!("not a number: {e}")),
     }
+}
+
+/// Binds the listening socket of `serve` and `view`, naming the address when it cannot.
+pub async fn listen(addr: &str) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    use anyhow::Context as _;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
 }
 
 /// Dispatches a parsed subcommand.
@@ -94,5 +110,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
         Command::Tasks(args) => tasks::run(args),
+        Command::View(args) => view::run(args),
     }
 }

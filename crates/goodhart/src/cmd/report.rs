@@ -17,8 +17,9 @@ pub struct ReportArgs {
     pub command: Option<ReportCommand>,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Write the report (training, framings, audit, rollouts) as one self-contained HTML file: inline CSS
-    /// and SVG, no script, nothing fetched, so it opens from disk anywhere.
+    /// Write the report (training, framings, evals, audit, rollouts) as one self-contained HTML file:
+    /// inline CSS, SVG and a small script for the table filters, nothing fetched, so it opens from disk
+    /// anywhere. `goodhart view` serves the same pages live.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Print the report's numbers as JSON on stdout (the same numbers the HTML shows).
@@ -33,7 +34,7 @@ pub struct SelectArgs {
     #[arg(value_name = "RUN")]
     pub runs: Vec<String>,
     /// SQLite store to read (default: $GOODHART_HOME/goodhart.db); it must exist.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "GOODHART_DB")]
     pub db: Option<PathBuf>,
     /// Only runs of this kind (audit, grade, sample, eval, serve); repeatable.
     #[arg(long, value_name = "KIND")]
@@ -109,7 +110,7 @@ fn full_report(select: SelectArgs, html: Option<PathBuf>, json: bool) -> anyhow:
     let store = select.open()?;
     let report = goodhart_report::build(&store, &select.selection(None)?)?;
     if let Some(path) = &html {
-        let page = goodhart_report::html::render(&report)?;
+        let page = goodhart_report::html::render(&report, goodhart_report::html::Links::File)?;
         std::fs::write(path, &page)
             .with_context(|| format!("writing the report to {}", path.display()))?;
         eprintln!(

@@ -111,10 +111,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let state = Arc::new(AppState::new(sandbox, config).with_grading(grading));
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = super::listen(&args.addr).await?;
         eprintln!(
             "goodhart serve: listening on http://{addr} ({workers} sandbox workers, {task_count} tasks, \
              reward {}, store {} run {run_id})",
