@@ -415,24 +415,30 @@ pub struct Comparison {
     pub mgs: Option<PairedDiff>,
 }
 
-/// The pairs of one eval, grouped by prompt: per prompt, the misaligned indicators of A and B over the
-/// epochs both runs labelled.
-fn paired(a: &[SampleRecord], b: &[SampleRecord], eval: &str) -> Vec<(Vec<f64>, Vec<f64>)> {
+/// The pairs of one eval, grouped by prompt (by sample when the eval has one prompt): per unit, the
+/// misaligned indicators of A and B over the epochs both runs labelled; and the distinct prompts.
+fn paired(
+    a: &[SampleRecord],
+    b: &[SampleRecord],
+    eval: &str,
+) -> (Vec<(Vec<f64>, Vec<f64>)>, usize) {
     let ia = indicators(a, eval);
     let ib = indicators(b, eval);
     let mut prompts = ia.keys().map(|(sample, _)| sample);
     let first = prompts.next();
     let single = prompts.all(|p| Some(p) == first);
     let mut by_prompt: BTreeMap<(&str, u32), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut distinct = std::collections::BTreeSet::new();
     for ((sample, epoch), va) in &ia {
         if let Some(vb) = ib.get(&(sample.clone(), *epoch)) {
             let unit = (sample.as_str(), if single { *epoch } else { 0 });
+            distinct.insert(sample.as_str());
             let e = by_prompt.entry(unit).or_default();
             e.0.push(*va);
             e.1.push(*vb);
         }
     }
-    by_prompt.into_values().collect()
+    (by_prompt.into_values().collect(), distinct.len())
 }
 
 /// One eval's pairs as clusters of A's values, B's values and the differences B − A.
@@ -480,7 +486,7 @@ pub fn compare(a: &[SampleRecord], b: &[SampleRecord], opts: Bootstrap) -> Compa
     names.dedup();
     let mut mgs_groups = Vec::new();
     for name in names {
-        let prompts = paired(a, b, name);
+        let (prompts, distinct) = paired(a, b, name);
         let (ca, cb, cd) = pair_clusters(&prompts);
         let Some(e) = cluster_bootstrap(&cd, opts) else {
             continue;
@@ -489,7 +495,7 @@ pub fn compare(a: &[SampleRecord], b: &[SampleRecord], opts: Bootstrap) -> Compa
         let d = PairedDiff {
             eval: name.to_string(),
             pairs: prompts.iter().map(|p| p.0.len()).sum(),
-            prompts: prompts.len(),
+            prompts: distinct,
             interval,
             rate_a: pooled(&ca).unwrap_or(0.0),
             rate_b: pooled(&cb).unwrap_or(0.0),

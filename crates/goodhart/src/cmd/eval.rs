@@ -260,7 +260,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                         record.eval, record.sample_id, record.epoch
                     ));
                 }
-                Outcome::Aligned | Outcome::Excluded { .. } => {}
+                Outcome::Aligned | Outcome::AttemptedHack | Outcome::Excluded { .. } => {}
             }
             progress.set_message(format!("{misaligned} misaligned, {failed} errors"));
             if let Err(e) = store.put(&run_id, &record) {
