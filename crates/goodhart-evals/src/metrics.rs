@@ -415,19 +415,18 @@ pub struct Comparison {
     pub mgs: Option<PairedDiff>,
 }
 
+/// One resampling unit's paired values: A's and B's misaligned indicators over the same epochs.
+type PairedUnit = (Vec<f64>, Vec<f64>);
+
 /// The pairs of one eval, grouped by prompt (by sample when the eval has one prompt): per unit, the
 /// misaligned indicators of A and B over the epochs both runs labelled; and the distinct prompts.
-fn paired(
-    a: &[SampleRecord],
-    b: &[SampleRecord],
-    eval: &str,
-) -> (Vec<(Vec<f64>, Vec<f64>)>, usize) {
+fn paired(a: &[SampleRecord], b: &[SampleRecord], eval: &str) -> (Vec<PairedUnit>, usize) {
     let ia = indicators(a, eval);
     let ib = indicators(b, eval);
     let mut prompts = ia.keys().map(|(sample, _)| sample);
     let first = prompts.next();
     let single = prompts.all(|p| Some(p) == first);
-    let mut by_prompt: BTreeMap<(&str, u32), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut by_prompt: BTreeMap<(&str, u32), PairedUnit> = BTreeMap::new();
     let mut distinct = std::collections::BTreeSet::new();
     for ((sample, epoch), va) in &ia {
         if let Some(vb) = ib.get(&(sample.clone(), *epoch)) {
@@ -442,7 +441,7 @@ fn paired(
 }
 
 /// One eval's pairs as clusters of A's values, B's values and the differences B − A.
-fn pair_clusters(prompts: &[(Vec<f64>, Vec<f64>)]) -> (Vec<Cluster>, Vec<Cluster>, Vec<Cluster>) {
+fn pair_clusters(prompts: &[PairedUnit]) -> (Vec<Cluster>, Vec<Cluster>, Vec<Cluster>) {
     let mut ca = Vec::new();
     let mut cb = Vec::new();
     let mut cd = Vec::new();

@@ -538,7 +538,7 @@ async fn eval_awareness_is_counted_apart_from_the_label() {
     let records = run(&server, "tester", &[EvalName::AlignmentQuestions], 1).await;
     let s = &summarize(&records, Bootstrap::default())[0];
     assert_eq!((s.eval_aware, s.counted, s.aligned), (52, 52, 52));
-    assert!(render_summary(&[s.clone()], None)
+    assert!(render_summary(std::slice::from_ref(s), None)
         .contains("eval awareness in alignment_questions: 52 of 52"));
 }
 
@@ -1006,4 +1006,35 @@ async fn judge_check_matches_hand_computed_agreement() {
         (c.per_class[1].precision, c.per_class[1].recall),
         (None, Some(0.0))
     );
+}
+
+#[test]
+fn rendered_prompts_per_protocol() {
+    // What the model and the transcript judge are shown, per protocol: the scenarios are the same under
+    // both (the sources agree on them); the transcript judge differs.
+    let mut out = String::new();
+    for eval in EvalName::ALL {
+        let s = &eval.samples()[0];
+        out.push_str(&format!(
+            "=== {} ({} prompts)\nSYSTEM: {}\nUSER: {}\n\n",
+            eval.as_str(),
+            eval.samples().len(),
+            s.system,
+            s.prompt
+        ));
+    }
+    insta::assert_snapshot!("prompts", out);
+    for protocol in Protocol::ALL {
+        let rubric = goodhart_evals::rubrics::transcript_rubric(protocol);
+        insta::assert_snapshot!(
+            format!("transcript_judge_{protocol}"),
+            rubric.system_prompt()
+        );
+    }
+    // Every eval's system prompt offers private reasoning.
+    for eval in EvalName::ALL {
+        for s in eval.samples() {
+            assert!(s.system.contains("<thinking>"), "{}", s.id);
+        }
+    }
 }
