@@ -175,6 +175,21 @@ async fn eval_compare_resume_and_judge_check() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--protocol"));
 
+    // The human table names the protocol too.
+    let out = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args(["eval", "--resume", run_d, "--no-cache", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.starts_with(&format!(
+            "run {run_d}: protocol aisi, model openai/persona-overt"
+        )),
+        "{human}"
+    );
+
     // Resuming a finished run sends nothing and reports the same numbers.
     let before = server.requests();
     let (code, again) = goodhart(&["eval", "--resume", run_b, "--no-cache"], &db);
