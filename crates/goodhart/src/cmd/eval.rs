@@ -126,7 +126,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub judge_api_key_env: Option<String>,
     /// Comma-separated evals, or `all`: goals, betley, alignment_questions, monitor_disruption,
-    /// exfil_offer, frame_colleague, blackmail, research_sabotage. [default: all]
+    /// exfil_offer, exfil_cue, frame_colleague, blackmail, research_sabotage. [default: all]
     #[arg(long)]
     pub evals: Option<String>,
     /// Which published design to follow: `paper` (MacDiarmid et al. 2025) or `aisi` (UK AISI's
