@@ -293,6 +293,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             run_id: &run_id,
             model: &model_label,
             judge: &judge_label,
+            protocol: protocol.as_str(),
             created: &created,
             completed: &completed,
             // Per-eval sizes differ under a protocol; the log header states the most epochs any
