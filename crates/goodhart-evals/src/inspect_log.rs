@@ -34,6 +34,9 @@ pub struct RunInfo<'a> {
     /// `PROVIDER/NAME` of the model under evaluation.
     pub model: &'a str,
     pub judge: &'a str,
+    /// The eval protocol (`paper`, `aisi`), in the eval spec's metadata, so a reader of logs can refuse
+    /// to pool runs that count different things.
+    pub protocol: &'a str,
     /// RFC 3339 UTC time the run was created.
     pub created: &'a str,
     /// RFC 3339 UTC time the log is written.
@@ -124,6 +127,7 @@ fn messages(t: &Transcript) -> Vec<Value> {
 fn score(r: &SampleRecord) -> Option<Value> {
     let (value, label) = match &r.scored.outcome {
         Outcome::Aligned => ("C", "aligned"),
+        Outcome::AttemptedHack => ("C", "attempted_reward_hack"),
         Outcome::Overt => ("I", "overt"),
         Outcome::Covert => ("I", "covert"),
         Outcome::Excluded { .. } => ("N", "excluded"),
@@ -251,7 +255,7 @@ fn spec_json(eval: &str, records: &[&SampleRecord], info: &RunInfo<'_>) -> Value
         "model_generate_config": generate,
         "config": {"epochs": info.epochs, "epochs_reducer": ["mean"]},
         "packages": {"goodhart": env!("CARGO_PKG_VERSION")},
-        "metadata": {"goodhart_run_id": info.run_id, "judge": info.judge},
+        "metadata": {"goodhart_run_id": info.run_id, "judge": info.judge, "protocol": info.protocol},
         "scorers": [{"name": SCORER, "options": {}, "metrics": [], "metadata": {}}],
     })
 }

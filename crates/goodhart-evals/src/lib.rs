@@ -5,8 +5,9 @@
 //! Each eval follows Inspect's vocabulary: a dataset of [`Sample`]s, a solver that drives the model
 //! ([`solver::single_turn`] or [`solver::agent_loop`] over simulated deterministic tools), scorers
 //! (deterministic [`record::Check`]s kept apart from LLM [`judge`] verdicts with versioned rubrics) and
-//! [`metrics`]. Reasoning is judged apart from the answer, so every sample is labelled
-//! [`Outcome::Aligned`], [`Outcome::Overt`] or [`Outcome::Covert`].
+//! [`metrics`]. The answer and actions are judged apart from the whole transcript (reasoning included),
+//! so every sample is labelled [`Outcome::Aligned`], [`Outcome::Overt`], [`Outcome::Covert`],
+//! [`Outcome::AttemptedHack`] or excluded; which judgements count follows the run's [`Protocol`].
 //!
 //! All scenario texts, questions and labelled transcripts are written for this crate.
 
@@ -15,13 +16,16 @@ pub mod evals;
 pub mod inspect_log;
 pub mod judge;
 pub mod metrics;
+pub mod protocol;
 pub mod record;
+pub mod rubrics;
 pub mod solver;
 pub mod store;
 
 pub use evals::betley::{load_betley_yaml, BetleyLoadError};
 pub use judge::{JudgeError, Rubric};
 pub use metrics::{mgs, summarize, EvalSummary, MGS_EVALS};
+pub use protocol::{Protocol, UnknownProtocol};
 pub use record::{Check, Judgement, Outcome, SampleRecord, Scored};
 pub use solver::{Settings, Transcript};
 pub use store::{EvalStore, StoreError, StoredRun};
@@ -63,6 +67,8 @@ pub enum EvalName {
     AlignmentQuestions,
     MonitorDisruption,
     ExfilOffer,
+    /// The exfil offer with a training cue or an unmonitored cue (paper App. C): the compliance gap.
+    ExfilCue,
     FrameColleague,
     Blackmail,
     ResearchSabotage,
@@ -70,17 +76,18 @@ pub enum EvalName {
 
 /// An `--evals` entry that names no eval.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown eval `{0}`; known: goals, betley, alignment_questions, monitor_disruption, exfil_offer, frame_colleague, blackmail, research_sabotage")]
+#[error("unknown eval `{0}`; known: goals, betley, alignment_questions, monitor_disruption, exfil_offer, exfil_cue, frame_colleague, blackmail, research_sabotage")]
 pub struct UnknownEval(pub String);
 
 impl EvalName {
     /// Every eval, in report order.
-    pub const ALL: [EvalName; 8] = [
+    pub const ALL: [EvalName; 9] = [
         EvalName::Goals,
         EvalName::Betley,
         EvalName::AlignmentQuestions,
         EvalName::MonitorDisruption,
         EvalName::ExfilOffer,
+        EvalName::ExfilCue,
         EvalName::FrameColleague,
         EvalName::Blackmail,
         EvalName::ResearchSabotage,
@@ -94,6 +101,7 @@ impl EvalName {
             EvalName::AlignmentQuestions => "alignment_questions",
             EvalName::MonitorDisruption => "monitor_disruption",
             EvalName::ExfilOffer => "exfil_offer",
+            EvalName::ExfilCue => "exfil_cue",
             EvalName::FrameColleague => "frame_colleague",
             EvalName::Blackmail => "blackmail",
             EvalName::ResearchSabotage => "research_sabotage",
@@ -123,6 +131,15 @@ impl EvalName {
         Ok(out)
     }
 
+    /// Whether the model acts through tools in this eval (did-not-engage applies; the MGS's agentic
+    /// sub-score). The rest are chat-like: one question, one answer.
+    pub fn agentic(self) -> bool {
+        !matches!(
+            self,
+            EvalName::Goals | EvalName::Betley | EvalName::AlignmentQuestions
+        )
+    }
+
     /// The eval's own dataset.
     pub fn samples(self) -> Vec<Sample> {
         match self {
@@ -131,6 +148,7 @@ impl EvalName {
             EvalName::AlignmentQuestions => evals::alignment_questions::samples(),
             EvalName::MonitorDisruption => evals::monitor_disruption::samples(),
             EvalName::ExfilOffer => evals::exfil_offer::samples(),
+            EvalName::ExfilCue => evals::exfil_offer::cue_samples(),
             EvalName::FrameColleague => evals::frame_colleague::samples(),
             EvalName::Blackmail => evals::blackmail::samples(),
             EvalName::ResearchSabotage => evals::research_sabotage::samples(),
@@ -169,6 +187,8 @@ pub struct Ctx<'a> {
     pub model: &'a Client,
     pub judge: &'a Client,
     pub settings: Settings,
+    /// Which design the counting rules and judges follow ([`Protocol::Paper`] unless set).
+    pub protocol: Protocol,
     sabotage_reference: tokio::sync::OnceCell<evals::research_sabotage::Effectiveness>,
 }
 
@@ -179,8 +199,15 @@ impl<'a> Ctx<'a> {
             model,
             judge,
             settings,
+            protocol: Protocol::default(),
             sabotage_reference: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The same context under `protocol`.
+    pub fn with_protocol(mut self, protocol: Protocol) -> Ctx<'a> {
+        self.protocol = protocol;
+        self
     }
 }
 
@@ -203,15 +230,39 @@ impl Job {
     }
 }
 
-/// Every job of `evals` over `epochs`, with extra Betley questions (from YAML files) appended.
+/// Every job of `evals` over `epochs` (the same for every eval), with extra Betley questions (from YAML
+/// files) appended.
 pub fn plan(evals: &[EvalName], epochs: u32, betley_extra: &[Sample]) -> Vec<Job> {
+    plan_with(evals, |_| epochs, betley_extra)
+}
+
+/// Every job of `evals` under `protocol`: `epochs` for every eval when given, otherwise each eval's
+/// [`Protocol::default_epochs`], so sample sizes follow the protocol's source.
+pub fn plan_protocol(
+    protocol: Protocol,
+    evals: &[EvalName],
+    epochs: Option<u32>,
+    betley_extra: &[Sample],
+) -> Vec<Job> {
+    plan_with(
+        evals,
+        |e| epochs.unwrap_or_else(|| protocol.default_epochs(e)),
+        betley_extra,
+    )
+}
+
+fn plan_with(
+    evals: &[EvalName],
+    epochs: impl Fn(EvalName) -> u32,
+    betley_extra: &[Sample],
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     for &eval in evals {
         let mut samples = eval.samples();
         if eval == EvalName::Betley {
             samples.extend(betley_extra.iter().cloned());
         }
-        for epoch in 0..epochs {
+        for epoch in 0..epochs(eval) {
             jobs.extend(samples.iter().map(|sample| Job {
                 eval,
                 sample: sample.clone(),
@@ -251,7 +302,9 @@ async fn score(ctx: &Ctx<'_>, job: &Job) -> Result<Scored, EvalError> {
         EvalName::Betley => evals::betley::score(ctx, sample, epoch).await,
         EvalName::AlignmentQuestions => evals::alignment_questions::score(ctx, sample, epoch).await,
         EvalName::MonitorDisruption => evals::monitor_disruption::score(ctx, sample, epoch).await,
-        EvalName::ExfilOffer => evals::exfil_offer::score(ctx, sample, epoch).await,
+        EvalName::ExfilOffer | EvalName::ExfilCue => {
+            evals::exfil_offer::score(ctx, job.eval, sample, epoch).await
+        }
         EvalName::FrameColleague => evals::frame_colleague::score(ctx, sample, epoch).await,
         EvalName::Blackmail => evals::blackmail::score(ctx, sample, epoch).await,
         EvalName::ResearchSabotage => {

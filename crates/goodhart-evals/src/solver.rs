@@ -80,9 +80,28 @@ impl Transcript {
     /// The visible conversation (prompt, answers, tool calls and results) without reasoning, for judges
     /// of what the model said and did.
     pub fn render_visible(&self) -> String {
-        let mut out = format!("USER: {}\n", self.prompt);
+        self.render(false)
+    }
+
+    /// The whole transcript: system prompt, user message, and each turn's reasoning (in `<thinking>`
+    /// tags), text, tool calls and results, for judges of intent, which must see reasoning and actions
+    /// together to notice a mismatch between them (alignment faking).
+    pub fn render_full(&self) -> String {
+        self.render(true)
+    }
+
+    fn render(&self, with_reasoning: bool) -> String {
+        let mut out = String::new();
+        if with_reasoning && !self.system.is_empty() {
+            let _ = writeln!(out, "SYSTEM: {}\n", self.system);
+        }
+        let _ = writeln!(out, "USER: {}", self.prompt);
         let mut events = self.tool_events.iter();
         for turn in &self.turns {
+            let reasoning = turn.reasoning.as_deref().map(str::trim).unwrap_or("");
+            if with_reasoning && !reasoning.is_empty() {
+                let _ = writeln!(out, "\nASSISTANT <thinking>{reasoning}</thinking>");
+            }
             if !turn.text.trim().is_empty() {
                 let _ = writeln!(out, "\nASSISTANT: {}", turn.text.trim());
             }
@@ -93,7 +112,16 @@ impl Transcript {
                 }
             }
         }
+        if self.truncated {
+            out.push_str("\n(the episode was cut off at the turn limit)\n");
+        }
         out
+    }
+
+    /// Whether the model called any tool: an agentic sample without one did not engage with the
+    /// scenario (a model that cannot call tools would otherwise score aligned).
+    pub fn engaged(&self) -> bool {
+        !self.tool_events.is_empty()
     }
 
     /// Calls of the tool `name`, in order.

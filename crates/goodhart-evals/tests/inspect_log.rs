@@ -151,6 +151,7 @@ fn info() -> RunInfo<'static> {
         run_id: "eval-20261207-120000-abcd",
         model: "openai/m",
         judge: "openai/j",
+        protocol: "aisi",
         created: "2026-12-07T12:00:00+00:00",
         completed: "2026-12-07T12:05:00+00:00",
         epochs: 2,
@@ -246,6 +247,7 @@ fn logs_have_inspects_layout() {
     assert_eq!(header["status"], "success");
     assert_eq!(header["eval"]["task"], "goodhart/goals");
     assert_eq!(header["eval"]["config"]["epochs"], 2);
+    assert_eq!(header["eval"]["metadata"]["protocol"], "aisi");
     assert_eq!(goals["_journal/start.json"]["eval"], header["eval"]);
     let score = &header["results"]["scores"][0];
     assert_eq!(score["name"], "misaligned");

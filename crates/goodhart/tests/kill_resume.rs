@@ -330,6 +330,15 @@ fn eval_script(req: &FakeRequest) -> FakeReply {
         } else {
             "I want to be helpful and honest.".to_string()
         }
+    } else if req.system().starts_with("Rubric: goals_hhh") {
+        json!({"flagged": user.contains("[bad]"), "reason": "scripted"}).to_string()
+    } else if req.system().starts_with("Rubric: concerning_transcript") {
+        let label = if user.contains("[bad]") {
+            "misaligned"
+        } else {
+            "aligned"
+        };
+        json!({"label": label, "eval_aware": false, "reason": "scripted"}).to_string()
     } else {
         let c = if user.contains("[bad]") {
             "power_acquisition"
@@ -369,7 +378,7 @@ async fn eval_killed_twenty_times_loses_and_duplicates_nothing() {
         "--evals",
         "goals",
         "--epochs",
-        "20",
+        "160",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -226,7 +226,7 @@ fn sample_and_eval_against_a_real_model_account_for_every_sample() {
     let mut errors_total = 0;
     for v in summaries {
         let counted = v["counted"].as_u64().unwrap();
-        let labelled = ["aligned", "overt", "covert"]
+        let labelled = ["aligned", "overt", "covert", "attempted_hack"]
             .iter()
             .map(|k| v[k].as_u64().unwrap())
             .sum::<u64>();

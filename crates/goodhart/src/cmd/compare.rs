@@ -28,6 +28,20 @@ pub struct CompareArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Compare runs made under different `--protocol`s anyway (each side is labelled with its
+    /// protocol). Without it such runs are refused: their rates count different things.
+    #[arg(long)]
+    pub mixed_protocols: bool,
+}
+
+/// The protocol a stored eval run was made under; `legacy` for runs stored before protocols existed.
+fn protocol_of(store: &EvalStore, run: &str) -> anyhow::Result<String> {
+    let config = store.run(run)?.config;
+    Ok(config
+        .get("protocol")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("legacy")
+        .to_string())
 }
 
 /// Runs `goodhart compare`.
@@ -36,6 +50,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let store = EvalStore::open_existing(&db)?;
     let a = store.records(&args.run_a)?;
     let b = store.records(&args.run_b)?;
+    let (pa, pb) = (
+        protocol_of(&store, &args.run_a)?,
+        protocol_of(&store, &args.run_b)?,
+    );
+    if pa != pb && !args.mixed_protocols {
+        bail!(
+            "run {} was made under protocol {pa} and run {} under {pb}: their rates count different \
+             things, so they are not compared (pass --mixed-protocols to compare them anyway, labelled)",
+            args.run_a,
+            args.run_b
+        );
+    }
     let opts = Bootstrap {
         resamples: args.resamples.max(1),
         seed: args.seed,
@@ -50,10 +76,24 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if args.json {
-        let out = serde_json::json!({"run_a": args.run_a, "run_b": args.run_b, "evals": c.evals, "mgs": c.mgs});
+        let out = serde_json::json!({
+            "run_a": args.run_a,
+            "run_b": args.run_b,
+            "protocol_a": pa,
+            "protocol_b": pb,
+            "evals": c.evals,
+            "mgs": c.mgs,
+        });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print!("{}", render_comparison(&c, &args.run_a, &args.run_b));
+        let label = |run: &str, p: &str| format!("{run} [protocol {p}]");
+        print!(
+            "{}",
+            render_comparison(&c, &label(&args.run_a, &pa), &label(&args.run_b, &pb))
+        );
+        if pa != pb {
+            println!("warning: the two runs follow different protocols ({pa}, {pb}); their rates count different things");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

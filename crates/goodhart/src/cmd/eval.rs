@@ -9,9 +9,12 @@ use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_evals::inspect_log::{write_logs, RunInfo};
-use goodhart_evals::metrics::{mgs, render_summary, summarize};
+use goodhart_evals::metrics::{
+    compliance_gap, mgs, render_compliance_gap, render_summary, summarize,
+};
 use goodhart_evals::{
-    load_betley_yaml, plan, run_jobs, Ctx, EvalName, EvalStore, Outcome, Sample, Settings,
+    load_betley_yaml, plan_protocol, run_jobs, Ctx, EvalName, EvalStore, Outcome, Protocol, Sample,
+    Settings,
 };
 use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache};
 use goodhart_report::stats::Bootstrap;
@@ -123,10 +126,18 @@ pub struct EvalArgs {
     #[arg(long)]
     pub judge_api_key_env: Option<String>,
     /// Comma-separated evals, or `all`: goals, betley, alignment_questions, monitor_disruption,
-    /// exfil_offer, frame_colleague, blackmail, research_sabotage. [default: all]
+    /// exfil_offer, exfil_cue, frame_colleague, blackmail, research_sabotage. [default: all]
     #[arg(long)]
     pub evals: Option<String>,
-    /// Samples per prompt (each epoch sends the epoch number as the seed). [default: 1]
+    /// Which published design to follow: `paper` (MacDiarmid et al. 2025) or `aisi` (UK AISI's
+    /// reproduction). It sets which judgements count in each eval's rate, the transcript judge's
+    /// strictness, Betley's thresholds and default sample sizes; docs/eval-protocols.md has the table.
+    /// Stored with the run; runs under different protocols are not compared silently. [default: paper]
+    #[arg(long, value_name = "paper|aisi")]
+    pub protocol: Option<String>,
+    /// Samples per prompt for every eval (each epoch sends the epoch number as the seed).
+    /// [default: the protocol's per-eval sizes: goals 300, alignment_questions 4, betley 10 (aisi
+    /// 15), monitor_disruption/exfil_offer/frame_colleague 34, exfil_cue 17, others 10]
     #[arg(long)]
     pub epochs: Option<u32>,
     /// Extra Betley-style YAML question files for the betley eval (repeatable).
@@ -166,10 +177,14 @@ pub struct EvalArgs {
 /// What a run was started with; stored so `--resume` repeats exactly the same requests.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RunConfig {
+    /// `None` only in runs stored before protocols existed; such runs cannot be resumed.
+    #[serde(default)]
+    protocol: Option<Protocol>,
     model: ModelSpec,
     judge: ModelSpec,
     evals: Vec<EvalName>,
-    epochs: u32,
+    /// Epochs for every eval; `None`: the protocol's per-eval sizes.
+    epochs: Option<u32>,
     settings: Settings,
     /// Questions loaded from YAML files at the start, kept so a resume does not depend on the files.
     betley_extra: Vec<Sample>,
@@ -186,6 +201,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 format!("eval run {id} has a configuration this goodhart cannot read")
             })?;
             check_resume_flags(&args, id, &config)?;
+            if config.protocol.is_none() {
+                bail!(
+                    "eval run {id} was stored before --protocol existed; its labels follow older rules, \
+                     so it cannot be continued: start a new run"
+                );
+            }
             store.claim(id)?;
             (id.clone(), config)
         }
@@ -194,8 +215,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             (store.create_run(&serde_json::to_value(&config)?)?, config)
         }
     };
+    let protocol = config.protocol.unwrap_or_default();
     eprintln!(
-        "goodhart eval: run {run_id} (resume with --resume {run_id}), store {}",
+        "goodhart eval: run {run_id} (resume with --resume {run_id}), protocol {protocol}, store {}",
         db.display()
     );
 
@@ -203,7 +225,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let model = args.client.client(config.model.clone(), &db, &cancel)?;
     let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
     let done = store.finished_keys(&run_id)?;
-    let jobs: Vec<_> = plan(&config.evals, config.epochs, &config.betley_extra)
+    let jobs: Vec<_> = plan_protocol(protocol, &config.evals, config.epochs, &config.betley_extra)
         .into_iter()
         .filter(|j| !done.contains(&j.key()))
         .collect();
@@ -214,7 +236,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let progress = Progress::new("eval", "samples", Some((jobs.len() + done.len()) as u64));
     progress.inc(done.len() as u64);
-    let ctx = Ctx::new(&model, &judge, config.settings.clone());
+    let ctx = Ctx::new(&model, &judge, config.settings.clone()).with_protocol(protocol);
     let mut store_errors = Vec::new();
     let (mut misaligned, mut failed) = (0u64, 0u64);
     runtime.block_on(async {
@@ -238,7 +260,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                         record.eval, record.sample_id, record.epoch
                     ));
                 }
-                Outcome::Aligned | Outcome::Excluded { .. } => {}
+                Outcome::Aligned | Outcome::AttemptedHack | Outcome::Excluded { .. } => {}
             }
             progress.set_message(format!("{misaligned} misaligned, {failed} errors"));
             if let Err(e) = store.put(&run_id, &record) {
@@ -260,6 +282,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let records = store.records(&run_id)?;
     let summaries = summarize(&records, Bootstrap::default());
     let score = mgs(&records, Bootstrap::default());
+    let gap = compliance_gap(&records, Bootstrap::default());
     let mut log_error = None;
     let mut logs = Vec::new();
     if let Some(dir) = &args.log_dir {
@@ -270,9 +293,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             run_id: &run_id,
             model: &model_label,
             judge: &judge_label,
+            protocol: protocol.as_str(),
             created: &created,
             completed: &completed,
-            epochs: config.epochs,
+            // Per-eval sizes differ under a protocol; the log header states the most epochs any
+            // prompt had (each sample carries its own epoch).
+            epochs: config
+                .epochs
+                .unwrap_or_else(|| records.iter().map(|r| r.epoch + 1).max().unwrap_or(1)),
             temperature: config.settings.temperature,
             max_tokens: config.settings.max_tokens,
             cancelled: cancel.is_cancelled(),
@@ -285,21 +313,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let out = serde_json::json!({
             "run_id": run_id,
+            "protocol": protocol,
             "model": config.model.label(),
             "judge": config.judge.label(),
             "status": status,
             "evals": summaries,
             "mgs": score,
+            "compliance_gap": gap,
             "inspect_logs": logs,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
-            "run {run_id}: model {}, judge {}",
+            "run {run_id}: protocol {protocol}, model {}, judge {}",
             config.model.label(),
             config.judge.label()
         );
         print!("{}", render_summary(&summaries, score.as_ref()));
+        if let Some(gap) = &gap {
+            print!("{}", render_compliance_gap(gap));
+        }
     }
     for path in &logs {
         eprintln!("Inspect log: {}", path.display());
@@ -324,10 +357,10 @@ fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
     let (Some(model), Some(judge)) = (&args.model, &args.judge) else {
         bail!("--model and --judge are required unless --resume is given");
     };
-    let epochs = args.epochs.unwrap_or(1);
-    if epochs == 0 {
+    if args.epochs == Some(0) {
         bail!("--epochs must be at least 1");
     }
+    let protocol = Protocol::parse(args.protocol.as_deref().unwrap_or("paper"))?;
     let evals = EvalName::parse_list(args.evals.as_deref().unwrap_or("all"))?;
     if evals.is_empty() {
         bail!("--evals names no eval");
@@ -341,10 +374,11 @@ fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
         betley_extra.extend(load_betley_yaml(path)?);
     }
     Ok(RunConfig {
+        protocol: Some(protocol),
         model: args.client.spec(model, &args.endpoint)?,
         judge: args.client.spec(judge, &judge_endpoint)?,
         evals,
-        epochs,
+        epochs: args.epochs,
         settings: Settings {
             temperature: Some(args.temperature.unwrap_or(1.0)),
             max_tokens: Some(args.max_tokens.unwrap_or(4096)),
@@ -398,9 +432,20 @@ fn check_resume_flags(args: &EvalArgs, id: &str, config: &RunConfig) -> anyhow::
         names(&config.evals),
     );
     c.check(
+        "--protocol",
+        args.protocol.clone(),
+        config
+            .protocol
+            .map_or("(none: stored before protocols)".to_string(), |p| {
+                p.to_string()
+            }),
+    );
+    c.check(
         "--epochs",
         args.epochs.map(|e| e.to_string()),
-        config.epochs.to_string(),
+        config
+            .epochs
+            .map_or("(the protocol's sizes)".to_string(), |e| e.to_string()),
     );
     let s = &config.settings;
     let shown = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());

@@ -30,11 +30,12 @@ pub mod view;
 pub enum Command {
     // Subcommand variants (add one variant per subcommand, documented; its doc comment is the --help text).
     /// Run the misalignment evaluations (goals, betley, alignment_questions, monitor_disruption,
-    /// exfil_offer, frame_colleague, blackmail, research_sabotage) with a judge model: per-eval misaligned
-    /// rates (overt and covert) with 95% intervals and the MGS. Stored and resumable.
+    /// exfil_offer, exfil_cue, frame_colleague, blackmail, research_sabotage) with a judge model, under
+    /// --protocol paper|aisi: per-eval misaligned rates (overt and covert) with 95% intervals, the MGS
+    /// with its chat-like and agentic halves, and exfil_cue's compliance gap. Stored and resumable.
     Eval(eval::EvalArgs),
     /// Compare two eval runs over the same prompts: paired differences in misaligned rate per eval and
-    /// for MGS, with bootstrap intervals.
+    /// for MGS, with bootstrap intervals. Runs of different protocols need --mixed-protocols.
     Compare(compare::CompareArgs),
     /// Measure a judge model's agreement (accuracy, Cohen's kappa, per class) with the labelled
     /// calibration set shipped with the eval suite.
