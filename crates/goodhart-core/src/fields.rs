@@ -21,8 +21,7 @@ pub const TASK_FIELDS: &[&str] = &[
 /// The fields of a test case (the serde form of [`crate::TestCase`]).
 pub const CASE_FIELDS: &[&str] = &["args", "expected", "tolerance", "check"];
 
-/// The fields of a rollout record that Goodhart reads (the named fields of [`crate::Rollout`]); every
-/// other field is carried through untouched, as `docs/contract.md` promises.
+/// The fields of a rollout record that Goodhart reads (the named fields of [`crate::Rollout`]).
 pub const ROLLOUT_FIELDS: &[&str] = &[
     "id",
     "task_id",
@@ -33,6 +32,25 @@ pub const ROLLOUT_FIELDS: &[&str] = &[
     "step",
     "model",
 ];
+
+/// Optional rollout fields Goodhart accepts and carries through to graded records without grading by
+/// them (kept in [`crate::Rollout::extra`]): `metadata`, the one place for free-form data; what
+/// `goodhart sample` writes (`sample`, `hints`, `finish_reason`, `usage`); the inline `task` the
+/// trainer shims send to `/v1/grade` (which the server grades against); and the verl shim's
+/// `data_source`.
+pub const CARRIED_ROLLOUT_FIELDS: &[&str] = &[
+    "metadata",
+    "task",
+    "sample",
+    "hints",
+    "finish_reason",
+    "usage",
+    "data_source",
+];
+
+/// The fields grading adds to a rollout: accepted on input so a graded file can be graded again, and
+/// dropped there, since grading writes them afresh.
+pub const GRADED_FIELDS: &[&str] = &["verdicts", "reward", "hack"];
 
 /// The known name closest to `name`, when it is close enough to be a typo of it: an edit distance of at
 /// most a third of the name (at least 1, at most 3), ignoring case, `-` for `_`, or one name containing

@@ -1,4 +1,4 @@
-use crate::fields::{nearest, ROLLOUT_FIELDS};
+use crate::fields::{nearest, CARRIED_ROLLOUT_FIELDS, GRADED_FIELDS, ROLLOUT_FIELDS};
 use crate::{HackReport, Profile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,7 +20,10 @@ pub struct Rollout {
     pub step: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Fields Goodhart does not know are carried through untouched.
+    /// The optional fields Goodhart carries through without grading by them
+    /// ([`CARRIED_ROLLOUT_FIELDS`]: `metadata`, `sample`, `task`, ...). [`Rollout::from_json`] refuses
+    /// any other field; records stored by older versions, which carried every unknown field, still
+    /// read back with theirs here.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -45,6 +48,51 @@ pub enum RolloutError {
     /// A known field holds the wrong type.
     #[error("field `{field}`: {message}")]
     Field { field: String, message: String },
+    /// A field no rollout record has; with the known field it looks like a typo of, if any.
+    #[error("{}", unknown_message(.field, *.suggestion))]
+    Unknown {
+        field: String,
+        suggestion: Option<&'static str>,
+    },
+}
+
+impl RolloutError {
+    /// The field the error is about, when it is about one (the first, for several missing ones).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            RolloutError::Missing(fields) => fields.first().map(|(f, _)| f.as_str()),
+            RolloutError::Field { field, .. } | RolloutError::Unknown { field, .. } => Some(field),
+            RolloutError::Bom | RolloutError::Json(_) | RolloutError::NotObject(_) => None,
+        }
+    }
+}
+
+fn unknown_message(field: &str, suggestion: Option<&str>) -> String {
+    let hint = match suggestion {
+        Some(known) => format!(" (did you mean `{known}`?)"),
+        None => String::new(),
+    };
+    format!(
+        "unknown field `{field}`{hint}: a rollout record has {}, and optionally {}; free-form data goes \
+         in `metadata`, an object carried through untouched",
+        ["id", "task_id", "completion"].join(", "),
+        ROLLOUT_FIELDS[3..]
+            .iter()
+            .chain(CARRIED_ROLLOUT_FIELDS)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Every field name a rollout record may have, for typo hints.
+fn accepted_fields() -> Vec<&'static str> {
+    ROLLOUT_FIELDS
+        .iter()
+        .chain(CARRIED_ROLLOUT_FIELDS)
+        .chain(GRADED_FIELDS)
+        .copied()
+        .collect()
 }
 
 fn missing_message(fields: &[(String, Option<String>)]) -> String {
@@ -60,22 +108,31 @@ fn missing_message(fields: &[(String, Option<String>)]) -> String {
 }
 
 impl Rollout {
-    /// Reads one rollout record (a line of rollout JSONL) with errors that name the field: every missing
-    /// required field at once (with the record's near-miss key, so `"complection"` is pointed at), a
-    /// mistyped field by name, and a byte-order mark by name rather than as a JSON syntax error.
-    /// Fields Goodhart does not know are kept in [`Rollout::extra`], as the contract promises.
+    /// Reads one rollout record (a line of rollout JSONL); see [`Rollout::from_value`]. A byte-order
+    /// mark is named rather than reported as a JSON syntax error.
     pub fn from_json(text: &str) -> Result<Rollout, RolloutError> {
         if text.starts_with('\u{feff}') {
             return Err(RolloutError::Bom);
         }
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| RolloutError::Json(e.to_string()))?;
-        let serde_json::Value::Object(map) = &value else {
+        Rollout::from_value(value)
+    }
+
+    /// Reads one rollout record strictly, with errors that name the field: every missing required field
+    /// at once (with the record's near-miss key, so `"complection"` is pointed at), a mistyped field by
+    /// name, and a field no rollout has by name with the known one it resembles (`framng`: did you mean
+    /// `framing`?), so a typo cannot silently lose a value. Free-form data belongs in `metadata`. The
+    /// fields grading adds ([`GRADED_FIELDS`]) are accepted and dropped, so a graded file can be graded
+    /// again without carrying its old verdicts.
+    pub fn from_value(value: serde_json::Value) -> Result<Rollout, RolloutError> {
+        let serde_json::Value::Object(mut map) = value else {
             return Err(RolloutError::NotObject(json_kind(&value)));
         };
+        let accepted = accepted_fields();
         let unknown: Vec<&String> = map
             .keys()
-            .filter(|k| !ROLLOUT_FIELDS.contains(&k.as_str()))
+            .filter(|k| !accepted.contains(&k.as_str()))
             .collect();
         let missing: Vec<(String, Option<String>)> = ["id", "task_id", "completion"]
             .into_iter()
@@ -83,7 +140,7 @@ impl Rollout {
             .map(|f| {
                 let typo = unknown
                     .iter()
-                    .find(|k| nearest(k, ROLLOUT_FIELDS) == Some(f))
+                    .find(|k| nearest(k, &accepted) == Some(f))
                     .map(|k| k.to_string());
                 (f.to_string(), typo)
             })
@@ -91,51 +148,58 @@ impl Rollout {
         if !missing.is_empty() {
             return Err(RolloutError::Missing(missing));
         }
-        for (field, value) in map {
-            let ok = match field.as_str() {
-                "id" | "task_id" | "completion" => value.is_string(),
-                "reasoning" | "framing" | "model" => value.is_string() || value.is_null(),
-                "step" => value.is_i64() || value.is_null(),
-                "files" => match value {
-                    serde_json::Value::Null => true,
-                    serde_json::Value::Object(files) => {
-                        if let Some((name, v)) = files.iter().find(|(_, v)| !v.is_string()) {
-                            return Err(RolloutError::Field {
-                                field: format!("files.{name}"),
-                                message: format!(
-                                    "expected the file's text, found {}",
-                                    json_kind(v)
-                                ),
-                            });
-                        }
-                        true
-                    }
-                    _ => false,
-                },
-                _ => true,
-            };
-            if !ok {
-                let want = match field.as_str() {
-                    "step" => "an integer",
-                    "files" => "an object of file name to text",
-                    _ => "a string",
-                };
-                return Err(RolloutError::Field {
-                    field: field.clone(),
-                    message: format!("expected {want}, found {}", json_kind(value)),
-                });
-            }
+        if let Some(field) = unknown.first() {
+            return Err(RolloutError::Unknown {
+                field: field.to_string(),
+                suggestion: nearest(field, &accepted),
+            });
         }
-        serde_json::from_value(value).map_err(|e| RolloutError::Json(e.to_string()))
+        for field in GRADED_FIELDS {
+            map.remove(*field);
+        }
+        for (field, value) in &map {
+            check_type(field, value)?;
+        }
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| RolloutError::Json(e.to_string()))
     }
+}
 
-    /// The record's own fields that look like typos of fields Goodhart reads (`"framng"` for
-    /// `"framing"`), as (field, the known name): they are carried through, but a reader may warn.
-    pub fn near_misses(&self) -> Vec<(&str, &'static str)> {
-        self.extra
-            .keys()
-            .filter_map(|k| nearest(k, ROLLOUT_FIELDS).map(|n| (k.as_str(), n)))
-            .collect()
+/// Checks that an accepted field holds the type the contract gives it.
+fn check_type(field: &str, value: &serde_json::Value) -> Result<(), RolloutError> {
+    use serde_json::Value;
+    let (ok, want) = match field {
+        "id" | "task_id" | "completion" => (value.is_string(), "a string"),
+        "reasoning" | "framing" | "model" | "finish_reason" | "data_source" => {
+            (value.is_string() || value.is_null(), "a string")
+        }
+        "step" => (value.is_i64() || value.is_null(), "an integer"),
+        "sample" => (value.is_u64() || value.is_null(), "a non-negative integer"),
+        "hints" => (value.is_boolean() || value.is_null(), "a boolean"),
+        "metadata" | "usage" => (value.is_object() || value.is_null(), "an object"),
+        "task" => (value.is_object(), "a task object"),
+        "files" => match value {
+            Value::Null => (true, ""),
+            Value::Object(files) => {
+                if let Some((name, v)) = files.iter().find(|(_, v)| !v.is_string()) {
+                    return Err(RolloutError::Field {
+                        field: format!("files.{name}"),
+                        message: format!("expected the file's text, found {}", json_kind(v)),
+                    });
+                }
+                (true, "")
+            }
+            _ => (false, "an object of file name to text"),
+        },
+        _ => (true, ""),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(RolloutError::Field {
+            field: field.to_string(),
+            message: format!("expected {want}, found {}", json_kind(value)),
+        })
     }
 }
 
@@ -289,7 +353,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_fields_survive_a_round_trip() {
+    fn fields_of_older_stored_records_survive_a_round_trip() {
+        // serde (how stored records read back) stays lenient; only the reader of new input is strict.
         let line = r#"{"id":"r1","task_id":"t","completion":"x","custom":{"a":1}}"#;
         let r: Rollout = serde_json::from_str(line).unwrap();
         assert_eq!(r.extra["custom"]["a"], 1);
@@ -299,14 +364,55 @@ mod tests {
     }
 
     #[test]
-    fn the_reader_names_missing_mistyped_and_misspelt_fields() {
-        let r = Rollout::from_json(r#"{"id":"r1","task_id":"t","completion":"x","note":"kept"}"#)
-            .unwrap();
-        assert_eq!(r.extra["note"], "kept");
-        let e = Rollout::from_json(r#"{"id":"r1","task":"t","complection":"x"}"#).unwrap_err();
+    fn unknown_fields_are_refused_by_name_and_metadata_is_carried() {
+        let e =
+            Rollout::from_json(r#"{"id":"r","task_id":"t","completion":"x","framng":"neutral"}"#)
+                .unwrap_err();
+        assert_eq!(e.field(), Some("framng"));
+        assert!(
+            e.to_string().starts_with(
+                "unknown field `framng` (did you mean `framing`?): a rollout record has id, task_id, \
+                 completion, and optionally files, reasoning, framing, step, model, metadata"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("free-form data goes in `metadata`"),
+            "{e}"
+        );
+        let e = Rollout::from_json(r#"{"id":"r","task_id":"t","completion":"x","run":"a7"}"#)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("unknown field `run`: "), "{e}");
+        let meta = r#"{"id":"r","task_id":"t","completion":"x","metadata":{"run":"a7","k":[1,{"z":null}]}}"#;
+        let r = Rollout::from_json(meta).unwrap();
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["metadata"],
+            serde_json::json!({"run": "a7", "k": [1, {"z": null}]})
+        );
+        let e = Rollout::from_json(r#"{"id":"r","task_id":"t","completion":"x","metadata":"a7"}"#)
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "missing fields `task_id` (the record has `task`: a typo?), `completion` (the record has \
+            "field `metadata`: expected an object, found a string"
+        );
+    }
+
+    #[test]
+    fn graded_records_read_back_as_rollouts_without_their_old_grading() {
+        let line = r#"{"id":"r","task_id":"t","completion":"x","sample":2,"verdicts":{},"reward":1.0,
+                       "hack":{"attempted":false}}"#;
+        let r = Rollout::from_json(line).unwrap();
+        let back = serde_json::to_value(&r).unwrap();
+        assert_eq!(back["sample"], 2);
+        assert!(back.get("verdicts").is_none() && back.get("reward").is_none());
+    }
+
+    #[test]
+    fn the_reader_names_missing_mistyped_and_misspelt_fields() {
+        let e = Rollout::from_json(r#"{"id":"r1","taskid":"t","complection":"x"}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "missing fields `task_id` (the record has `taskid`: a typo?), `completion` (the record has \
              `complection`: a typo?)"
         );
         let e = Rollout::from_json(r#"{"id":"r1","task_id":"t","completion":"x","step":"3"}"#)
@@ -328,11 +434,6 @@ mod tests {
             Rollout::from_json("[1]"),
             Err(RolloutError::NotObject(_))
         ));
-        let r =
-            Rollout::from_json(r#"{"id":"r","task_id":"t","completion":"x","framng":"neutral"}"#)
-                .unwrap();
-        assert_eq!(r.near_misses(), vec![("framng", "framing")]);
-        assert_eq!(r.extra["framng"], "neutral");
     }
 
     #[test]

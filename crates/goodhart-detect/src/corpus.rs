@@ -30,10 +30,13 @@ pub struct Label {
     pub kinds: Vec<HackKind>,
 }
 
-/// One corpus line: a rollout record plus its label.
+/// One corpus line: a rollout record plus its label and the labeller's note.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelledRollout {
     pub label: Label,
+    /// Why the label is what it is, in the labeller's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(flatten)]
     pub rollout: Rollout,
 }
@@ -83,8 +86,7 @@ pub fn load_corpus_file(path: &Path) -> Result<Vec<LabelledRollout>, CorpusError
             line: i + 1,
             message,
         };
-        let mut record: LabelledRollout =
-            serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let mut record = labelled(line).map_err(bad)?;
         if record.label.hack == record.label.kinds.is_empty() {
             return Err(bad(
                 "label.kinds must be non-empty exactly when label.hack is true".into(),
@@ -101,6 +103,28 @@ pub fn load_corpus_file(path: &Path) -> Result<Vec<LabelledRollout>, CorpusError
         out.push(record);
     }
     Ok(out)
+}
+
+/// Reads one corpus line: `label` and `note` are the corpus's own fields, the rest is a rollout record
+/// read as strictly as `goodhart grade` reads one (a misspelt field is an error naming it).
+fn labelled(line: &str) -> Result<LabelledRollout, String> {
+    let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let object = value
+        .as_object_mut()
+        .ok_or("expected a JSON object".to_string())?;
+    let label = object.remove("label").ok_or("missing field `label`")?;
+    let label: Label = serde_json::from_value(label).map_err(|e| format!("field `label`: {e}"))?;
+    let note = match object.remove("note") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(_) => return Err("field `note`: expected a string".into()),
+    };
+    let rollout = Rollout::from_value(value).map_err(|e| e.to_string())?;
+    Ok(LabelledRollout {
+        label,
+        note,
+        rollout,
+    })
 }
 
 /// Precision and recall of one kind (a rollout counts for a kind when its label or report names it).

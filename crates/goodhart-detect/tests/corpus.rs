@@ -129,7 +129,7 @@ fn evidence_for_sample_rollouts() {
         text.push_str(&format!(
             "{} ({}):\n",
             r.rollout.id,
-            r.rollout.extra["note"].as_str().unwrap_or("")
+            r.note.as_deref().unwrap_or("")
         ));
         if report.evidence.is_empty() {
             text.push_str("  (no evidence)\n");

@@ -54,6 +54,12 @@ impl EvalStore {
         })
     }
 
+    /// The common store the eval tables live in (for the run ledger's operations shared by every
+    /// command, such as resuming).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The file, for messages that say where results went.
     pub fn path(&self) -> &Path {
         self.store.path()

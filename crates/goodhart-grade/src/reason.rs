@@ -20,7 +20,7 @@ pub(crate) fn explain(
 ) -> Reason {
     let run = outcome.map_or("not_run", |o| o.status.name()).to_string();
     let limit = outcome
-        .and_then(|o| limit_of(&o.status))
+        .and_then(|o| o.status.limit())
         .or(case_limit)
         .map(str::to_string);
     let exception = exception
@@ -36,17 +36,6 @@ pub(crate) fn explain(
         exception,
         stderr_tail: outcome.map_or_else(String::new, |o| tail(&o.stderr, STDERR_TAIL_BYTES)),
         extraction: submission.extraction.as_str().to_string(),
-    }
-}
-
-/// The limit an ending names (`cpu`, `wall`, `memory`, `output`), if it is one.
-fn limit_of(status: &Status) -> Option<&'static str> {
-    match status {
-        Status::CpuLimit => Some("cpu"),
-        Status::WallTimeout => Some("wall"),
-        Status::MemoryLimit => Some("memory"),
-        Status::OutputTruncated => Some("output"),
-        _ => None,
     }
 }
 

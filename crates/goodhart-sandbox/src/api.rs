@@ -117,6 +117,18 @@ impl Status {
             Status::SandboxError(_) => "sandbox_error",
         }
     }
+
+    /// The limit this ending names (`cpu`, `wall`, `memory`, `output`), if it is one: what verdicts
+    /// and `/run_code` answers say ended a run.
+    pub fn limit(&self) -> Option<&'static str> {
+        match self {
+            Status::CpuLimit => Some("cpu"),
+            Status::WallTimeout => Some("wall"),
+            Status::MemoryLimit => Some("memory"),
+            Status::OutputTruncated => Some("output"),
+            _ => None,
+        }
+    }
 }
 
 /// Everything a caller learns about a run.

@@ -108,7 +108,9 @@ struct Policy {
 /// Body of `POST /v1/grade`.
 #[derive(Debug, Deserialize)]
 pub struct GradeRequest {
-    pub rollouts: Vec<Rollout>,
+    /// Rollout records, read strictly by [`Rollout::from_value`] (a field no rollout has is a 422
+    /// naming `rollouts[i].FIELD`).
+    pub rollouts: Vec<Value>,
     #[serde(default)]
     pub reward: Option<RewardPolicy>,
     #[serde(default)]
@@ -317,12 +319,26 @@ pub fn prepare_grade(
 ) -> Result<Prepared, ApiError> {
     let (policy, step) =
         policy_and_step(g, request.reward, request.penalty, request.step, headers)?;
+    let rollouts = request
+        .rollouts
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            Rollout::from_value(value).map_err(|e| {
+                let field = match e.field() {
+                    Some(f) => format!("rollouts[{i}].{f}"),
+                    None => format!("rollouts[{i}]"),
+                };
+                ApiError::invalid(field, e.to_string())
+            })
+        })
+        .collect::<Result<Vec<Rollout>, ApiError>>()?;
     let hash = request_hash(&serde_json::json!({
-        "route": "/v1/grade", "rollouts": request.rollouts, "step": step,
+        "route": "/v1/grade", "rollouts": rollouts, "step": step,
         "reward": policy.policy, "penalty": policy.penalty,
     }));
-    let mut jobs = Vec::with_capacity(request.rollouts.len());
-    for (i, mut rollout) in request.rollouts.into_iter().enumerate() {
+    let mut jobs = Vec::with_capacity(rollouts.len());
+    for (i, mut rollout) in rollouts.into_iter().enumerate() {
         let field = format!("rollouts[{i}]");
         if rollout.id.is_empty() {
             rollout.id = format!("serve-{}-{i}", &hash[..16]);

@@ -112,6 +112,23 @@ pub struct CommandRunResult {
     pub stderr: Option<String>,
 }
 
+/// How a run ended and which limit ended it: Goodhart's addition to SandboxFusion's answer (clients
+/// that do not know it ignore it), so a reward that came from a timeout says which limit it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEnding {
+    /// The sandbox's ending (`ok`, `exit`, `signal`, `cpu_limit`, `wall_timeout`, `memory_limit`,
+    /// `output_truncated`, `sandbox_error`).
+    pub ending: String,
+    /// `cpu` (the CPU-time limit, `run_timeout` CPU seconds), `wall` (the wall-clock cap,
+    /// 4 × `run_timeout` + 5 s, for programs that sleep or block), `memory` or `output`; `null` when
+    /// no limit ended the run.
+    pub limit: Option<String>,
+    /// One line saying how the run ended.
+    pub reason: String,
+    /// CPU seconds the run used.
+    pub cpu_time: f64,
+}
+
 /// The body of a `/run_code` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunCodeResponse {
@@ -122,6 +139,9 @@ pub struct RunCodeResponse {
     pub executor_pod_name: Option<String>,
     /// Fetched path → base64 content.
     pub files: BTreeMap<String, String>,
+    /// How the run ended; absent when nothing ran (a language Goodhart does not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodhart: Option<RunEnding>,
 }
 
 impl RunCodeResponse {
@@ -134,6 +154,7 @@ impl RunCodeResponse {
             run_result: None,
             executor_pod_name: None,
             files: BTreeMap::new(),
+            goodhart: None,
         }
     }
 }
@@ -146,6 +167,7 @@ pub fn stored(
     code: String,
 ) -> goodhart_store::CodeRun {
     let run = response.run_result.as_ref();
+    let ending = response.goodhart.as_ref();
     let status = serde_json::to_value(response.status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -159,6 +181,9 @@ pub fn stored(
         code,
         stdout: run.and_then(|r| r.stdout.clone()),
         stderr: run.and_then(|r| r.stderr.clone()),
+        ending: ending.map(|e| e.ending.clone()),
+        limit: ending.and_then(|e| e.limit.clone()),
+        cpu_time: ending.map(|e| e.cpu_time),
     }
 }
 
@@ -221,9 +246,9 @@ pub fn plan(request: RunCodeRequest, base: &Limits) -> Result<Plan, ApiError> {
     for (i, name) in request.fetch_files.iter().enumerate() {
         check_relative(&format!("fetch_files[{i}]"), name)?;
     }
-    let mut limits = base.clone();
-    limits.wall = run_timeout;
-    limits.cpu = run_timeout;
+    // `run_timeout` is CPU seconds, with the grade path's wall-clock cap for programs that sleep or
+    // block, so a run's verdict does not depend on how busy the machine is.
+    let mut limits = base.clone().with_cpu(run_timeout);
     if request.memory_limit_mb > 0 {
         let bytes = u64::try_from(request.memory_limit_mb)
             .unwrap_or(u64::MAX)
@@ -268,6 +293,12 @@ fn check_relative(field: &str, name: &str) -> Result<(), ApiError> {
 /// command makes `SandboxError`; otherwise a timeout or a non-zero return code makes `Failed`.
 pub fn respond(outcome: Outcome) -> RunCodeResponse {
     let text = |bytes: &[u8]| Some(String::from_utf8_lossy(bytes).into_owned());
+    let ending = RunEnding {
+        ending: outcome.status.name().to_string(),
+        limit: outcome.status.limit().map(str::to_string),
+        reason: outcome.describe(),
+        cpu_time: outcome.cpu.as_secs_f64(),
+    };
     let execution_time = Some(outcome.wall.as_secs_f64());
     let (status, return_code, note) = match &outcome.status {
         Status::Ok => (
@@ -277,7 +308,11 @@ pub fn respond(outcome: Outcome) -> RunCodeResponse {
         ),
         Status::Exit(code) => (CommandRunStatus::Finished, Some(*code), None),
         Status::Signal(sig) => (CommandRunStatus::Finished, Some(-sig), None),
-        Status::WallTimeout | Status::CpuLimit => (CommandRunStatus::TimeLimitExceeded, None, None),
+        Status::WallTimeout | Status::CpuLimit => (
+            CommandRunStatus::TimeLimitExceeded,
+            None,
+            Some(outcome.describe()),
+        ),
         Status::MemoryLimit => (
             CommandRunStatus::Finished,
             Some(outcome.exit_code.unwrap_or(-9)),
@@ -324,6 +359,7 @@ pub fn respond(outcome: Outcome) -> RunCodeResponse {
         run_result: Some(run),
         executor_pod_name: None,
         files,
+        goodhart: Some(ending),
     }
 }
 

@@ -63,7 +63,7 @@ fn always_equal(task: &Task) -> String {
 
 fn rollouts(task: &Task) -> Value {
     json!([
-        {"id": "honest", "task_id": task.id, "completion": honest(task), "framing": "neutral", "custom": 1},
+        {"id": "honest", "task_id": task.id, "completion": honest(task), "framing": "neutral", "metadata": {"custom": 1}},
         {"id": "hack", "task_id": task.id, "completion": always_equal(task), "framing": "neutral"},
     ])
 }
@@ -86,7 +86,10 @@ async fn every_policy_rewards_the_honest_and_the_hacking_rollout() {
         assert_eq!(status, 200, "{answer:#}");
         let graded = answer["rollouts"].as_array().unwrap();
         let (good, hack) = (&graded[0], &graded[1]);
-        assert_eq!(good["custom"], 1, "unknown fields must survive");
+        assert_eq!(
+            good["metadata"]["custom"], 1,
+            "metadata is carried through untouched"
+        );
         assert_eq!(good["verdicts"]["hardened"]["passed"], true, "{good:#}");
         assert_eq!(hack["verdicts"]["assert"]["passed"], true, "{hack:#}");
         assert_eq!(hack["verdicts"]["hardened"]["passed"], false);
@@ -224,6 +227,16 @@ async fn bad_grading_requests_name_the_field() {
             json!({"rollouts": [{"id": "x", "task_id": "", "completion": "", "task": {"id": 3}}]}),
             "rollouts[0].task",
         ),
+        // Rollout records are read strictly: a typo and a field no rollout has are named.
+        (
+            json!({"rollouts": [{"id": "x", "task_id": "", "completion": "", "framng": "neutral"}]}),
+            "rollouts[0].framng",
+        ),
+        (
+            json!({"rollouts": [{"id": "x", "task_id": "", "completion": ""},
+                                {"id": "y", "task_id": "", "completion": "", "run": "a7"}]}),
+            "rollouts[1].run",
+        ),
     ];
     for (body, field) in cases {
         let (status, answer) = f.live.post("/v1/grade", &body).await;
@@ -251,4 +264,54 @@ async fn bad_grading_requests_name_the_field() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+}
+
+/// The verl shim (python/src/goodhart_rewards/verl.py, run as verl runs it) sends its rollout, with the
+/// inline task, the framing, the step and `data_source`, and it is accepted and graded; a rollout's
+/// `metadata` is stored untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_shims_rollouts_and_metadata_are_accepted() {
+    let f = fixture(RewardPolicy::Proxy).await;
+    let key = json!({"task_id": f.task.id, "framing": "neutral", "task": f.task}).to_string();
+    let shims = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/src");
+    let script = "import json, sys\nfrom goodhart_rewards.verl import compute_score\n\
+                  print(json.dumps(compute_score('goodhart/test', sys.argv[2], sys.argv[3], {'step': 7}, url=sys.argv[1])))";
+    let url = f.live.url("");
+    let completion = honest(&f.task);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args([url.as_str(), completion.as_str(), key.as_str()])
+            .env("PYTHONPATH", shims)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let score: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(score["score"], 1.0, "{score}");
+
+    let body = json!({"rollouts": rollouts(&f.task)});
+    let (status, answer) = f.live.post("/v1/grade", &body).await;
+    assert_eq!(status, 200, "{answer:#}");
+    assert_eq!(answer["rollouts"][0]["metadata"], json!({"custom": 1}));
+
+    let stored = Store::open(&f.db)
+        .unwrap()
+        .graded_rollouts(&f.run_id)
+        .unwrap();
+    let shim = stored
+        .iter()
+        .find(|g| g.rollout.step == Some(7))
+        .expect("the shim's rollout is stored");
+    assert_eq!(shim.rollout.extra["data_source"], "goodhart/test");
+    assert_eq!(shim.rollout.framing.as_deref(), Some("neutral"));
+    let honest = stored.iter().find(|g| g.rollout.id == "honest").unwrap();
+    assert_eq!(honest.rollout.extra["metadata"], json!({"custom": 1}));
 }

@@ -20,6 +20,14 @@ pub struct CodeRun {
     pub code: String,
     pub stdout: Option<String>,
     pub stderr: Option<String>,
+    /// How the sandbox run ended (`ok`, `exit`, `signal`, `cpu_limit`, `wall_timeout`,
+    /// `memory_limit`, `output_truncated`, `sandbox_error`); `None` in rows of schema 4 and older.
+    pub ending: Option<String>,
+    /// The limit that ended the run: `cpu` (the CPU-time limit), `wall` (the wall-clock cap),
+    /// `memory` or `output`; `None` when no limit did.
+    pub limit: Option<String>,
+    /// CPU seconds the run used.
+    pub cpu_time: Option<f64>,
 }
 
 impl Store {
@@ -27,7 +35,8 @@ impl Store {
     pub fn insert_code_run(&self, run_id: &str, run: &CodeRun) -> Result<(), StoreError> {
         self.lock()?.execute(
             "INSERT INTO code_runs (run_id, created_at, step, language, status, return_code,
-             execution_time, code, stdout, stderr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             execution_time, code, stdout, stderr, ending, limit_hit, cpu_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 run_id,
                 now_sql(),
@@ -38,7 +47,10 @@ impl Store {
                 run.execution_time,
                 run.code,
                 run.stdout,
-                run.stderr
+                run.stderr,
+                run.ending,
+                run.limit,
+                run.cpu_time
             ],
         )?;
         Ok(())
@@ -48,8 +60,8 @@ impl Store {
     pub fn code_runs(&self, run_id: &str) -> Result<Vec<CodeRun>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
-            "SELECT step, language, status, return_code, execution_time, code, stdout, stderr
-             FROM code_runs WHERE run_id = ?1 ORDER BY id",
+            "SELECT step, language, status, return_code, execution_time, code, stdout, stderr,
+             ending, limit_hit, cpu_time FROM code_runs WHERE run_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([run_id], |r| {
             Ok(CodeRun {
@@ -61,6 +73,9 @@ impl Store {
                 code: r.get(5)?,
                 stdout: r.get(6)?,
                 stderr: r.get(7)?,
+                ending: r.get(8)?,
+                limit: r.get(9)?,
+                cpu_time: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

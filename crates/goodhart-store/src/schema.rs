@@ -128,6 +128,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN checkpoint TEXT;
     ALTER TABLE runs ADD COLUMN step INTEGER;
     CREATE INDEX runs_checkpoint ON runs (checkpoint, step);",
+    // 5: how a `/run_code` execution ended and which limit ended it (its CPU-time limit, the wall-clock
+    // cap, memory or output), with the CPU seconds it used, as graded verdicts say it.
+    "ALTER TABLE code_runs ADD COLUMN ending TEXT;
+    ALTER TABLE code_runs ADD COLUMN limit_hit TEXT;
+    ALTER TABLE code_runs ADD COLUMN cpu_time REAL;",
 ];
 
 /// The version a database has once every migration this build knows has run.

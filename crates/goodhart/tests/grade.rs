@@ -53,7 +53,7 @@ fn write_input(dir: &Path) -> PathBuf {
         r#""framing":"please_hack","step":2"#,
     );
     text += "{not json\n";
-    text += &record("ghost", "bundled/no-such-task", honest, r#""stpe":3"#);
+    text += &record("ghost", "bundled/no-such-task", honest, r#""step":3"#);
     text += &record("big", "bundled/digit-sum", &"x".repeat(5000), "");
     let path = dir.join("rollouts.jsonl");
     let mut f = std::fs::File::create(&path).unwrap();
@@ -110,10 +110,6 @@ fn grades_labels_reports_bad_lines_and_resumes() {
         "{stderr}"
     );
     assert!(stderr.contains(":8: not UTF-8"), "{stderr}");
-    assert!(
-        stderr.contains("line 6: field `stpe` is not one Goodhart reads (did you mean `step`?)"),
-        "{stderr}"
-    );
 
     let records = graded(&output);
     assert_eq!(records.len(), 4);
@@ -282,4 +278,100 @@ fn non_finite_penalties_are_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--penalty"), "{stderr}");
+}
+
+/// Rollout records are read strictly: a misspelt field and a field no rollout has are errors naming the
+/// field, the file and the line; `metadata` is carried into the graded record untouched; what
+/// `goodhart sample` writes (`sample`, `hints`, `finish_reason`, `usage`), what the trainer shims send
+/// (an inline `task`, `data_source`) and graded records fed back are accepted.
+#[test]
+fn rollout_records_are_strict_and_every_producer_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let honest = "```python\ndef digit_sum(n: int) -> int:\n    return sum(int(c) for c in str(abs(n)))\n```";
+    let task = "bundled/digit-sum";
+    let meta = r#"{"run":"a7","nested":{"k":[1,null,"x"]}}"#;
+    let inline = goodhart_tasks::load("bundled")
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == task)
+        .unwrap();
+    let mut text = String::new();
+    text += &record("meta", task, honest, &format!(r#""metadata":{meta}"#));
+    text += &record("typo", task, honest, r#""framng":"neutral""#);
+    text += &record("stranger", task, honest, r#""run_name":"a7""#);
+    text += &record(
+        "sampled",
+        task,
+        honest,
+        r#""framing":"neutral","model":"openai/m","sample":3,"hints":false,"finish_reason":"stop","usage":{"prompt_tokens":10,"completion_tokens":20}"#,
+    );
+    text += &record(
+        "shim",
+        task,
+        honest,
+        &format!(
+            r#""task":{},"data_source":"goodhart","step":4"#,
+            serde_json::to_string(&inline).unwrap()
+        ),
+    );
+    let input = dir.path().join("rollouts.jsonl");
+    std::fs::write(&input, &text).unwrap();
+    let output = dir.path().join("graded.jsonl");
+    let out = grade(dir.path(), &input, &output, &["--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let at = |line: usize| {
+        format!(
+            "{}:{line}: not a rollout record: unknown field",
+            input.display()
+        )
+    };
+    assert!(
+        stderr.contains(&format!("{} `framng` (did you mean `framing`?)", at(2))),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{} `run_name`: ", at(3))),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("free-form data goes in `metadata`"),
+        "{stderr}"
+    );
+
+    let records = graded(&output);
+    let mut ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, ["meta", "sampled", "shim"]);
+    assert_eq!(
+        by_id(&records, "meta")["metadata"],
+        serde_json::from_str::<serde_json::Value>(meta).unwrap()
+    );
+    let sampled = by_id(&records, "sampled");
+    assert_eq!(
+        (&sampled["sample"], &sampled["usage"]["completion_tokens"]),
+        (&serde_json::json!(3), &serde_json::json!(20))
+    );
+    assert_eq!(by_id(&records, "shim")["data_source"], "goodhart");
+
+    // Graded records fed back are read as rollouts: their old grading is dropped and written afresh.
+    let regraded = dir.path().join("regraded.jsonl");
+    let out = grade(dir.path(), &output, &regraded, &["--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = graded(&regraded);
+    assert_eq!(again.len(), 3);
+    assert_eq!(
+        by_id(&again, "meta")["metadata"],
+        by_id(&records, "meta")["metadata"]
+    );
+    assert_eq!(
+        by_id(&again, "meta")["verdicts"]["hardened"]["passed"],
+        true
+    );
+    assert_eq!(by_id(&again, "sampled")["sample"], 3);
 }

@@ -289,14 +289,21 @@ async fn a_retried_reward_request_is_stored_once_even_after_a_restart() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_code_executions_are_stored_with_their_step() {
+/// A `goodhart serve` on a new store in a temporary directory: the directory (kept alive), the store's
+/// path, the server and its address.
+async fn serve_fresh() -> (tempfile::TempDir, PathBuf, Child, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.db");
     let db2 = db.clone();
     let (server, addr) = tokio::task::spawn_blocking(move || start_server(&db2))
         .await
         .unwrap();
+    (dir, db, server, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_code_executions_are_stored_with_their_step() {
+    let (_dir, db, server, addr) = serve_fresh().await;
     let reply: Value = reqwest::Client::new()
         .post(format!("http://{addr}/run_code"))
         .header("X-Goodhart-Step", "41")
@@ -317,6 +324,84 @@ async fn run_code_executions_are_stored_with_their_step() {
     assert_eq!(runs[0].status, "Success");
     assert_eq!(runs[0].stdout.as_deref(), Some("42\n"));
     assert_eq!(runs[0].code, "print(6 * 7)");
+}
+
+/// `/run_code`'s `run_timeout` is CPU seconds with the grade path's wall-clock cap (4 × it + 5 s): a
+/// program that needs 1.5 s of CPU passes a 3 s limit however long the machine makes it wait, a busy
+/// loop is stopped by the CPU limit, a `time.sleep` by the wall cap; the answer and the stored row say
+/// which limit it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_code_limits_are_cpu_seconds_with_a_wall_cap() {
+    let (_dir, db, server, addr) = serve_fresh().await;
+    let client = reqwest::Client::new();
+    let post = |code: &'static str, timeout: f64| {
+        let (client, addr) = (client.clone(), addr.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("http://{addr}/run_code"))
+                .json(&json!({"code": code, "language": "python", "run_timeout": timeout}))
+                .timeout(Duration::from_secs(120))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let needs_cpu = "import time\nwhile time.process_time() < 1.5:\n    pass\nprint('done')\n";
+    let cpu = post(needs_cpu, 3.0);
+    let spin = post("while True:\n    pass\n", 1.0);
+    let sleep = post("import time\ntime.sleep(60)\n", 1.0);
+    let (cpu, spin, sleep) = (
+        cpu.await.unwrap(),
+        spin.await.unwrap(),
+        sleep.await.unwrap(),
+    );
+    stop(server);
+
+    assert_eq!(cpu["status"], "Success", "{cpu:#}");
+    assert_eq!(cpu["run_result"]["stdout"], "done\n");
+    assert_eq!(cpu["goodhart"]["limit"], Value::Null);
+    assert!(
+        cpu["goodhart"]["cpu_time"].as_f64().unwrap() >= 1.5,
+        "{cpu:#}"
+    );
+
+    let stopped_by = |r: &Value, ending: &str, limit: &str, says: &str| {
+        assert_eq!(r["run_result"]["status"], "TimeLimitExceeded", "{r:#}");
+        assert_eq!(
+            (&r["goodhart"]["ending"], &r["goodhart"]["limit"]),
+            (&json!(ending), &json!(limit)),
+            "{r:#}"
+        );
+        assert!(r["message"].as_str().unwrap().contains(says), "{r:#}");
+        assert_eq!(r["goodhart"]["reason"], r["message"], "{r:#}");
+    };
+    stopped_by(&spin, "cpu_limit", "cpu", "CPU time limit");
+    stopped_by(&sleep, "wall_timeout", "wall", "wall-clock cap");
+    // The cap for 1 CPU second is 4 × 1 + 5 = 9 s of wall time, not the 1 s a wall limit would give.
+    let waited = sleep["run_result"]["execution_time"].as_f64().unwrap();
+    assert!((8.5..20.0).contains(&waited), "stopped after {waited} s");
+
+    let store = Store::open(&db).unwrap();
+    let run = store.runs(Some(RunKind::Serve)).unwrap().remove(0);
+    let mut rows = store.code_runs(&run.id).unwrap();
+    rows.sort_by(|a, b| a.code.cmp(&b.code));
+    let limits: Vec<(Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.ending.as_deref(), r.limit.as_deref()))
+        .collect();
+    assert_eq!(
+        limits,
+        [
+            (Some("wall_timeout"), Some("wall")),
+            (Some("ok"), None),
+            (Some("cpu_limit"), Some("cpu")),
+        ],
+        "rows sorted by code: sleep, process_time loop, busy loop"
+    );
+    assert!(rows[1].cpu_time.unwrap() >= 1.5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,4 +496,102 @@ async fn sample_and_audit_resume_refuse_conflicting_flags() {
         v
     };
     assert_eq!(strip(w), strip(v));
+}
+
+/// `sample`, `eval` and `audit` print plain progress lines on a piped stderr (the trap: only `grade` and
+/// a terminal got any), never on stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_eval_and_audit_show_progress_on_a_piped_stderr() {
+    use goodhart_llm::fake::{FakeAnswer, FakeReply, FakeServer};
+    let server = FakeServer::start(std::sync::Arc::new(
+        |req: &goodhart_llm::fake::FakeRequest| {
+            let text = if req.system().starts_with("Rubric: goals_taxonomy") {
+                json!({"categories": ["helpfulness"], "reason": "r"}).to_string()
+            } else {
+                "no code here".to_string()
+            };
+            FakeReply::Delay(
+                Duration::from_millis(60),
+                Box::new(FakeReply::Answer(FakeAnswer::text(text))),
+            )
+        },
+    ))
+    .await
+    .unwrap();
+    let url = server.openai_base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let runs: [(&str, Vec<&str>, &str); 3] = [
+        (
+            "sample",
+            vec![
+                "sample",
+                "--model",
+                "openai/m",
+                "--base-url",
+                &url,
+                "--limit",
+                "2",
+                "-n",
+                "4",
+            ],
+            "/8 samples (",
+        ),
+        (
+            "eval",
+            vec![
+                "eval",
+                "--model",
+                "openai/m",
+                "--base-url",
+                &url,
+                "--judge",
+                "openai/j",
+                "--judge-base-url",
+                &url,
+                "--evals",
+                "goals",
+                "--parallel",
+                "1",
+            ],
+            "/8 samples (",
+        ),
+        (
+            "audit",
+            vec![
+                "audit",
+                "--limit",
+                "2",
+                "--exploits",
+                "always_equal",
+                "--jobs",
+                "1",
+            ],
+            " cells (",
+        ),
+    ];
+    for (what, args, unit) in runs {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&args)
+            .args(["--json", "--db"])
+            .arg(&db)
+            .env("GOODHART_PROGRESS_SECS", "0.05")
+            .env_remove("GOODHART_MODELS");
+        if what != "audit" {
+            cmd.arg("--no-cache");
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        let err = stderr(&out);
+        let prefix = format!("{what}: ");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(unit) && l.contains("s elapsed")),
+            "{what}: no progress line in: {err}"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("elapsed"), "{what}: {stdout}");
+    }
 }

@@ -164,6 +164,15 @@ async fn scripted_hack_rates_come_back_within_their_intervals() {
         .as_deref()
         .is_some_and(|r| r.starts_with("sample "))));
     assert_eq!(server.requests(), 48);
+    // What `goodhart sample` writes (`sample`, `hints`, `finish_reason`, `usage` beside the rollout)
+    // reads back through the strict rollout reader, so its records can be graded again.
+    for g in &graded {
+        let line = serde_json::to_string(g).unwrap();
+        let back =
+            goodhart_core::Rollout::from_json(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(back.extra["sample"], g.rollout.extra["sample"]);
+        assert!(back.extra.contains_key("usage"), "{line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

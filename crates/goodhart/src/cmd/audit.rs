@@ -1,6 +1,6 @@
 //! `goodhart audit`: which tasks and grader profiles fall to which known exploit.
 
-use super::resume::{list, Conflicts};
+use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::Context;
 use goodhart_core::Profile;
@@ -67,15 +67,14 @@ struct AuditConfig {
 
 /// The stored configuration of run `id`, after checking that no flag given contradicts it.
 fn resumed_config(args: &AuditArgs, store: &Store, id: &str) -> anyhow::Result<AuditConfig> {
-    let run = store.run(id)?;
-    anyhow::ensure!(
-        run.kind == RunKind::Audit,
-        "run {id} is a {} run, not an audit run",
-        run.kind.as_str()
-    );
-    let config: AuditConfig = serde_json::from_value(run.config)
-        .with_context(|| format!("audit run {id} has a configuration this goodhart cannot read"))?;
-    let mut c = Conflicts::new(id);
+    resume::stored_config(store, id, RunKind::Audit, |config: &AuditConfig, c| {
+        check_flags(args, config, c);
+        Ok(())
+    })
+}
+
+/// Notes every flag given that says something else than the run's stored configuration.
+fn check_flags(args: &AuditArgs, config: &AuditConfig, c: &mut Conflicts) {
     c.check("--tasks", args.tasks.clone(), config.tasks.clone());
     c.check(
         "--profiles",
@@ -97,8 +96,6 @@ fn resumed_config(args: &AuditArgs, store: &Store, id: &str) -> anyhow::Result<A
         args.cross_check.then(|| "true".into()),
         config.cross_check.to_string(),
     );
-    c.finish()?;
-    Ok(config)
 }
 
 /// Cells buffered before one store transaction.

@@ -4,7 +4,7 @@
 //! Runs are resumable: a killed run continues with `--resume RUN_ID`, skipping samples already stored
 //! with a label and retrying those that ended in an error.
 
-use super::resume::{list, Conflicts};
+use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
@@ -18,7 +18,7 @@ use goodhart_evals::{
 };
 use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache};
 use goodhart_report::stats::Bootstrap;
-use goodhart_store::ledger;
+use goodhart_store::{ledger, RunKind};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -196,18 +196,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let store = EvalStore::open(&db)?;
     let (run_id, config) = match &args.resume {
         Some(id) => {
-            let run = store.run(id)?;
-            let config: RunConfig = serde_json::from_value(run.config).with_context(|| {
-                format!("eval run {id} has a configuration this goodhart cannot read")
+            let config = resume::resume(store.store(), id, RunKind::Eval, |config: &RunConfig, c| {
+                if config.protocol.is_none() {
+                    bail!(
+                        "eval run {id} was stored before --protocol existed; its labels follow older rules, \
+                         so it cannot be continued: start a new run"
+                    );
+                }
+                check_flags(&args, config, c)
             })?;
-            check_resume_flags(&args, id, &config)?;
-            if config.protocol.is_none() {
-                bail!(
-                    "eval run {id} was stored before --protocol existed; its labels follow older rules, \
-                     so it cannot be continued: start a new run"
-                );
-            }
-            store.claim(id)?;
             (id.clone(), config)
         }
         None => {
@@ -389,9 +386,8 @@ fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
     })
 }
 
-/// `--resume` keeps the run's own options; any flag given that says otherwise is an error.
-fn check_resume_flags(args: &EvalArgs, id: &str, config: &RunConfig) -> anyhow::Result<()> {
-    let mut c = Conflicts::new(id);
+/// `--resume` keeps the run's own options: notes every flag given that says otherwise.
+fn check_flags(args: &EvalArgs, config: &RunConfig, c: &mut Conflicts) -> anyhow::Result<()> {
     let label = |m: &Option<String>, e: &EndpointArgs| -> anyhow::Result<Option<String>> {
         m.as_deref()
             .map(|m| Ok(args.client.spec(m, e)?.label()))
@@ -482,5 +478,5 @@ fn check_resume_flags(args: &EvalArgs, id: &str, config: &RunConfig) -> anyhow::
             "(the questions stored with the run)".into(),
         );
     }
-    c.finish()
+    Ok(())
 }

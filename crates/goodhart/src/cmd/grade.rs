@@ -7,7 +7,7 @@
 //! rebuilds `--output` from the store (so it ends with exactly the store's records, none twice, none
 //! missing) and prints a summary of the whole run.
 
-use super::resume::{list, Conflicts};
+use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::Context;
 use goodhart_core::{GradedRollout, HackKind, Profile, Rollout, Task};
@@ -185,14 +185,14 @@ fn new_config(args: &GradeArgs, store: &Store) -> anyhow::Result<GradeConfig> {
 
 /// The stored configuration of run `id`, after checking that no flag given contradicts it.
 fn resumed_config(args: &GradeArgs, store: &Store, id: &str) -> anyhow::Result<GradeConfig> {
-    let run = store.run(id)?;
-    if run.kind != RunKind::Grade {
-        anyhow::bail!("run {id} is a {} run, not a grade run", run.kind.as_str());
-    }
-    let config: GradeConfig = serde_json::from_value(run.config)
-        .with_context(|| format!("grade run {id} has a configuration this goodhart cannot read"))?;
+    resume::stored_config(store, id, RunKind::Grade, |config: &GradeConfig, c| {
+        check_flags(args, config, c)
+    })
+}
+
+/// Notes every flag given that says something else than the run's stored configuration.
+fn check_flags(args: &GradeArgs, config: &GradeConfig, c: &mut Conflicts) -> anyhow::Result<()> {
     let path = |p: &Path| p.display().to_string();
-    let mut c = Conflicts::new(id);
     c.check("--tasks", args.tasks.clone(), config.tasks.clone());
     c.check(
         "--input",
@@ -240,8 +240,7 @@ fn resumed_config(args: &GradeArgs, store: &Store, id: &str) -> anyhow::Result<G
         args.max_completion_bytes.map(|b| b.to_string()),
         config.max_completion_bytes.to_string(),
     );
-    c.finish()?;
-    Ok(config)
+    Ok(())
 }
 
 /// Where graded records go: the output file rebuilt from the store (written beside it, then renamed
@@ -537,7 +536,6 @@ fn read_rollouts(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut seen: HashSet<String> = HashSet::new();
-    let mut warned: HashSet<String> = HashSet::new();
     let mut stats = ReadStats { skipped_done: 0 };
     loop {
         buf.clear();
@@ -571,16 +569,6 @@ fn read_rollouts(
                 continue;
             }
         };
-        for (field, known) in rollout.near_misses() {
-            // Unknown fields are carried through (docs/contract.md), but a near-miss of a field
-            // Goodhart reads is probably a typo whose value would be lost: say so, once per name.
-            if warned.insert(field.to_string()) {
-                progress.println(format!(
-                    "warning: line {line_no}: field `{field}` is not one Goodhart reads (did you mean \
-                     `{known}`?); it is carried through untouched"
-                ));
-            }
-        }
         let reject = if rollout.completion.len() > max_bytes {
             Some(format!(
                 "rollout `{}`: field `completion` has {} bytes, over --max-completion-bytes {max_bytes}",

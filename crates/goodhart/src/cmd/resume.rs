@@ -2,6 +2,61 @@
 //! given on the command line that says something else is an error naming the flag and both values
 //! (never silently ignored, never silently applied to half a run).
 
+use anyhow::Context;
+use goodhart_store::{RunKind, Store};
+use serde::de::DeserializeOwned;
+
+/// The stored configuration of run `id`, which must be a `kind` run, after `check` has compared it with
+/// the flags given (noting each that disagrees): one error naming every conflicting flag, and nothing
+/// claimed yet, so a refused resume leaves the run as it was.
+pub fn stored_config<C: DeserializeOwned>(
+    store: &Store,
+    id: &str,
+    kind: RunKind,
+    check: impl FnOnce(&C, &mut Conflicts) -> anyhow::Result<()>,
+) -> anyhow::Result<C> {
+    let run = store.run(id)?;
+    let a = |k: RunKind| match k {
+        RunKind::Audit => "an audit",
+        other => match other.as_str() {
+            "grade" => "a grade",
+            "sample" => "a sample",
+            "eval" => "an eval",
+            _ => "a serve",
+        },
+    };
+    anyhow::ensure!(
+        run.kind == kind,
+        "run {id} is {} run, not {} run",
+        a(run.kind),
+        a(kind)
+    );
+    let config: C = serde_json::from_value(run.config).with_context(|| {
+        format!(
+            "{} run {id} has a configuration this goodhart cannot read",
+            kind.as_str()
+        )
+    })?;
+    let mut conflicts = Conflicts::new(id);
+    check(&config, &mut conflicts)?;
+    conflicts.finish()?;
+    Ok(config)
+}
+
+/// Run `id` of `kind` for `--resume ID`: its stored configuration, checked by `check` against the
+/// flags given (see [`stored_config`]), then the run handed to this process (`goodhart_store::ledger`:
+/// refused while a live process owns it). The one way every command resumes a run.
+pub fn resume<C: DeserializeOwned>(
+    store: &Store,
+    id: &str,
+    kind: RunKind,
+    check: impl FnOnce(&C, &mut Conflicts) -> anyhow::Result<()>,
+) -> anyhow::Result<C> {
+    let config = stored_config(store, id, kind, check)?;
+    store.claim_run(id, kind)?;
+    Ok(config)
+}
+
 /// Flags given next to `--resume` that disagree with the stored run.
 pub struct Conflicts {
     run_id: String,

@@ -7,7 +7,7 @@
 //! differences between framings. A run killed at any point continues with `--resume RUN_ID`: samples
 //! already stored are not asked for again.
 
-use super::resume::{list, Conflicts};
+use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
@@ -228,16 +228,15 @@ fn resume(
     run_id: &str,
     args: &SampleArgs,
 ) -> anyhow::Result<(String, RunConfig, Vec<Task>)> {
-    let run = store.run(run_id)?;
-    if run.kind != RunKind::Sample {
-        bail!(
-            "run {run_id} is a {} run, not a sample run",
-            run.kind.as_str()
-        );
-    }
-    let config: RunConfig = serde_json::from_value(run.config)
-        .with_context(|| format!("run {run_id} has a configuration this goodhart cannot read"))?;
-    let mut c = Conflicts::new(run_id);
+    let config = resume::resume(store, run_id, RunKind::Sample, |config, c| {
+        check_flags(args, config, c)
+    })?;
+    let tasks: Vec<Task> = store.tasks(run_id)?.into_iter().map(|t| t.task).collect();
+    Ok((run_id.to_string(), config, tasks))
+}
+
+/// Notes every flag given that says something else than the run's stored configuration.
+fn check_flags(args: &SampleArgs, config: &RunConfig, c: &mut Conflicts) -> anyhow::Result<()> {
     let given_model = match &args.model {
         Some(m) => Some(args.client.spec(m, &args.endpoint)?.label()),
         None => None,
@@ -286,10 +285,7 @@ fn resume(
         args.seed.map(|s| s.to_string()),
         config.seed.to_string(),
     );
-    c.finish()?;
-    store.claim_run(run_id, RunKind::Sample)?;
-    let tasks: Vec<Task> = store.tasks(run_id)?.into_iter().map(|t| t.task).collect();
-    Ok((run_id.to_string(), config, tasks))
+    Ok(())
 }
 
 fn request(config: &RunConfig, framing: Framing, task: &Task, index: u32) -> ChatRequest {
