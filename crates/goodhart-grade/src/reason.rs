@@ -4,7 +4,7 @@
 
 use crate::extract::Submission;
 use goodhart_core::{ExceptionInfo, Reason};
-use goodhart_sandbox::{Outcome, Status};
+use goodhart_sandbox::Outcome;
 
 /// Most bytes of stderr a reason keeps (whole lines from the end).
 pub(crate) const STDERR_TAIL_BYTES: usize = 2000;
