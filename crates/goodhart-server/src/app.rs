@@ -208,6 +208,7 @@ async fn run_code_handler(
 ) -> Result<Json<RunCodeResponse>, ApiError> {
     let step = grade::header_step(&headers)?;
     let wait = run_code::client_patience(&request);
+    let deadline = run_code::client_deadline(&request, std::time::Instant::now());
     let (language, code) = (request.language.clone(), request.code.clone());
     let program = match run_code::plan(request, &state.config.base_limits)? {
         Plan::Answer(answer) => return Ok(Json(*answer)),
@@ -215,7 +216,7 @@ async fn run_code_handler(
     };
     let outcome = state
         .gate
-        .run_within(program, wait)
+        .run_answering_by(program, wait, deadline)
         .await
         .map_err(gate_error)?;
     let response = run_code::respond(outcome);

@@ -96,9 +96,30 @@ impl Gate {
         program: Program,
         max_wait: Duration,
     ) -> Result<Outcome, GateError> {
+        self.run_answering_by(program, max_wait, None).await
+    }
+
+    /// Like [`Gate::run_within`], for a client that gives up at `deadline`: once the program's turn
+    /// comes, its wall-clock cap is cut to the time left before the deadline (never below its CPU
+    /// limit), so the answer arrives while the client still waits for it.
+    pub async fn run_answering_by(
+        &self,
+        mut program: Program,
+        max_wait: Duration,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Outcome, GateError> {
         let runner = Arc::clone(&self.runner);
-        self.admit_within(move || runner.run(&program), max_wait)
-            .await
+        self.admit_within(
+            move || {
+                if let (Some(deadline), Some(limits)) = (deadline, program.limits.as_mut()) {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    limits.wall = limits.wall.min(left.max(limits.cpu));
+                }
+                runner.run(&program)
+            },
+            max_wait,
+        )
+        .await
     }
 
     /// Waits for a turn, then runs any blocking sandbox work (`f`) on the blocking pool.

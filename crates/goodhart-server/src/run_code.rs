@@ -199,6 +199,18 @@ pub fn client_patience(request: &RunCodeRequest) -> Duration {
     }
 }
 
+/// When verl's client stops waiting for the answer (`compile_timeout + run_timeout + 10` seconds after
+/// sending), less a second for the answer's way back: the wall-clock cap of a run is cut to end before
+/// it (see [`crate::Gate::run_answering_by`]).
+pub fn client_deadline(
+    request: &RunCodeRequest,
+    sent: std::time::Instant,
+) -> Option<std::time::Instant> {
+    let budget = request.compile_timeout + request.run_timeout + 10.0 - 1.0;
+    (budget.is_finite() && budget > 0.0)
+        .then(|| sent + Duration::from_secs_f64(budget.min(3.0 * MAX_RUN_TIMEOUT_SECS)))
+}
+
 /// What the handler should do with a validated request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -394,9 +406,24 @@ mod tests {
             panic!("not a run")
         };
         let limits = program.limits.unwrap();
-        assert_eq!(limits.wall, Duration::from_secs(3));
+        // CPU seconds, with the wall cap every grade has (4 × 3 + 5 s).
+        assert_eq!(limits.cpu, Duration::from_secs(3));
+        assert_eq!(limits.wall, Duration::from_secs(17));
         assert_eq!(limits.memory_bytes, 1024 << 20);
         assert!(program.stdin.is_empty());
+    }
+
+    #[test]
+    fn the_run_ends_before_verls_client_gives_up() {
+        let req = request(
+            serde_json::json!({"code": "x", "language": "python", "compile_timeout": 10, "run_timeout": 10}),
+        );
+        let sent = std::time::Instant::now();
+        // verl waits compile + run + 10 = 30 s; the answer is due a second before.
+        assert_eq!(
+            client_deadline(&req, sent).unwrap() - sent,
+            Duration::from_secs(29)
+        );
     }
 
     #[test]
