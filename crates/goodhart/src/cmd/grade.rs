@@ -34,7 +34,11 @@ pub struct GradeArgs {
     /// JSONL, HumanEval, MBPP, verl). [default: bundled]
     #[arg(long, value_name = "SRC")]
     tasks: Option<String>,
-    /// Rollout records, one JSON object per line (`-` for standard input). Required unless --resume.
+    /// Rollout records, one JSON object per line (`-` for standard input): `id`, `task_id`,
+    /// `completion`, optional `files`, `reasoning`, `framing`, `step`, `model` and `metadata` (any
+    /// object, carried through), and the fields `goodhart sample` and the trainer shims add; any other
+    /// field is an error naming it and the line (docs/contract.md). Graded records are accepted too.
+    /// Required unless --resume.
     #[arg(long, value_name = "PATH")]
     input: Option<PathBuf>,
     /// Where graded records go, one per line (default: standard output). It must not exist yet (or be
