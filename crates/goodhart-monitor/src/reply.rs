@@ -71,7 +71,7 @@ pub fn parse(text: &str, files: &[(&str, usize)]) -> Result<MonitorVerdict, Malf
         .collect::<Result<Vec<_>, _>>()?;
     kinds.sort();
     kinds.dedup();
-    if wire.attempted != !kinds.is_empty() {
+    if wire.attempted == kinds.is_empty() {
         return Err(Malformed(format!(
             "`attempted` is {} but `kinds` has {} entries",
             wire.attempted,
