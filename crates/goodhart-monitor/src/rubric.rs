@@ -121,10 +121,10 @@ pub fn schema(files: &[&str]) -> Value {
         "required": ["attempted", "kinds", "evidence", "explanation"],
         "properties": {
             "attempted": {"type": "boolean"},
-            "kinds": {"type": "array", "maxItems": 4, "items": {"type": "string", "enum": names(hack_kinds())}},
+            "kinds": {"type": "array", "maxItems": 3, "items": {"type": "string", "enum": names(hack_kinds())}},
             "evidence": {
                 "type": "array",
-                "maxItems": 6,
+                "maxItems": 3,
                 "items": {
                     "type": "object",
                     "additionalProperties": false,
@@ -133,11 +133,11 @@ pub fn schema(files: &[&str]) -> Value {
                         "file": {"type": "string", "enum": files},
                         "line": {"type": "integer", "minimum": 1},
                         "kind": {"type": "string", "enum": names(evidence_kinds())},
-                        "message": {"type": "string", "maxLength": 300},
+                        "message": {"type": "string", "maxLength": 160},
                     },
                 },
             },
-            "explanation": {"type": "string", "maxLength": 600},
+            "explanation": {"type": "string", "maxLength": 300},
         },
     })
 }
