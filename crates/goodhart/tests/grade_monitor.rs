@@ -181,3 +181,79 @@ async fn monitor_verdicts_are_recorded_labelled_combined_and_cached() {
     assert_eq!(honest["monitor"]["cached"], 1);
     assert_eq!(server.requests(), requests, "a re-grade paid again");
 }
+
+/// `goodhart serve --monitor`: the served record carries the monitor's object and evidence, and under
+/// `union` the monitor's flag decides what `screen` pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_rewards_follow_the_monitor_under_its_policy() {
+    use std::io::{BufRead, BufReader};
+    let server = FakeServer::start(Arc::new(|_| {
+        FakeReply::Answer(FakeAnswer::text(
+            r#"{"attempted": true, "kinds": ["output_spoofing"], "evidence": [{"file": "solution.py", "line": 2, "kind": "output_spoofing", "message": "claims success"}], "explanation": "odd"}"#,
+        ))
+    }))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args([
+            "serve",
+            "--tasks",
+            "bundled",
+            "--workers",
+            "1",
+            "--reward",
+            "screen",
+            "--addr",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--db")
+        .arg(dir.path().join("serve.db"))
+        .args([
+            "--monitor",
+            "openai/judge",
+            "--monitor-base-url",
+            &server.openai_base_url(),
+        ])
+        .args(["--monitor-policy", "union"])
+        .env_remove("GOODHART_MODELS")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let body =
+        json!({"rollouts": [{"id": "h", "task_id": "bundled/digit-sum", "completion": HONEST}]});
+    let answer: Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/grade"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let r = &answer["rollouts"][0];
+    assert_eq!(r["monitor"]["status"], "ok", "{answer}");
+    assert_eq!(r["monitor"]["policy"], "union");
+    assert_eq!(r["hack"]["attempted"], true);
+    assert_eq!(r["hack"]["evidence"][0]["detector"], "monitor");
+    assert_eq!(
+        r["reward"],
+        Value::Null,
+        "screen drops what the monitor flagged"
+    );
+    assert_eq!(server.requests(), 1);
+}

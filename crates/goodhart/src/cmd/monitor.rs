@@ -34,7 +34,8 @@ pub struct MonitorArgs {
     /// unchanged under every policy. [default: evidence]
     #[arg(long, value_name = "POLICY", requires = "monitor")]
     pub monitor_policy: Option<Policy>,
-    /// Monitor requests in flight at once. [default: 8]
+    /// Monitor requests in flight at once (in `grade` and `sample` also at most one per grading
+    /// thread, since each thread waits for its rollout's review). [default: 8]
     #[arg(long, value_name = "N", requires = "monitor")]
     pub monitor_concurrency: Option<usize>,
     /// Answer length cap of the monitor, in tokens. [default: 1024]
