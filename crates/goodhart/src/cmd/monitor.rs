@@ -175,3 +175,45 @@ impl Monitoring {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_different_monitor_beside_resume_is_named_and_none_given_is_fine() {
+        let stored = MonitorArgs {
+            monitor: Some("openai/a".into()),
+            monitor_base_url: Some("http://127.0.0.1:9/v1".into()),
+            monitor_policy: Some(Policy::Confirm),
+            ..MonitorArgs::default()
+        }
+        .setup(None)
+        .unwrap();
+        let given = MonitorArgs {
+            monitor: Some("openai/b".into()),
+            monitor_policy: Some(Policy::Union),
+            ..MonitorArgs::default()
+        };
+        let mut c = Conflicts::new("r1");
+        given.check_resume(&mut c, stored.as_ref(), None).unwrap();
+        let e = c.finish().unwrap_err().to_string();
+        assert!(
+            e.contains("--monitor openai/b differs from the run's --monitor openai/a"),
+            "{e}"
+        );
+        assert!(
+            e.contains("--monitor-policy union differs from the run's --monitor-policy confirm"),
+            "{e}"
+        );
+        let mut c = Conflicts::new("r1");
+        MonitorArgs::default()
+            .check_resume(&mut c, stored.as_ref(), None)
+            .unwrap();
+        assert!(c.finish().is_ok());
+        // A run without a monitor cannot gain one on resume.
+        let mut c = Conflicts::new("r1");
+        given.check_resume(&mut c, None, None).unwrap();
+        assert!(c.finish().unwrap_err().to_string().contains("(none)"));
+    }
+}
