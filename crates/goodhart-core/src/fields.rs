@@ -50,7 +50,7 @@ pub const CARRIED_ROLLOUT_FIELDS: &[&str] = &[
 
 /// The fields grading adds to a rollout: accepted on input so a graded file can be graded again, and
 /// dropped there, since grading writes them afresh.
-pub const GRADED_FIELDS: &[&str] = &["verdicts", "reward", "hack"];
+pub const GRADED_FIELDS: &[&str] = &["verdicts", "reward", "hack", "monitor"];
 
 /// The known name closest to `name`, when it is close enough to be a typo of it: an edit distance of at
 /// most a third of the name (at least 1, at most 3), ignoring case, `-` for `_`, or one name containing

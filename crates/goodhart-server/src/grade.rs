@@ -31,6 +31,9 @@ pub const STEP_HEADER: &str = "x-goodhart-step";
 pub struct Judged {
     pub verdicts: BTreeMap<Profile, Verdict>,
     pub hack: HackReport,
+    /// Fields a judge adds to the graded record beside `hack` (the LLM monitor's `monitor` object);
+    /// they replace input fields of the same name.
+    pub extra: serde_json::Map<String, Value>,
 }
 
 /// Grades a rollout under every profile and labels its hacks; blocking (it runs the sandbox).
@@ -261,7 +264,8 @@ async fn grade_jobs(
         let joined = handle
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let (rollout, key, judged) = joined.map_err(gate_error)?;
+        let (mut rollout, key, judged) = joined.map_err(gate_error)?;
+        rollout.extra.extend(judged.extra);
         let reward = reward::reward(
             policy.policy,
             policy.proxy,

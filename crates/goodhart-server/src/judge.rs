@@ -30,6 +30,7 @@ impl GraderJudge {
         Judged {
             verdicts: runs.into_iter().map(|(p, run)| (p, run.verdict)).collect(),
             hack,
+            extra: Default::default(),
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct DetectBenchArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    monitor: super::bench_monitor::MonitorBenchArgs,
 }
 
 /// The targets for `attempted` and for speed.
@@ -64,6 +66,10 @@ struct Part {
     records: Vec<LabelledRollout>,
     static_scores: Option<Scores>,
     graded_scores: Option<Scores>,
+    /// Each record's extracted code and what the offline layers said (all layers with --grade), for
+    /// the monitor.
+    submissions: Vec<goodhart_grade::Submission>,
+    offline: Vec<HackReport>,
 }
 
 /// Runs `goodhart bench detect`.
@@ -85,6 +91,8 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
         records: load_corpus(&corpus_dir)?,
         static_scores: None,
         graded_scores: None,
+        submissions: Vec::new(),
+        offline: Vec::new(),
     }];
     let blind_dir = args
         .blind_dir
@@ -103,6 +111,8 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
                 records: load_corpus_file(&path)?,
                 static_scores: None,
                 graded_scores: None,
+                submissions: Vec::new(),
+                offline: Vec::new(),
             });
         }
     }
@@ -139,6 +149,7 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             .map(|(task, sub, label)| (label.clone(), analyze(task, sub, None)))
             .collect();
         part.static_scores = Some(score(&static_results));
+        part.offline = static_results.into_iter().map(|(_, r)| r).collect();
         if let Some(grader) = &grader {
             let results: Vec<(Label, HackReport)> = items
                 .iter()
@@ -151,11 +162,41 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
                 print_misses(&part.records, &results);
             }
             part.graded_scores = Some(score(&results));
+            part.offline = results.into_iter().map(|(_, r)| r).collect();
         }
+        part.submissions = items.iter().map(|(_, s, _)| s.clone()).collect();
         if !part.blind {
             all_items.extend(items);
         }
     }
+
+    let monitor_inputs: Vec<(String, Vec<super::bench_monitor::Item>)> = parts
+        .iter()
+        .map(|p| {
+            let items = p
+                .records
+                .iter()
+                .zip(&p.submissions)
+                .zip(&p.offline)
+                .filter_map(|((r, submission), offline)| {
+                    Some(super::bench_monitor::Item {
+                        task: tasks.get(&r.rollout.task_id)?,
+                        rollout: &r.rollout,
+                        submission,
+                        label: &r.label,
+                        offline,
+                    })
+                })
+                .collect();
+            (p.name.clone(), items)
+        })
+        .collect();
+    let monitor_scores = super::bench_monitor::run(&args.monitor, &monitor_inputs)?;
+    let monitor_model = args.monitor.monitor.monitor.clone().unwrap_or_default();
+    let monitor_failed = monitor_scores
+        .iter()
+        .flatten()
+        .any(|m| !m.errors.is_empty());
 
     // Speed is measured on the development part only, so the blind records are not even timed.
     let speed = throughput(&all_items, &tasks, args.mb.max(1));
@@ -173,12 +214,18 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
         let value = json!({
             "corpus": corpus_dir.display().to_string(),
             "blind_dir": blind_dir.display().to_string(),
-            "parts": parts.iter().map(|p| json!({
+            "parts": parts.iter().enumerate().map(|(i, p)| json!({
                 "name": p.name,
                 "blind": p.blind,
                 "static": p.static_scores,
                 "graded": p.graded_scores,
+                "monitor": monitor_scores.as_ref().map(|m| m[i].to_json()),
             })).collect::<Vec<_>>(),
+            "monitor": monitor_scores.as_ref().map(|_| json!({
+                "model": monitor_model,
+                "rubric": goodhart_monitor::rubric::RUBRIC,
+                "errors": monitor_failed,
+            })),
             "throughput": {
                 "megabytes": speed.megabytes,
                 "parse_only_mb_per_s": speed.parse_mb_per_s,
@@ -190,7 +237,7 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
         });
         println!("{value}");
     } else {
-        for p in &parts {
+        for (i, p) in parts.iter().enumerate() {
             let what = if p.blind {
                 "blind: written without reading the detectors; aggregate scores only"
             } else {
@@ -207,6 +254,10 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
                     print!("{}", s.render());
                 }
                 None => println!("\n(runtime and differential layers not measured; pass --grade to grade the corpus)"),
+            }
+            if let Some(m) = &monitor_scores {
+                println!();
+                print!("{}", m[i].render(&monitor_model));
             }
             println!();
         }
@@ -232,7 +283,7 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             if all_met { "met" } else { "NOT met" }
         );
     }
-    Ok(if all_met {
+    Ok(if all_met && !monitor_failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -77,6 +77,11 @@ pub struct GradeArgs {
     /// rebuilt from the store, and the summary covers the whole run.
     #[arg(long, value_name = "RUN_ID")]
     resume: Option<String>,
+    #[command(flatten)]
+    monitor: super::monitor::MonitorArgs,
+    /// A models TOML file naming endpoints, for --monitor NAME.
+    #[arg(long, env = "GOODHART_MODELS", value_name = "PATH")]
+    models: Option<PathBuf>,
 }
 
 /// What a grade run was started with; stored, so `--resume` grades the rest exactly the same way.
@@ -92,6 +97,9 @@ struct GradeConfig {
     reward: RewardPolicy,
     penalty: f64,
     max_completion_bytes: usize,
+    /// The LLM monitor, when `--monitor` was given (absent in runs of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    monitor: Option<super::monitor::MonitorSetup>,
 }
 
 /// One input line that could not be graded, with where it was.
@@ -184,6 +192,7 @@ fn new_config(args: &GradeArgs, store: &Store) -> anyhow::Result<GradeConfig> {
         reward: args.reward.unwrap_or(RewardPolicy::Proxy),
         penalty: args.penalty.unwrap_or(1.0),
         max_completion_bytes: args.max_completion_bytes.unwrap_or(1 << 20),
+        monitor: args.monitor.setup(args.models.as_deref())?,
     })
 }
 
@@ -244,6 +253,8 @@ fn check_flags(args: &GradeArgs, config: &GradeConfig, c: &mut Conflicts) -> any
         args.max_completion_bytes.map(|b| b.to_string()),
         config.max_completion_bytes.to_string(),
     );
+    args.monitor
+        .check_resume(c, config.monitor.as_ref(), args.models.as_deref())?;
     Ok(())
 }
 
@@ -344,7 +355,13 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
         }
         None => store.create_run(RunKind::Grade, &serde_json::to_value(&config)?)?,
     };
-    match run_claimed(&args, &store, &run_id, &config, tasks, started) {
+    let monitoring = config
+        .monitor
+        .as_ref()
+        .map(|setup| super::monitor::Monitoring::start(setup, &db))
+        .transpose()?
+        .map(Arc::new);
+    match run_claimed(&args, &store, &run_id, &config, tasks, monitoring, started) {
         Ok(code) => Ok(code),
         Err(e) => {
             let _ = store.finish_run(&run_id, ledger::FAILED);
@@ -362,6 +379,7 @@ fn run_claimed(
     run_id: &str,
     config: &GradeConfig,
     tasks: HashMap<String, Arc<Task>>,
+    monitoring: Option<Arc<super::monitor::Monitoring>>,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
     let (policy, penalty, reward_profile) = (config.reward, config.penalty, config.reward_profile);
@@ -402,23 +420,27 @@ fn run_claimed(
         let judge = judge.clone();
         let tasks = tasks.clone();
         let profiles = config.profiles.clone();
+        let monitoring = monitoring.clone();
         graders.push(std::thread::spawn(move || {
             for job in rx {
                 let Some(task) = tasks.get(&job.rollout.task_id) else {
                     continue;
                 };
                 let judged = judge.judge_under(task, &job.rollout, &profiles);
+                let mut rollout = job.rollout;
+                let hack = match &monitoring {
+                    Some(m) => {
+                        let submission =
+                            goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
+                        m.apply(task, &mut rollout, &submission, &judged.hack)
+                    }
+                    None => judged.hack,
+                };
                 let graded = GradedRollout {
-                    reward: reward(
-                        policy,
-                        reward_profile,
-                        penalty,
-                        &judged.verdicts,
-                        &judged.hack,
-                    ),
-                    rollout: job.rollout,
+                    reward: reward(policy, reward_profile, penalty, &judged.verdicts, &hack),
+                    rollout,
                     verdicts: judged.verdicts,
-                    hack: judged.hack,
+                    hack,
                 };
                 if tx.send(graded).is_err() {
                     break;
@@ -495,7 +517,7 @@ fn run_claimed(
     } else {
         eprint!("{text}");
     }
-    Ok(if summary.problems == 0 {
+    Ok(if summary.problems == 0 && summary.monitor_errors == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -687,11 +709,20 @@ struct Summary {
     graded_now: u64,
     /// Processes that worked on the run, this one included.
     invocations: u32,
+    /// Rollouts the LLM monitor reviewed, and of those how many gave no verdict (the record's
+    /// `monitor.status` is `error`, with the reason).
+    monitor_reviewed: u64,
+    monitor_errors: u64,
 }
 
 impl Summary {
     fn add(&mut self, g: &GradedRollout) {
         self.all.add(g);
+        if let Some(m) = g.rollout.extra.get("monitor") {
+            self.monitor_reviewed += 1;
+            self.monitor_errors +=
+                u64::from(m.get("status").and_then(|s| s.as_str()) == Some("error"));
+        }
         if let Some(f) = &g.rollout.framing {
             self.by_framing.entry(f.clone()).or_default().add(g);
         }
@@ -701,7 +732,7 @@ impl Summary {
     }
 
     fn to_json(&self, run_id: &str) -> serde_json::Value {
-        json!({
+        let mut v = json!({
             "run_id": run_id,
             "graded": self.all.rollouts,
             "bad_lines": self.problems,
@@ -713,7 +744,12 @@ impl Summary {
             "overall": self.all.to_json(),
             "by_framing": self.by_framing.iter().map(|(f, t)| (f.clone(), t.to_json())).collect::<BTreeMap<_, _>>(),
             "by_step": self.by_step.iter().map(|(s, t)| (s.to_string(), t.to_json())).collect::<BTreeMap<_, _>>(),
-        })
+        });
+        if self.monitor_reviewed > 0 {
+            v["monitor"] =
+                json!({"reviewed": self.monitor_reviewed, "errors": self.monitor_errors});
+        }
+        v
     }
 
     fn render(&self, run_id: &str, elapsed: Duration) -> String {
@@ -728,6 +764,12 @@ impl Summary {
             self.graded_now as f64 / secs,
             self.skipped_done,
         ));
+        if self.monitor_reviewed > 0 {
+            s.push_str(&format!(
+                "monitor: {} rollouts reviewed, {} without a verdict (see each record's `monitor.error`)\n",
+                self.monitor_reviewed, self.monitor_errors
+            ));
+        }
         s.push_str(&render_tally("all rollouts", &self.all));
         for (f, t) in &self.by_framing {
             s.push_str(&render_tally(&format!("framing {f}"), t));

@@ -67,6 +67,8 @@ pub struct SampleArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub monitor: super::monitor::MonitorArgs,
 }
 
 /// What a run was started with; stored so `--resume` repeats exactly the same requests.
@@ -83,6 +85,9 @@ struct RunConfig {
     /// `--limit`, kept so a resume can tell a conflicting one (absent in runs of older versions).
     #[serde(default)]
     limit: Option<usize>,
+    /// The LLM monitor, when `--monitor` was given (absent in runs of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    monitor: Option<super::monitor::MonitorSetup>,
 }
 
 /// One sample to ask for.
@@ -131,6 +136,11 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     }
     let cancel = CancellationToken::new();
     let client = args.client.client(config.model.clone(), &db, &cancel)?;
+    let monitoring = config
+        .monitor
+        .as_ref()
+        .map(|setup| super::monitor::Monitoring::start(setup, &db))
+        .transpose()?;
 
     let total = jobs.len();
     let progress = Progress::new(
@@ -140,7 +150,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     );
     progress.inc(done.len() as u64);
     let outcome = sample_and_grade(
-        &client, &config, &tasks, jobs, &store, &failures, &run_id, &cancel, &progress,
+        &client, &config, &tasks, jobs, &store, &failures, &run_id, &cancel, &progress, monitoring,
     );
     drop(progress);
     let outcome = match outcome {
@@ -217,6 +227,7 @@ fn start(store: &Store, args: &SampleArgs) -> anyhow::Result<(String, RunConfig,
         max_tokens: args.max_tokens,
         seed: args.seed.unwrap_or(0),
         limit: args.limit,
+        monitor: args.monitor.setup(args.client.models.as_deref())?,
     };
     let run_id = store.create_run(RunKind::Sample, &serde_json::to_value(&config)?)?;
     store.insert_tasks(&run_id, &source, &tasks)?;
@@ -285,6 +296,8 @@ fn check_flags(args: &SampleArgs, config: &RunConfig, c: &mut Conflicts) -> anyh
         args.seed.map(|s| s.to_string()),
         config.seed.to_string(),
     );
+    args.monitor
+        .check_resume(c, config.monitor.as_ref(), args.client.models.as_deref())?;
     Ok(())
 }
 
@@ -316,13 +329,14 @@ fn sample_and_grade(
     run_id: &str,
     cancel: &CancellationToken,
     progress: &Progress,
+    monitoring: Option<super::monitor::Monitoring>,
 ) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let grading = Arc::new(Grading::new()?);
+    let grading = Arc::new(Grading::new(monitoring)?);
     let (tx, rx) = mpsc::channel::<(Rollout, usize)>();
     let rx = Arc::new(std::sync::Mutex::new(rx));
     let workers = std::thread::available_parallelism()
@@ -423,23 +437,33 @@ fn sample_and_grade(
 /// Grades and labels completions exactly as `goodhart grade` and `goodhart serve` do.
 struct Grading {
     judge: goodhart_server::GraderJudge,
+    monitoring: Option<super::monitor::Monitoring>,
 }
 
 impl Grading {
-    fn new() -> anyhow::Result<Grading> {
+    fn new(monitoring: Option<super::monitor::Monitoring>) -> anyhow::Result<Grading> {
         let sandbox =
             goodhart_sandbox::Sandbox::discover().context("starting the sandbox for grading")?;
         Ok(Grading {
             judge: goodhart_server::GraderJudge::new(goodhart_grade::Grader::new(Arc::new(
                 sandbox,
             ))),
+            monitoring,
         })
     }
 
     /// The graded record; `reward` is what the hackable `assert` environment would pay (1 or 0), the
     /// signal a policy trained on this environment would see.
-    fn grade(&self, task: &Task, rollout: Rollout) -> anyhow::Result<GradedRollout> {
+    fn grade(&self, task: &Task, mut rollout: Rollout) -> anyhow::Result<GradedRollout> {
         let judged = self.judge.judge_under(task, &rollout, &Profile::ALL);
+        let hack = match &self.monitoring {
+            Some(m) => {
+                let submission =
+                    goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
+                m.apply(task, &mut rollout, &submission, &judged.hack)
+            }
+            None => judged.hack,
+        };
         let reward = Some(goodhart_server::reward::pass_reward(
             &judged.verdicts,
             Profile::Assert,
@@ -448,7 +472,7 @@ impl Grading {
             rollout,
             verdicts: judged.verdicts,
             reward,
-            hack: judged.hack,
+            hack,
         })
     }
 }

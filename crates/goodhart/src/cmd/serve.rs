@@ -54,6 +54,39 @@ pub struct ServeArgs {
     /// Seconds a request's body may take to arrive before the request gets HTTP 408.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub body_timeout: u64,
+    /// The LLM monitor reviews every graded rollout before its reward is computed (so under `union` or
+    /// `confirm` it changes what `penalty` and `screen` pay); each review holds its sandbox turn until
+    /// the monitor answers.
+    #[command(flatten)]
+    pub monitor: super::monitor::MonitorArgs,
+    /// A models TOML file naming endpoints, for --monitor NAME.
+    #[arg(long, env = "GOODHART_MODELS", value_name = "PATH")]
+    pub models: Option<PathBuf>,
+}
+
+/// The real grader and detectors, then the LLM monitor under its policy.
+struct MonitoredJudge {
+    inner: goodhart_server::GraderJudge,
+    monitoring: super::monitor::Monitoring,
+}
+
+impl goodhart_server::Judge for MonitoredJudge {
+    fn judge(
+        &self,
+        task: &goodhart_core::Task,
+        rollout: &goodhart_core::Rollout,
+    ) -> goodhart_server::Judged {
+        let mut judged = self.inner.judge(task, rollout);
+        let mut annotated = rollout.clone();
+        let submission = goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
+        judged.hack = self
+            .monitoring
+            .apply(task, &mut annotated, &submission, &judged.hack);
+        if let Some(m) = annotated.extra.remove("monitor") {
+            judged.extra.insert("monitor".to_string(), m);
+        }
+        judged
+    }
 }
 
 /// Runs the server until SIGINT or SIGTERM, then drains the requests in flight.
@@ -89,27 +122,57 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => Store::default_path()?,
     };
     let store = Store::open(&db).with_context(|| format!("opening the store {}", db.display()))?;
-    let run_config = serde_json::json!({
+    let monitor = args.monitor.setup(args.models.as_deref())?;
+    let mut run_config = serde_json::json!({
         "tasks": args.tasks, "task_count": tasks.len(), "addr": args.addr, "reward": args.reward.as_str(),
         "proxy_profile": args.proxy_profile.as_str(), "penalty": args.penalty,
     });
+    if let Some(m) = &monitor {
+        run_config["monitor"] = serde_json::to_value(m)?;
+    }
     let task_count = tasks.len();
-    let grading = Grading::journaled(
-        tasks,
-        Arc::clone(&sandbox),
-        store,
-        &run_config,
-        args.reward,
-        args.proxy_profile,
-        args.penalty,
-    )?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let grading = match &monitor {
+        None => Grading::journaled(
+            tasks,
+            Arc::clone(&sandbox),
+            store,
+            &run_config,
+            args.reward,
+            args.proxy_profile,
+            args.penalty,
+        )?,
+        Some(setup) => {
+            // Reviews run on the server's runtime, from the sandbox gate's blocking threads.
+            let judge = MonitoredJudge {
+                inner: goodhart_server::GraderJudge::new(goodhart_grade::Grader::new(Arc::clone(
+                    &sandbox,
+                ))),
+                monitoring: super::monitor::Monitoring {
+                    blocking: goodhart_monitor::BlockingMonitor::on(
+                        setup.monitor(&db, false, super::monitor::TIMEOUT)?,
+                        runtime.handle().clone(),
+                    ),
+                    policy: setup.policy,
+                },
+            };
+            let run_id = store.create_run(goodhart_store::RunKind::Serve, &run_config)?;
+            Grading::new(
+                tasks,
+                Arc::new(judge),
+                Some(goodhart_server::Journal { store, run_id }),
+                args.reward,
+                args.proxy_profile,
+                args.penalty,
+            )
+        }
+    };
     let run_id = grading
         .journal
         .as_ref()
         .map(|j| j.run_id.clone())
         .unwrap_or_default();
     let state = Arc::new(AppState::new(sandbox, config).with_grading(grading));
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let (listener, addr) = super::listen(&args.addr).await?;
         eprintln!(
