@@ -551,6 +551,8 @@ async fn sample_eval_and_audit_show_progress_on_a_piped_stderr() {
                 &url,
                 "--evals",
                 "goals",
+                "--epochs",
+                "8",
                 "--parallel",
                 "1",
             ],
