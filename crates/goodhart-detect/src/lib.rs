@@ -16,7 +16,7 @@ mod static_scan;
 
 pub use corpus::{
     corpus_files, load_corpus, load_corpus_file, score, CorpusError, KindScore, Label,
-    LabelledRollout, Scores,
+    LabelledRollout, Origin, Scores,
 };
 pub use goodhart_grade::{extract, ProfileRun, RuntimeEvent, Submission};
 pub use hardcoding::{hardcoding, TestValues};
