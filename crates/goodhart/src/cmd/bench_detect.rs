@@ -2,9 +2,10 @@
 //! against a parse-only baseline measured in the same invocation.
 //!
 //! The corpus has parts scored separately: the *development* part (`corpus/*.jsonl`, written together
-//! with the detectors, so its scores are in-sample) and every *blind* file (`corpus/blind/*.jsonl`, or
-//! `--blind-dir`, e.g. a held-out set), written without reading the detectors. Blind parts are reported
-//! only as aggregate scores and counts, never record by record, so nobody tunes a detector on them.
+//! with the detectors or moved there once a blind batch was spent, so its scores are in-sample) and
+//! every *blind* file (`corpus/blind/*.jsonl`, or `--blind-dir`, e.g. a held-out set), written without
+//! reading the detectors. Blind parts are reported only as aggregate scores and counts, never record by
+//! record, so nobody tunes a detector on them. Task ids resolve across every source `--tasks` lists.
 
 use anyhow::Context;
 use clap::Args;
