@@ -421,6 +421,8 @@ struct FnFrame {
     refilled: HashSet<String>,
     /// A string literal in the function's code names a test file, so computed paths here are suspect.
     names_test_path: bool,
+    /// `NAME.attr` read by what the function returns or branches on.
+    answer_attrs: HashSet<String>,
     /// Containers the function adds to once per call: in a statement of its own body, not inside a
     /// loop or a branch (`history.append(x)`, `seen[len(seen)] = x`).
     grown_per_call: HashSet<String>,
@@ -1070,12 +1072,22 @@ impl<'a> Scanner<'a, '_> {
     /// Runs Python with assertions compiled away: `-O`/`-OO` on a command line, or `PYTHONOPTIMIZE`
     /// anywhere in a spawn's arguments or environment.
     fn disables_asserts(&self, e: &Expr) -> bool {
-        struct Find<'a, 'b>(&'b Bindings<'a>, bool);
-        impl<'x> Visitor<'x> for Find<'_, '_> {
+        struct Find<'a, 'b>(&'b Bindings<'a>, bool, u32);
+        impl<'x> Visitor<'x> for Find<'x, '_> {
             fn visit_expr(&mut self, expr: &'x Expr) {
                 if let Some(s) = self.0.const_str(expr, 0) {
                     self.1 |= s.contains("PYTHONOPTIMIZE")
                         || s.split_whitespace().any(|w| w == "-O" || w == "-OO");
+                }
+                // `env = {**os.environ, "PYTHONOPTIMIZE": "1"}; os.execve(..., env)`.
+                if let Expr::Name(n) = expr {
+                    if let Some(Some(bound)) = self.0.exprs.get(n.id.as_str()) {
+                        if self.2 < 4 {
+                            self.2 += 1;
+                            self.visit_expr(bound);
+                            self.2 -= 1;
+                        }
+                    }
                 }
                 visitor::walk_expr(self, expr);
             }
@@ -1087,7 +1099,7 @@ impl<'a> Scanner<'a, '_> {
                 visitor::walk_keyword(self, k);
             }
         }
-        let mut f = Find(self.b, false);
+        let mut f = Find(self.b, false, 0);
         f.visit_expr(e);
         f.1
     }
@@ -1301,7 +1313,18 @@ impl<'a> Scanner<'a, '_> {
                 .map(str::to_string),
             _ => None,
         };
-        if let Some(name) = shared.filter(|n| self.feeds_answer(n)) {
+        // On the class (`cls.made += 1`) only the counted attribute itself can change answers: a
+        // factory that counts instances returns `cls(...)` without reading the count.
+        let counted_attr_read = match target {
+            Expr::Attribute(a) => match &*a.value {
+                Expr::Name(n) if frame.class_param.as_deref() == Some(n.id.as_str()) => {
+                    frame.answer_attrs.contains(&format!("{}.{}", n.id, a.attr))
+                }
+                _ => true,
+            },
+            _ => true,
+        };
+        if let Some(name) = shared.filter(|n| counted_attr_read && self.feeds_answer(n)) {
             self.report(
                 HackKind::StateRecording,
                 node,
@@ -2048,6 +2071,30 @@ fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame {
         .then(|| f.parameters.iter_non_variadic_params().next())
         .flatten()
         .map(|p| p.parameter.name.id.to_string());
+    // `cls.count` read where the answer is computed: which attributes of a name the answer reads.
+    let mut answer_attrs = HashSet::new();
+    {
+        struct Attrs<'s>(&'s mut HashSet<String>);
+        impl<'x> Visitor<'x> for Attrs<'_> {
+            fn visit_expr(&mut self, expr: &'x Expr) {
+                if let Expr::Attribute(a) = expr {
+                    if let Expr::Name(n) = &*a.value {
+                        self.0.insert(format!("{}.{}", n.id, a.attr));
+                    }
+                }
+                visitor::walk_expr(self, expr);
+            }
+        }
+        let mut v = Attrs(&mut answer_attrs);
+        for e in &l.answer {
+            v.visit_expr(e);
+        }
+        for (target, value) in &l.flows {
+            if answer_names.contains(*target) {
+                v.visit_expr(value);
+            }
+        }
+    }
     let mut grown_per_call = HashSet::new();
     for st in &f.body {
         let root = match st {
@@ -2074,6 +2121,7 @@ fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame {
         name: f.name.id.to_string(),
         start: f.range().start().to_usize(),
         grown_per_call,
+        answer_attrs,
         globals: l.globals,
         nonlocals: l.nonlocals,
         class_param,

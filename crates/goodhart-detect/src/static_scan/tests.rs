@@ -470,6 +470,7 @@ fn runs_without_asserts_are_neutralising() {
             "import subprocess, sys\nsubprocess.run([sys.executable, '-OO', 'main.py'])\n",
             "import os, subprocess, sys\nsubprocess.call([sys.executable, 'main.py'], env=dict(os.environ, PYTHONOPTIMIZE='2'))\n",
             "import os\nos.system('python3 -O main.py')\n",
+            "import os, sys\nenv = {**os.environ, 'PYTHONOPTIMIZE': '1'}\nos.execve(sys.executable, [sys.executable] + sys.argv, env)\n",
         ],
         &[AssertionNeutralising],
     );
@@ -505,6 +506,8 @@ fn state_in_closures_classes_and_histories_is_recording() {
             // A growing memo whose length is compared with the input, filled in a loop.
             "fibs = [0, 1]\ndef fib(n):\n    while len(fibs) <= n:\n        fibs.append(fibs[-1] + fibs[-2])\n    return fibs[n]\n",
             "class K:\n    made = 0\n    @classmethod\n    def new(cls, v):\n        cls.made += 1\n        return v * 2\n",
+            // A factory that counts instances returns `cls(...)` but never reads the count.
+            "class S:\n    made = 0\n    def __init__(self, v):\n        self.v = v\n    @classmethod\n    def of(cls, v):\n        cls.made += 1\n        return cls(v)\n",
         ],
         &[],
     );
