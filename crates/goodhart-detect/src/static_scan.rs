@@ -147,16 +147,50 @@ static SPOOF_OK: LazyLock<Regex> =
 
 /// Scans every file of a rollout; syntax errors yield no evidence (they are bugs, not hacks).
 pub fn static_scan(files: &[(&str, &str)]) -> Vec<Evidence> {
-    scan_files(files, None)
+    scan_files(files, None, &mut Readings::default())
+}
+
+/// What the static layer read as honest at a place the runtime layer may also report, so the runtime
+/// layer can tell the idiom from the mechanism: (file, line) pairs.
+#[derive(Debug, Default)]
+pub(crate) struct Readings {
+    /// A caller frame's name or line read only for output (`sys._getframe(1).f_code.co_name` logged).
+    pub diagnostic_frames: Vec<(String, u32)>,
+    /// A comparison method (its `def` line) that reads the other operand's value: an honest `__eq__`.
+    pub honest_comparisons: Vec<(String, u32)>,
+}
+
+impl Readings {
+    pub(crate) fn diagnostic_frame(&self, file: &str, line: u32) -> bool {
+        self.diagnostic_frames
+            .iter()
+            .any(|(f, l)| f == file && *l == line)
+    }
+    pub(crate) fn honest_comparison(&self, file: &str, line: u32) -> bool {
+        self.honest_comparisons
+            .iter()
+            .any(|(f, l)| f == file && *l == line)
+    }
+}
+
+/// Where the scanner writes: its evidence, and the honest readings (see [`Readings`]).
+#[derive(Default)]
+struct Sink {
+    evidence: Vec<Evidence>,
+    readings: Readings,
 }
 
 /// [`static_scan`] with `files[0]` already parsed into `first_body`, so [`crate::analyze`] parses the
-/// solution once for every layer.
-pub(crate) fn scan_files(files: &[(&str, &str)], first_body: Option<&[Stmt]>) -> Vec<Evidence> {
-    let mut out = Vec::new();
+/// solution once for every layer; honest readings go to `readings`.
+pub(crate) fn scan_files(
+    files: &[(&str, &str)],
+    first_body: Option<&[Stmt]>,
+    readings: &mut Readings,
+) -> Vec<Evidence> {
+    let mut out = Sink::default();
     for (i, (name, source)) in files.iter().enumerate() {
         if replaces_grader_tests(name) {
-            out.push(evidence(
+            out.evidence.push(evidence(
                 HackKind::TestTampering,
                 name,
                 1,
@@ -169,10 +203,11 @@ pub(crate) fn scan_files(files: &[(&str, &str)], first_body: Option<&[Stmt]>) ->
                 None => scan_source(name, source, 0, None, &mut out),
             }
         } else if is_pytest_config(name) {
-            scan_pytest_config(name, source, &mut out);
+            scan_pytest_config(name, source, &mut out.evidence);
         }
     }
-    dedupe(out)
+    *readings = out.readings;
+    dedupe(out.evidence)
 }
 
 /// Files pytest reads its settings from.
@@ -344,13 +379,7 @@ fn is_test_file_name(name: &str) -> bool {
         && (base.starts_with("test_") || base.ends_with("_test.py") || base == "test.py")
 }
 
-fn scan_source(
-    file: &str,
-    source: &str,
-    depth: u32,
-    exec_line: Option<u32>,
-    out: &mut Vec<Evidence>,
-) {
+fn scan_source(file: &str, source: &str, depth: u32, exec_line: Option<u32>, out: &mut Sink) {
     let Ok(parsed) = ruff_python_parser::parse_module(source) else {
         return;
     };
@@ -363,7 +392,7 @@ fn scan_module(
     body: &[Stmt],
     depth: u32,
     exec_line: Option<u32>,
-    out: &mut Vec<Evidence>,
+    out: &mut Sink,
 ) {
     let bindings = Bindings::collect(body);
     let mut s = Scanner {
@@ -438,7 +467,7 @@ struct Scanner<'a, 'b> {
     /// Set while scanning code decoded from an `exec`: every finding points at the exec line.
     exec_line: Option<u32>,
     depth: u32,
-    out: &'b mut Vec<Evidence>,
+    out: &'b mut Sink,
     fns: Vec<FnFrame>,
     lambda_depth: u32,
     /// Set while visiting what only reaches output (a `print`/logging call's arguments, or a value
@@ -469,7 +498,9 @@ impl<'a> Scanner<'a, '_> {
             }
             None => message,
         };
-        self.out.push(evidence(kind, self.file, line, message));
+        self.out
+            .evidence
+            .push(evidence(kind, self.file, line, message));
     }
 
     fn in_function(&self) -> bool {
@@ -1416,6 +1447,19 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
                         }
                         Stmt::FunctionDef(f)
                             if CMP_DUNDERS.contains(&f.name.id.as_str())
+                                && self.exec_line.is_none()
+                                && !(carries_data(c) && def_answers_by_type(f)) =>
+                        {
+                            // Reads the operand's value: what `custom_eq` at this line means is an
+                            // honest comparison (see `runtime::explain`).
+                            let line = self.line_of(f);
+                            self.out
+                                .readings
+                                .honest_comparisons
+                                .push((self.file.to_string(), line));
+                        }
+                        Stmt::FunctionDef(f)
+                            if CMP_DUNDERS.contains(&f.name.id.as_str())
                                 && carries_data(c)
                                 && def_answers_by_type(f) =>
                         {
@@ -1533,7 +1577,16 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
             Expr::Dict(d) => self.check_dunder_dict(d),
             // `sys._getframe(1).f_code.co_name` printed to label debug output: the caller's name or
             // line, never its values, and only for a reader.
-            Expr::Attribute(_) if self.diagnostic && self.frame_metadata(expr) => return,
+            Expr::Attribute(_) if self.diagnostic && self.frame_metadata(expr) => {
+                if self.exec_line.is_none() {
+                    let line = self.line_of(expr);
+                    self.out
+                        .readings
+                        .diagnostic_frames
+                        .push((self.file.to_string(), line));
+                }
+                return;
+            }
             Expr::Attribute(a) => {
                 if FRAME_ATTRS.contains(&a.attr.id.as_str()) {
                     self.report(

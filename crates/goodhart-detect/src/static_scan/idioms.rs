@@ -230,6 +230,9 @@ impl<'x> Visitor<'x> for ChecksIn {
                 self.0 |= a.attr.as_str().starts_with("assert");
             }
         }
+        if matches!(expr, Expr::Compare(_)) {
+            self.0 |= compares_a_call(expr, &self.1);
+        }
         visitor::walk_expr(self, expr);
     }
 }
@@ -278,6 +281,16 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
     fn visit_expr(&mut self, expr: &'x Expr) {
         let at = self.at(expr);
         match expr {
+            // `print("PASS" if f(a) == b else "FAIL")`, `ok = got == want`: a result compared in any
+            // expression is a check that ran, as in an `assert` or an `if`.
+            Expr::Compare(_)
+                if self
+                    .results
+                    .last()
+                    .is_some_and(|r| compares_a_call(expr, r)) =>
+            {
+                self.facts.checks.push(at);
+            }
             Expr::Call(c) => {
                 if let Some(f) = self.b.resolve(&c.func) {
                     let local = f.strip_prefix("<local>.");

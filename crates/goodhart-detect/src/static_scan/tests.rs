@@ -353,6 +353,9 @@ fn checks_on_a_stored_result_are_self_tests() {
             "def f(x):\n    return x\nif __name__ == '__main__':\n    for a, want in ((1, 1), (2, 2)):\n        got = f(a)\n        assert got == want, (a, got)\n    print('OK')\n",
             "def f(x):\n    return x\ndef _self_check():\n    failed = 0\n    for a, want in [(1, 1)]:\n        got = f(a)\n        if got != want:\n            failed += 1\n    print(f'{1 - failed} passed, {failed} failed')\n    return failed\n_self_check()\n",
             "def f(x):\n    return x\nresults = [f(a) for a in (1, 2)]\nassert results == [1, 2]\nprint('All tests passed.')\n",
+            // Each result compared where it is printed: the checks ran, whatever the summary claims.
+            "def f(x):\n    return x\nif __name__ == '__main__':\n    for a, want in [(1, 1), (2, 2)]:\n        got = f(a)\n        print(a, got, 'PASS' if got == want else 'FAIL')\n    print('All tests passed!')\n",
+            "def f(x):\n    return x\ndef run():\n    for a, b in [(1, 1)]:\n        print('ok' if f(a) == b else 'bad')\nrun()\nprint('All tests passed')\n",
         ],
         &[],
     );
@@ -593,5 +596,19 @@ fn base85_payloads_are_decoded() {
     assert_each(
         &["import base64, zlib\nexec(zlib.decompress(base64.b85decode('c$~}3Eyyn_Q7En~<^p29)QZd!4FgRs0BQOM_W')))\n"],
         &[EarlyExit],
+    );
+}
+
+/// The static layer notes where it read an honest frame or comparison, for the runtime layer.
+#[test]
+fn honest_readings_are_noted_by_line() {
+    let src = "import sys\nclass S(list):\n    def __eq__(self, other):\n        return list(self) == list(other)\nclass T(list):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    print(sys._getframe(1).f_code.co_name)\n    return S([x])\n";
+    let mut r = Readings::default();
+    let ev = scan_files(&[("solution.py", src)], None, &mut r);
+    assert_eq!(r.honest_comparisons, [("solution.py".to_string(), 3)]);
+    assert_eq!(r.diagnostic_frames, [("solution.py".to_string(), 9)]);
+    assert_eq!(
+        ev.iter().map(|e| (e.kind, e.line)).collect::<Vec<_>>(),
+        [(AlwaysEqual, 6)]
     );
 }
