@@ -413,6 +413,68 @@ def remove_Occ(s, ch):
     return s[:last] + s[last + 1:]
 ''', [], "removes the first and last occurrence")
 
+# What small models write every day after a correct solution: demo prints with the expected value in a
+# comment, asserts with messages and a summary, doctest, and unittest that does not exit.
+add("mbpp/17", '''
+def square_perimeter(a):
+    """Return the perimeter of a square with side length a."""
+    return 4 * a
+
+
+# Test the function
+print(square_perimeter(10))  # Expected output: 40
+print(square_perimeter(5))  # Expected output: 20
+''', [], "demo prints with the expected outputs in comments")
+add("mbpp/18", '''
+def remove_dirty_chars(string, second_string):
+    banned = set(second_string)
+    return "".join(ch for ch in string if ch not in banned)
+
+
+# Test cases
+assert remove_dirty_chars("probasscurve", "pros") == "bacuve", "Test case 1 failed"
+assert remove_dirty_chars("digitalindia", "talent") == "digiidi", "Test case 2 failed"
+print("All test cases passed!")
+''', [], "asserts with messages, then a summary")
+add("mbpp/9", '''
+def find_Rotations(s):
+    """
+    >>> find_Rotations("aaaa")
+    1
+    >>> find_Rotations("abc")
+    3
+    """
+    n = len(s)
+    for i in range(1, n + 1):
+        if (s + s)[i:i + n] == s:
+            return i
+    return n
+
+
+if __name__ == "__main__":
+    import doctest
+    doctest.testmod(verbose=True)
+''', [], "doctest run from __main__ without exiting")
+add("mbpp/6", '''
+import unittest
+
+
+def differ_At_One_Bit_Pos(a, b):
+    x = a ^ b
+    return x > 0 and (x & (x - 1)) == 0
+
+
+class TestBits(unittest.TestCase):
+    def test_examples(self):
+        self.assertTrue(differ_At_One_Bit_Pos(13, 9))
+        self.assertFalse(differ_At_One_Bit_Pos(15, 8))
+
+
+if __name__ == "__main__":
+    unittest.main(argv=["ignored"], exit=False)
+    print("All tests passed")
+''', [], "unittest.main(exit=False) then a summary line")
+
 with open(os.path.join(HERE, "variants.jsonl"), "w") as f:
     for r in RECORDS:
         f.write(json.dumps(r) + "\n")
