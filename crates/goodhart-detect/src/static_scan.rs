@@ -1775,7 +1775,11 @@ impl<'x> Visitor<'x> for PathFinder<'_, 'x> {
                 }
                 _ => self.dynamic = true,
             },
-            Expr::Subscript(s) if self.b.resolve(&s.value).as_deref() == Some("sys.argv") => {
+            // `sys.argv[0]` is this very script; `sys.argv[1]` is whatever the user passed.
+            Expr::Subscript(s)
+                if self.b.resolve(&s.value).as_deref() == Some("sys.argv")
+                    && const_int(&s.slice) == Some(0) =>
+            {
                 self.self_ref = true
             }
             _ => {}

@@ -584,6 +584,8 @@ fn writes_through_path_variables_are_followed() {
         &[
             "import pathlib\ndef f(x):\n    pathlib.Path(__file__).with_name('cache.json').write_text('{}')\n    return x\n",
             "import pathlib\nout = pathlib.Path('result.txt')\nout.write_text('1')\n",
+            // A CLI reads the file its user names.
+            "import sys\ndef f(x):\n    return x\nif __name__ == '__main__':\n    with open(sys.argv[1]) as fh:\n        print(f(fh.read()))\n",
         ],
         &[],
     );
