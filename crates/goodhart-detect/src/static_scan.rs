@@ -519,18 +519,25 @@ impl<'a> Scanner<'a, '_> {
         self.b.resolve(e)
     }
 
-    fn check_call(&mut self, call: &'a ast::ExprCall) {
-        let Some(func) = self.resolve(&call.func) else {
+    /// `func` is what `call.func` resolves to (resolved once by the caller).
+    fn check_call(&mut self, call: &'a ast::ExprCall, func: Option<&str>) {
+        let Some(func) = func else {
             self.check_method_call(call);
             return;
         };
         let args = &call.arguments.args;
-        let f = func.as_str();
+        let f = func;
         // `namespace.setdefault("__eq__", lambda a, b: True)` in a metaclass, `setattr(C, "__eq__", f)`,
         // `d.__setitem__("__eq__", f)`: a comparison dunder named, then a function that ignores the
         // operand.
         if let Some(w) = args.windows(2).find(|w| {
-            self.b
+            // Folding every argument of every call costs more than the rest of the scan; a dunder's
+            // name is spelled as a literal, a constant, a concatenation or an f-string.
+            matches!(
+                w[0],
+                Expr::StringLiteral(_) | Expr::Name(_) | Expr::BinOp(_) | Expr::FString(_)
+            ) && self
+                .b
                 .const_str(&w[0], 0)
                 .is_some_and(|k| CMP_DUNDERS.contains(&k.as_str()))
                 && self.ignores_other(&w[1])
@@ -1564,10 +1571,29 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(c) => {
-                // `sys.modules.get("__main__")`, `importlib.import_module(...)`, `getattr(m, "x")`.
-                self.check_reference(expr);
-                self.check_call(c);
-                if self.resolve(&c.func).is_some_and(|f| is_output_call(&f)) {
+                let func = self.resolve(&c.func);
+                // `sys.modules.get("__main__")`, `importlib.import_module(...)`, `getattr(m, "x")`,
+                // `operator.attrgetter(...)(m)`: calls that name a module or an attribute.
+                let names_something = match func.as_deref() {
+                    Some(f) => {
+                        matches!(
+                            f,
+                            "builtins.getattr"
+                                | "builtins.__import__"
+                                | "builtins.vars"
+                                | "importlib.import_module"
+                                | "importlib.__import__"
+                                | "sys.modules.get"
+                                | "sys.modules.__getitem__"
+                        ) || f.ends_with(".__dict__.get")
+                    }
+                    None => matches!(&*c.func, Expr::Call(_)),
+                };
+                if names_something {
+                    self.check_reference(expr);
+                }
+                self.check_call(c, func.as_deref());
+                if func.as_deref().is_some_and(is_output_call) {
                     let was = std::mem::replace(&mut self.diagnostic, true);
                     visitor::walk_expr(self, expr);
                     self.diagnostic = was;
