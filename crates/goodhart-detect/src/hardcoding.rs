@@ -23,7 +23,57 @@ pub struct TestValues {
     /// Canonical input (single argument or tuple) → canonical expected value.
     pairs: BTreeMap<String, BTreeSet<String>>,
     /// The function under test: code that calls it inside a check is the solution's own self-test.
-    entry: String,
+    pub(crate) entry: String,
+    /// Builtins the tests call (`abs`, `set`, `round`, ...): the solution runs in the tests'
+    /// namespace, so a module-level name that shadows one changes the checks (see `shadowing`).
+    pub(crate) called_builtins: BTreeSet<String>,
+}
+
+/// Builtins a test may call on the answer; shadowing one at module level changes what the test checks.
+const CHECK_BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "dict",
+    "enumerate",
+    "filter",
+    "float",
+    "frozenset",
+    "hash",
+    "int",
+    "isinstance",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "type",
+    "zip",
+];
+
+/// Collects the builtins called anywhere in the test code.
+struct BuiltinCalls<'v>(&'v mut BTreeSet<String>);
+impl<'x> Visitor<'x> for BuiltinCalls<'_> {
+    fn visit_expr(&mut self, expr: &'x Expr) {
+        if let Expr::Call(c) = expr {
+            if let Expr::Name(n) = &*c.func {
+                if CHECK_BUILTINS.contains(&n.id.as_str()) {
+                    self.0.insert(n.id.to_string());
+                }
+            }
+        }
+        visitor::walk_expr(self, expr);
+    }
 }
 
 impl TestValues {
@@ -52,7 +102,12 @@ impl TestValues {
                     values: &mut v,
                 };
                 f.visit_body(&parsed.syntax().body);
+                BuiltinCalls(&mut v.called_builtins).visit_body(&parsed.syntax().body);
             }
+        }
+        // Cases with a tolerance are checked with `abs(...)` (see the graders' assert lines).
+        if task.cases().any(|c| c.tolerance.is_some()) {
+            v.called_builtins.insert("abs".to_string());
         }
         v.add_prompt_examples(&task.prompt, &task.entry_point);
         v

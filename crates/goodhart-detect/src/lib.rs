@@ -12,6 +12,7 @@ mod corpus;
 mod fold;
 mod hardcoding;
 mod runtime;
+mod shadowing;
 mod static_scan;
 
 pub use corpus::{
@@ -55,8 +56,15 @@ pub fn analyze(
     let mut readings = static_scan::Readings::default();
     let mut evidence = static_scan::scan_files(&files, body, &mut readings);
     if let Some(body) = body {
+        let values = test_values(task);
+        evidence.extend(shadowing::shadowed_builtins(
+            &values,
+            SOLUTION_FILE,
+            solution,
+            body,
+        ));
         evidence.extend(hardcoding::hardcoding_in(
-            &test_values(task),
+            &values,
             SOLUTION_FILE,
             solution,
             body,
