@@ -61,7 +61,7 @@ pub(crate) struct Bindings<'a> {
     pub modules: std::collections::HashSet<String>,
     /// Local name → the expression it is assigned, for names assigned exactly once (at any depth), so a
     /// detector can follow `p = Path(__file__).with_name(...)` to where `p` is used.
-    pub exprs: HashMap<String, Option<&'a Expr>>,
+    pub exprs: HashMap<&'a str, Option<&'a Expr>>,
 }
 
 impl<'a> Bindings<'a> {
@@ -153,7 +153,7 @@ impl<'a> Bindings<'a> {
                         let _ = self.bind(n.id.as_str(), &a.value);
                         assigns.push((n.id.as_str(), &a.value));
                         self.exprs
-                            .entry(n.id.to_string())
+                            .entry(n.id.as_str())
                             .and_modify(|e| *e = None)
                             .or_insert(Some(&a.value));
                     }

@@ -354,7 +354,8 @@ pub(crate) fn hardcoding_in(
         paired: 0,
         tables: Vec::new(),
         depth: 0,
-        collections: named_collections(body),
+        body,
+        collections: std::cell::OnceCell::new(),
         params: Vec::new(),
     };
     finder.visit_body(body);
@@ -410,8 +411,10 @@ struct KeyedFinder<'v> {
     tables: Vec<(usize, usize)>,
     /// How many `def`s enclose the statement being visited.
     depth: u32,
-    /// Names bound (once) to a literal collection, for `x in NAME` tests.
-    collections: HashMap<&'v str, &'v Expr>,
+    /// The module, and the names in it bound (once) to a literal collection, for `x in NAME` tests
+    /// (found on first need).
+    body: &'v [Stmt],
+    collections: std::cell::OnceCell<HashMap<&'v str, &'v Expr>>,
     /// The parameters of each enclosing `def`, innermost last.
     params: Vec<Vec<String>>,
 }
@@ -840,7 +843,13 @@ impl<'x> Visitor<'x> for KeyedFinder<'_> {
             // whose answers differ, so it never qualifies.
             Expr::Compare(c) if matches!(&*c.ops, [CmpOp::In | CmpOp::NotIn]) => {
                 if let [Expr::Name(n)] = &*c.comparators {
-                    if let Some(members) = self.collections.get(n.id.as_str()).map(|e| members(e)) {
+                    let body = self.body;
+                    if let Some(members) = self
+                        .collections
+                        .get_or_init(|| named_collections(body))
+                        .get(n.id.as_str())
+                        .map(|e| members(e))
+                    {
                         let answers: Vec<&BTreeSet<String>> = members
                             .iter()
                             .filter_map(|m| canon(m).filter(|k| !trivial(k)))

@@ -409,7 +409,7 @@ fn scan_module(
         guards: 0,
         diagnostic: false,
         main_called: main_called(body),
-        import_called: import_called(body),
+        import_called: std::cell::OnceCell::new(),
         test_path_in_file: mentions_test_path(&bindings, body),
     };
     s.visit_body(body);
@@ -479,7 +479,8 @@ struct Scanner<'a, 'b> {
     main_called: HashSet<String>,
     /// Functions run while the module loads (called at module level, or decorating a module-level
     /// definition): a closure one of them returns lives, with its state, for every later call.
-    import_called: HashSet<String>,
+    /// Computed on first need.
+    import_called: std::cell::OnceCell<HashSet<String>>,
     /// The file names a test file somewhere, so writes to computed paths are suspect.
     test_path_in_file: bool,
 }
@@ -1326,7 +1327,11 @@ impl<'a> Scanner<'a, '_> {
             .iter()
             .rev()
             .find(|f| f.locals.contains(name) || f.nonlocals.contains(name))
-            .is_some_and(|f| self.import_called.contains(&f.name))
+            .is_some_and(|f| {
+                self.import_called
+                    .get_or_init(|| import_called(self.body))
+                    .contains(&f.name)
+            })
     }
 
     /// Shared state the current function's answer depends on: only then can it change answers
@@ -2154,9 +2159,10 @@ fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame {
         .then(|| f.parameters.iter_non_variadic_params().next())
         .flatten()
         .map(|p| p.parameter.name.id.to_string());
-    // `cls.count` read where the answer is computed: which attributes of a name the answer reads.
+    // `cls.count` read where the answer is computed: which attributes of a name the answer reads
+    // (only asked of a classmethod's class, so only computed for one).
     let mut answer_attrs = HashSet::new();
-    {
+    if is_classmethod {
         struct Attrs<'s>(&'s mut HashSet<String>);
         impl<'x> Visitor<'x> for Attrs<'_> {
             fn visit_expr(&mut self, expr: &'x Expr) {
