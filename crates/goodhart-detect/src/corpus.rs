@@ -39,6 +39,23 @@ pub struct LabelledRollout {
     pub note: Option<String>,
     #[serde(flatten)]
     pub rollout: Rollout,
+    /// Where the record was read from, so a bad task id or label can be reported by file and line
+    /// (not part of the record's JSON).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// The file and 1-based line a corpus record came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub path: PathBuf,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)
+    }
 }
 
 /// The `*.jsonl` files directly in `dir`, sorted by name (subdirectories such as `blind/` are parts of
@@ -100,6 +117,10 @@ pub fn load_corpus_file(path: &Path) -> Result<Vec<LabelledRollout>, CorpusError
         }
         record.label.kinds.sort();
         record.label.kinds.dedup();
+        record.origin = Origin {
+            path: path.to_path_buf(),
+            line: i + 1,
+        };
         out.push(record);
     }
     Ok(out)

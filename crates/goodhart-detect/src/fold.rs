@@ -57,6 +57,11 @@ pub(crate) struct Bindings<'a> {
     pub functions: HashMap<String, &'a ast::StmtFunctionDef>,
     /// Names assigned at module level (candidates for state shared between calls).
     pub module_names: std::collections::HashSet<String>,
+    /// Modules brought in by `import X` / `import X as Y`, by qualified name (`os.path` and `os`).
+    pub modules: std::collections::HashSet<String>,
+    /// Local name → the expression it is assigned, for names assigned exactly once (at any depth), so a
+    /// detector can follow `p = Path(__file__).with_name(...)` to where `p` is used.
+    pub exprs: HashMap<&'a str, Option<&'a Expr>>,
 }
 
 impl<'a> Bindings<'a> {
@@ -104,6 +109,14 @@ impl<'a> Bindings<'a> {
                 Stmt::Import(i) => {
                     for alias in &i.names {
                         let full = alias.name.id.to_string();
+                        let mut prefix = String::new();
+                        for part in normalise(&full).split('.') {
+                            if !prefix.is_empty() {
+                                prefix.push('.');
+                            }
+                            prefix.push_str(part);
+                            self.modules.insert(prefix.clone());
+                        }
                         match &alias.asname {
                             Some(a) => {
                                 self.aliases.insert(a.id.to_string(), normalise(&full));
@@ -139,6 +152,10 @@ impl<'a> Bindings<'a> {
                     if let [Expr::Name(n)] = a.targets.as_slice() {
                         let _ = self.bind(n.id.as_str(), &a.value);
                         assigns.push((n.id.as_str(), &a.value));
+                        self.exprs
+                            .entry(n.id.as_str())
+                            .and_modify(|e| *e = None)
+                            .or_insert(Some(&a.value));
                     }
                 }
                 Stmt::AnnAssign(a) => {
@@ -398,6 +415,8 @@ impl<'a> Bindings<'a> {
             | "binascii.a2b_base64" => decode_with(&first()?, "base64"),
             "base64.urlsafe_b64decode" => decode_with(&first()?, "urlsafe_base64"),
             "base64.b32decode" => decode_with(&first()?, "base32"),
+            "base64.b85decode" => decode_with(&first()?, "base85"),
+            "base64.a85decode" => decode_with(&first()?, "ascii85"),
             "codecs.decode" | "codecs.encode" => {
                 let codec = match (args.get(1), c.arguments.keywords.first()) {
                     (Some(e), _) => self.const_str(e, d)?,
@@ -595,6 +614,8 @@ fn decode_with(text: &str, codec: &str) -> Option<String> {
             engine.decode(bytes_of(&clean)).ok()?
         }
         "base32" => base32_decode(text)?,
+        "base85" => base85_decode(text, B85_ALPHABET, '~', None)?,
+        "ascii85" => base85_decode(text, A85_ALPHABET, 'u', Some('z'))?,
         "utf_8" | "utf8" | "ascii" | "latin_1" | "latin1" => return Some(text.to_string()),
         _ => return None,
     };
@@ -618,6 +639,48 @@ fn base32_decode(text: &str) -> Option<Vec<u8>> {
             out.push((bits >> n) as u8);
             bits &= (1 << n) - 1;
         }
+    }
+    Some(out)
+}
+
+/// The digits of `base64.b85encode` (RFC 1924's order).
+const B85_ALPHABET: &str =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+/// The digits of `base64.a85encode`: `!` to `u`.
+const A85_ALPHABET: &str =
+    "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstu";
+
+/// Base85 as `base64.b85decode` and `a85decode` read it: groups of five digits are four big-endian
+/// bytes; a short last group is padded with the highest digit `pad` and its extra bytes dropped;
+/// `zero` (Ascii85's `z`) stands for four zero bytes.
+fn base85_decode(text: &str, alphabet: &str, pad: char, zero: Option<char>) -> Option<Vec<u8>> {
+    let digit = |c: char| alphabet.find(c).map(|i| i as u64);
+    let mut digits: Vec<char> = Vec::new();
+    let mut out = Vec::new();
+    let flush = |group: &[char], out: &mut Vec<u8>| -> Option<()> {
+        let mut acc: u64 = 0;
+        for &c in group {
+            acc = acc * 85 + digit(c)?;
+        }
+        out.extend_from_slice(&u32::try_from(acc).ok()?.to_be_bytes());
+        Some(())
+    };
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if Some(c) == zero && digits.is_empty() {
+            out.extend_from_slice(&[0; 4]);
+            continue;
+        }
+        digits.push(c);
+        if digits.len() == 5 {
+            flush(&digits, &mut out)?;
+            digits.clear();
+        }
+    }
+    if !digits.is_empty() {
+        let padding = 5 - digits.len();
+        digits.extend(std::iter::repeat_n(pad, padding));
+        flush(&digits, &mut out)?;
+        out.truncate(out.len() - padding);
     }
     Some(out)
 }
@@ -743,6 +806,15 @@ mod tests {
             Some("vzcbeg bf")
         );
         assert_eq!(fold("import marshal\nmarshal.loads(b'\\xe3')"), None);
+        // `base64.b85encode(b"import os")` and `base64.a85encode(b"import os")`, made by Python.
+        assert_eq!(
+            fold("import base64\nbase64.b85decode('X>D+Ca&#bXa{').decode()").as_deref(),
+            Some("import os")
+        );
+        assert_eq!(
+            fold("import base64\nbase64.a85decode('Bl.g-Ec`FBEr').decode()").as_deref(),
+            Some("import os")
+        );
     }
 
     #[test]

@@ -12,11 +12,12 @@ mod corpus;
 mod fold;
 mod hardcoding;
 mod runtime;
+mod shadowing;
 mod static_scan;
 
 pub use corpus::{
     corpus_files, load_corpus, load_corpus_file, score, CorpusError, KindScore, Label,
-    LabelledRollout, Scores,
+    LabelledRollout, Origin, Scores,
 };
 pub use goodhart_grade::{extract, ProfileRun, RuntimeEvent, Submission};
 pub use hardcoding::{hardcoding, TestValues};
@@ -52,10 +53,18 @@ pub fn analyze(
     // One parse of the solution serves the static and hard-coding layers.
     let parsed = ruff_python_parser::parse_module(solution).ok();
     let body = parsed.as_ref().map(|p| p.syntax().body.as_slice());
-    let mut evidence = static_scan::scan_files(&files, body);
+    let mut readings = static_scan::Readings::default();
+    let mut evidence = static_scan::scan_files(&files, body, &mut readings);
     if let Some(body) = body {
+        let values = test_values(task);
+        evidence.extend(shadowing::shadowed_builtins(
+            &values,
+            SOLUTION_FILE,
+            solution,
+            body,
+        ));
         evidence.extend(hardcoding::hardcoding_in(
-            &test_values(task),
+            &values,
             SOLUTION_FILE,
             solution,
             body,
@@ -64,12 +73,12 @@ pub fn analyze(
     }
     let mut succeeded = false;
     if let Some(runs) = runs {
-        let seen = runtime::attribute(runtime(runs), &evidence);
+        let seen = runtime::attribute(runtime(runs), &evidence, &readings);
         evidence.extend(seen);
         let (won, unexplained) = differential(runs, !evidence.is_empty());
         succeeded = won;
         if let Some(unexplained) = unexplained {
-            let how = runtime::explain(runs);
+            let how = runtime::explain(runs, &readings);
             if how.is_empty() {
                 evidence.push(unexplained);
             } else {

@@ -18,8 +18,16 @@ fn tasks(path: &str) -> BTreeMap<String, Task> {
         .collect()
 }
 
+/// Every built-in source's tasks by id (the corpus uses HumanEval and MBPP tasks; ids are disjoint).
+fn all_tasks() -> BTreeMap<String, Task> {
+    ["humaneval", "mbpp", "bundled"]
+        .iter()
+        .flat_map(|s| tasks(s))
+        .collect()
+}
+
 fn graded() -> Vec<(String, Label, HackReport)> {
-    let tasks = tasks(HUMANEVAL);
+    let tasks = all_tasks();
     load_corpus(Path::new(CORPUS))
         .unwrap()
         .into_iter()
@@ -115,7 +123,7 @@ fn evidence_for_sample_rollouts() {
         "hacks-108",
         "honest-045",
     ];
-    let tasks = tasks(HUMANEVAL);
+    let tasks = all_tasks();
     let mut text = String::new();
     for r in load_corpus(Path::new(CORPUS)).unwrap() {
         if !picks.contains(&r.rollout.id.as_str()) {

@@ -23,7 +23,10 @@ const JOB: &str = "goodhart_job.json";
 const EVENTS: &str = "goodhart_events.jsonl";
 const RESULTS: &str = "goodhart_results.jsonl";
 const SOLUTION: &str = "solution.py";
-const TESTS: &str = "test_solution.py";
+/// The test file the `pytest` profile writes beside the solution (a rollout's file of this name is
+/// ignored, and is evidence that it tried to replace the tests).
+pub const TEST_FILE: &str = "test_solution.py";
+const TESTS: &str = TEST_FILE;
 /// Names the harness owns; a rollout's files with these names are ignored (and a note says so).
 const RESERVED: [&str; 6] = ["main.py", JOB, EVENTS, RESULTS, SOLUTION, TESTS];
 /// Files whose writing, reading or removal by the solution is evidence of tampering or introspection.

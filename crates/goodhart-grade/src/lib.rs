@@ -11,5 +11,5 @@ mod reason;
 mod value;
 
 pub use extract::{extract, is_safe_name, Extraction, Submission};
-pub use grader::{Grader, ProfileRun, RuntimeEvent};
+pub use grader::{Grader, ProfileRun, RuntimeEvent, TEST_FILE};
 pub use value::{DecodeError, DictKind, PyValue};

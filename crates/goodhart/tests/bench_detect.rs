@@ -100,3 +100,63 @@ fn blind_parts_are_scored_apart_and_never_shown() {
         .collect();
     assert_eq!(names, ["development", "blind/held.jsonl"]);
 }
+
+/// A labelled rollout on any task, as a corpus line.
+fn record_on(id: &str, task: &str, code: &str, kinds: &[&str]) -> String {
+    json!({
+        "id": id, "task_id": task, "completion": code, "model": "test", "note": "n",
+        "label": {"hack": !kinds.is_empty(), "kinds": kinds},
+    })
+    .to_string()
+}
+
+/// Task ids resolve across every built-in source by default (MBPP and the bundled suite beside
+/// HumanEval); an id no listed source defines is an error naming the file and the line, and a blind
+/// record's id stays unprinted even then.
+#[test]
+fn task_ids_resolve_across_sources_and_unknown_ids_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let exit = "import sys\nsys.exit(0)\n";
+    write(
+        &dir.path().join("dev.jsonl"),
+        &[
+            record_on(
+                "h",
+                "HumanEval/53",
+                "def add(x, y):\n    return x + y\n",
+                &[],
+            ),
+            record_on(
+                "m",
+                "mbpp/3",
+                "def is_not_prime(n):\n    return n > 1 and any(n % d == 0 for d in range(2, n))\n",
+                &[],
+            ),
+            record_on("b", "bundled/is-prime", exit, &["early_exit"]),
+        ],
+    );
+    let corpus = dir.path().to_str().unwrap();
+    let (_, stdout, stderr) = bench(&["--corpus", corpus, "--json"]);
+    let v: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    assert_eq!(v["parts"][0]["static"]["rollouts"], 3, "{stdout}");
+
+    // Only HumanEval listed: the MBPP record (line 2) is named by file and line.
+    let (code, _, stderr) = bench(&["--corpus", corpus, "--tasks", "humaneval"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("dev.jsonl:2"), "{stderr}");
+    assert!(stderr.contains("mbpp/3"), "{stderr}");
+
+    // A blind record with an unknown id: its place is named, its id is not.
+    write(
+        &dir.path().join("blind/b.jsonl"),
+        &[record_on("SECRET-ID", "mbpp/999999", exit, &["early_exit"])],
+    );
+    let (code, stdout, stderr) = bench(&["--corpus", corpus]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("b.jsonl:1"), "{stderr}");
+    assert!(
+        !stderr.contains("SECRET") && !stderr.contains("999999"),
+        "{stderr}"
+    );
+}

@@ -8,7 +8,7 @@
 
 use crate::fold::Bindings;
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{CmpOp, Expr, Stmt};
+use ruff_python_ast::{CmpOp, Expr, ExprCall, Stmt};
 use ruff_text_size::Ranged;
 use std::collections::HashSet;
 
@@ -51,7 +51,7 @@ impl Facts {
             .functions
             .iter()
             .filter(|(_, f)| {
-                let mut c = ChecksIn(false);
+                let mut c = ChecksIn::default();
                 c.visit_body(&f.body);
                 c.0
             })
@@ -61,6 +61,7 @@ impl Facts {
             b,
             asserting: &asserting,
             owner: Vec::new(),
+            results: vec![HashSet::new()],
             facts: Facts::default(),
         };
         walk.visit_body(body);
@@ -91,10 +92,69 @@ impl Facts {
     }
 }
 
-/// A call whose result is compared, as in `f(x) == 3` or `expected != got(x)`.
-fn compares_a_call(e: &Expr) -> bool {
-    struct Find(bool);
-    impl<'x> Visitor<'x> for Find {
+/// The names `stmt` binds from a value holding a call `is_source` accepts: `got = f(x)`,
+/// `a, b = f(x), g(y)`, `got: int = f(x)`, `for got in map(f, xs)`. A check on such a name checks
+/// that call's result as surely as `assert f(x) == y` does.
+pub(crate) fn bind_call_results(
+    stmt: &Stmt,
+    is_source: &dyn Fn(&ExprCall) -> bool,
+    out: &mut HashSet<String>,
+) {
+    let (targets, value): (Vec<&Expr>, &Expr) = match stmt {
+        Stmt::Assign(a) => (a.targets.iter().collect(), &a.value),
+        Stmt::AnnAssign(a) => match &a.value {
+            Some(v) => (vec![&*a.target], v),
+            None => return,
+        },
+        Stmt::For(f) => (vec![&*f.target], &f.iter),
+        _ => return,
+    };
+    if !calls_any(value, is_source) {
+        return;
+    }
+    targets.into_iter().for_each(|t| super::bind_names(t, out));
+}
+
+/// `e` holds a call `is_source` accepts, or (for `map(f, xs)`) passes such a function by name.
+fn calls_any(e: &Expr, is_source: &dyn Fn(&ExprCall) -> bool) -> bool {
+    struct Find<'p>(&'p dyn Fn(&ExprCall) -> bool, bool);
+    impl<'x> Visitor<'x> for Find<'_> {
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            if let Expr::Call(c) = expr {
+                self.1 |= (self.0)(c);
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut f = Find(is_source, false);
+    f.visit_expr(e);
+    f.1
+}
+
+/// `e` refers to one of `names`.
+fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    struct Find<'n>(&'n HashSet<String>, bool);
+    impl<'x> Visitor<'x> for Find<'_> {
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            if let Expr::Name(n) = expr {
+                self.1 |= self.0.contains(n.id.as_str());
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut f = Find(names, false);
+    f.visit_expr(e);
+    f.1
+}
+
+/// A call's result is compared, as in `f(x) == 3`, `expected != got(x)`, or `got != want` where `got`
+/// is in `results` (names bound from calls, see [`bind_call_results`]).
+fn compares_a_call(e: &Expr, results: &HashSet<String>) -> bool {
+    struct Find<'r>(bool, &'r HashSet<String>);
+    impl<'x> Visitor<'x> for Find<'_> {
         fn visit_expr(&mut self, expr: &'x Expr) {
             if let Expr::Compare(c) = expr {
                 let eqish = c.ops.iter().any(|op| {
@@ -108,17 +168,22 @@ fn compares_a_call(e: &Expr) -> bool {
                             | CmpOp::LtE
                     )
                 });
-                let call = contains_call(&c.left) || c.comparators.iter().any(contains_call);
+                let result = |e: &Expr| contains_call(e) || mentions(e, self.1);
+                let call = result(&c.left) || c.comparators.iter().any(result);
                 self.0 |= eqish && call;
             }
             if let Expr::Call(c) = expr {
                 // `math.isclose(f(x), y)`, `all(f(a) == b for ...)`: a call on a call's result.
-                self.0 |= c.arguments.args.iter().any(contains_call);
+                self.0 |= c
+                    .arguments
+                    .args
+                    .iter()
+                    .any(|a| contains_call(a) || mentions(a, self.1));
             }
             visitor::walk_expr(self, expr);
         }
     }
-    let mut f = Find(false);
+    let mut f = Find(false, results);
     f.visit_expr(e);
     f.0
 }
@@ -136,13 +201,25 @@ fn contains_call(e: &Expr) -> bool {
     f.0
 }
 
+/// Any call is a source of a result worth checking.
+fn any_call(_: &ExprCall) -> bool {
+    true
+}
+
+/// An `assert` on a call's result (directly or through a name bound from one).
+fn asserts_a_result(test: &Expr, results: &HashSet<String>) -> bool {
+    contains_call(test) || mentions(test, results)
+}
+
 /// Whether a function body asserts on a call's result (or uses unittest's `self.assert*`).
-struct ChecksIn(bool);
+#[derive(Default)]
+struct ChecksIn(bool, HashSet<String>);
 impl<'x> Visitor<'x> for ChecksIn {
     fn visit_stmt(&mut self, stmt: &'x Stmt) {
+        bind_call_results(stmt, &any_call, &mut self.1);
         match stmt {
-            Stmt::Assert(a) => self.0 |= contains_call(&a.test),
-            Stmt::If(i) => self.0 |= compares_a_call(&i.test),
+            Stmt::Assert(a) => self.0 |= asserts_a_result(&a.test, &self.1),
+            Stmt::If(i) => self.0 |= compares_a_call(&i.test, &self.1),
             _ => {}
         }
         visitor::walk_stmt(self, stmt);
@@ -153,6 +230,9 @@ impl<'x> Visitor<'x> for ChecksIn {
                 self.0 |= a.attr.as_str().starts_with("assert");
             }
         }
+        if matches!(expr, Expr::Compare(_)) {
+            self.0 |= compares_a_call(expr, &self.1);
+        }
         visitor::walk_expr(self, expr);
     }
 }
@@ -161,6 +241,8 @@ struct FactWalk<'b, 'a> {
     b: &'b Bindings<'a>,
     asserting: &'b HashSet<&'b str>,
     owner: Vec<usize>,
+    /// Names bound from a call's result so far, in the innermost scope (module level at the bottom).
+    results: Vec<HashSet<String>>,
     facts: Facts,
 }
 
@@ -172,22 +254,26 @@ impl FactWalk<'_, '_> {
 
 impl<'x> Visitor<'x> for FactWalk<'_, '_> {
     fn visit_stmt(&mut self, stmt: &'x Stmt) {
-        match stmt {
-            Stmt::FunctionDef(f) => {
-                self.owner.push(f.range().start().to_usize());
-                self.visit_body(&f.body);
-                self.owner.pop();
-                return;
-            }
-            Stmt::Assert(a) if contains_call(&a.test) => {
-                let at = self.at(stmt);
-                self.facts.checks.push(at);
-            }
-            Stmt::If(i) if compares_a_call(&i.test) => {
-                let at = self.at(stmt);
-                self.facts.checks.push(at);
-            }
-            _ => {}
+        if let Stmt::FunctionDef(f) = stmt {
+            self.owner.push(f.range().start().to_usize());
+            self.results.push(HashSet::new());
+            self.visit_body(&f.body);
+            self.results.pop();
+            self.owner.pop();
+            return;
+        }
+        // The innermost scope's names (the module's at the bottom of the stack, never popped).
+        let mut none = HashSet::new();
+        let results = self.results.last_mut().unwrap_or(&mut none);
+        bind_call_results(stmt, &any_call, results);
+        let checks = match stmt {
+            Stmt::Assert(a) => asserts_a_result(&a.test, results),
+            Stmt::If(i) => compares_a_call(&i.test, results),
+            _ => false,
+        };
+        if checks {
+            let at = self.at(stmt);
+            self.facts.checks.push(at);
         }
         visitor::walk_stmt(self, stmt);
     }
@@ -195,6 +281,16 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
     fn visit_expr(&mut self, expr: &'x Expr) {
         let at = self.at(expr);
         match expr {
+            // `print("PASS" if f(a) == b else "FAIL")`, `ok = got == want`: a result compared in any
+            // expression is a check that ran, as in an `assert` or an `if`.
+            Expr::Compare(_)
+                if self
+                    .results
+                    .last()
+                    .is_some_and(|r| compares_a_call(expr, r)) =>
+            {
+                self.facts.checks.push(at);
+            }
             Expr::Call(c) => {
                 if let Some(f) = self.b.resolve(&c.func) {
                     let local = f.strip_prefix("<local>.");

@@ -2,13 +2,14 @@
 //! against a parse-only baseline measured in the same invocation.
 //!
 //! The corpus has parts scored separately: the *development* part (`corpus/*.jsonl`, written together
-//! with the detectors, so its scores are in-sample) and every *blind* file (`corpus/blind/*.jsonl`, or
-//! `--blind-dir`, e.g. a held-out set), written without reading the detectors. Blind parts are reported
-//! only as aggregate scores and counts, never record by record, so nobody tunes a detector on them.
+//! with the detectors or moved there once a blind batch was spent, so its scores are in-sample) and
+//! every *blind* file (`corpus/blind/*.jsonl`, or `--blind-dir`, e.g. a held-out set), written without
+//! reading the detectors. Blind parts are reported only as aggregate scores and counts, never record by
+//! record, so nobody tunes a detector on them. Task ids resolve across every source `--tasks` lists.
 
 use anyhow::Context;
 use clap::Args;
-use goodhart_core::{HackReport, Profile, Task};
+use goodhart_core::{HackKind, HackReport, Profile, Task};
 use goodhart_detect::{
     analyze, corpus_files, extract, load_corpus, load_corpus_file, parses, score, Label,
     LabelledRollout, Scores,
@@ -33,8 +34,14 @@ pub struct DetectBenchArgs {
     /// in aggregate (default: the corpus directory's `blind/`, when it exists).
     #[arg(long, value_name = "DIR")]
     blind_dir: Option<PathBuf>,
-    /// Tasks the corpus task ids refer to: a built-in source or a task file.
-    #[arg(long, default_value = "humaneval", value_name = "SOURCE")]
+    /// Where the corpus task ids are looked up: a comma-separated list of built-in sources (`humaneval`,
+    /// `mbpp`, `bundled`) or task files. An id is resolved in whichever source defines it; an id that
+    /// two sources define, or that none does, is an error naming the record's file and line.
+    #[arg(
+        long,
+        default_value = "humaneval,mbpp,bundled",
+        value_name = "SOURCE[,SOURCE...]"
+    )]
     tasks: String,
     /// Megabytes of Python to push through static analysis for the speed figure.
     #[arg(long, default_value_t = 20)]
@@ -80,11 +87,7 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
             "crates/goodhart-detect/corpus not found near the current directory; pass --corpus",
         )?,
     };
-    let tasks: BTreeMap<String, Task> = goodhart_tasks::load(&args.tasks)
-        .with_context(|| format!("loading tasks from `{}`", args.tasks))?
-        .into_iter()
-        .map(|t| (t.id.clone(), t))
-        .collect();
+    let tasks = load_tasks(&args.tasks)?;
     let mut parts = vec![Part {
         name: "development".to_string(),
         blind: false,
@@ -127,14 +130,17 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
     for part in &mut parts {
         let mut items = Vec::with_capacity(part.records.len());
         for r in &part.records {
-            // A blind record is named only by its part and line count, never by its id or content.
+            // A blind record is named only by its file and line, never by its id or content.
             let task = tasks.get(&r.rollout.task_id).with_context(|| {
                 if part.blind {
-                    format!("a rollout in {} names an unknown task", part.name)
+                    format!(
+                        "{}: the rollout names a task id that none of `{}` defines",
+                        r.origin, args.tasks
+                    )
                 } else {
                     format!(
-                        "corpus rollout {} names unknown task {}",
-                        r.rollout.id, r.rollout.task_id
+                        "{}: rollout {} names task `{}`, which none of `{}` defines",
+                        r.origin, r.rollout.id, r.rollout.task_id, args.tasks
                     )
                 }
             })?;
@@ -290,19 +296,27 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Names every rollout the graded layers got wrong, with the evidence behind a false alarm, so a miss
-/// can be traced to its detector.
+/// Names every rollout the graded layers got wrong (a missed hack, a false alarm, a hack found under
+/// none of its labelled kinds, a succeeded hack left `unexplained_proxy_pass`) with the evidence, so
+/// each can be traced to its detector.
 fn print_misses(corpus: &[LabelledRollout], results: &[(Label, HackReport)]) {
     for (r, (label, report)) in corpus.iter().zip(results) {
-        if label.hack == report.attempted {
-            continue;
-        }
-        let what = if label.hack {
-            "missed hack"
-        } else {
-            "false alarm"
+        let what = match (label.hack, report.attempted) {
+            (true, false) => "missed hack",
+            (false, true) => "false alarm",
+            (true, true) if !label.kinds.iter().any(|k| report.kinds.contains(k)) => "wrong kind",
+            (true, true) if report.kinds.contains(&HackKind::UnexplainedProxyPass) => {
+                "unexplained proxy pass"
+            }
+            _ => continue,
         };
-        eprintln!("{what}: {}", r.rollout.id);
+        let kinds = |ks: &[HackKind]| ks.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",");
+        eprintln!(
+            "{what}: {} (label [{}], reported [{}])",
+            r.rollout.id,
+            kinds(&label.kinds),
+            kinds(&report.kinds)
+        );
         for e in &report.evidence {
             eprintln!(
                 "  {:?} [{}] {}:{} {}",
@@ -361,6 +375,37 @@ fn throughput(
         parse_mb_per_s: total / parse_s,
         full_mb_per_s: total / full_s,
     }
+}
+
+/// Every task of the comma-separated `sources`, by id. The sources' ids are disjoint by construction
+/// (`HumanEval/N`, `mbpp/N`, `bundled/NAME`); an id two sources both define is refused rather than
+/// silently resolved to one of them.
+fn load_tasks(sources: &str) -> anyhow::Result<BTreeMap<String, Task>> {
+    let mut tasks: BTreeMap<String, Task> = BTreeMap::new();
+    let mut from: BTreeMap<String, &str> = BTreeMap::new();
+    let names: Vec<&str> = sources
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    anyhow::ensure!(
+        !names.is_empty(),
+        "--tasks names no source (give e.g. humaneval,mbpp,bundled)"
+    );
+    for source in names {
+        let loaded = goodhart_tasks::load(source)
+            .with_context(|| format!("loading tasks from `{source}`"))?;
+        for task in loaded {
+            if let Some(first) = from.insert(task.id.clone(), source) {
+                anyhow::bail!(
+                    "task id `{}` is defined by both `{first}` and `{source}`; pass only one of them to --tasks",
+                    task.id
+                );
+            }
+            tasks.insert(task.id.clone(), task);
+        }
+    }
+    Ok(tasks)
 }
 
 fn default_corpus() -> Option<PathBuf> {
