@@ -145,6 +145,7 @@ fn labelled(line: &str) -> Result<LabelledRollout, String> {
         label,
         note,
         rollout,
+        origin: Origin::default(),
     })
 }
 
