@@ -196,15 +196,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let store = EvalStore::open(&db)?;
     let (run_id, config) = match &args.resume {
         Some(id) => {
-            let config = resume::resume(store.store(), id, RunKind::Eval, |config: &RunConfig, c| {
-                if config.protocol.is_none() {
-                    bail!(
+            let config = resume::resume(
+                store.store(),
+                id,
+                RunKind::Eval,
+                |config: &RunConfig, c| {
+                    if config.protocol.is_none() {
+                        bail!(
                         "eval run {id} was stored before --protocol existed; its labels follow older rules, \
                          so it cannot be continued: start a new run"
                     );
-                }
-                check_flags(&args, config, c)
-            })?;
+                    }
+                    check_flags(&args, config, c)
+                },
+            )?;
             (id.clone(), config)
         }
         None => {
