@@ -16,11 +16,13 @@ pub mod inspect_log;
 pub mod judge;
 pub mod metrics;
 pub mod record;
+pub mod rubrics;
 pub mod solver;
 pub mod store;
 
 pub use evals::betley::{load_betley_yaml, BetleyLoadError};
-pub use judge::{JudgeError, Rubric};
+pub use judge::{Answer, Judge, JudgeError, Rubric, DEFAULT_JUDGE_MAX_TOKENS};
+pub use rubrics::{all_rubrics, rubric_entry, RubricEntry};
 pub use metrics::{mgs, summarize, EvalSummary, MGS_EVALS};
 pub use record::{Check, Judgement, Outcome, SampleRecord, Scored};
 pub use solver::{Settings, Transcript};
@@ -167,7 +169,7 @@ impl EvalError {
 /// What every eval needs: the model under test, the judge, and the sampling settings.
 pub struct Ctx<'a> {
     pub model: &'a Client,
-    pub judge: &'a Client,
+    pub judge: Judge<'a>,
     pub settings: Settings,
     sabotage_reference: tokio::sync::OnceCell<evals::research_sabotage::Effectiveness>,
 }
@@ -177,10 +179,16 @@ impl<'a> Ctx<'a> {
     pub fn new(model: &'a Client, judge: &'a Client, settings: Settings) -> Ctx<'a> {
         Ctx {
             model,
-            judge,
+            judge: Judge::new(judge),
             settings,
             sabotage_reference: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The same context with the judge called with `max_tokens` per reply.
+    pub fn with_judge_max_tokens(mut self, max_tokens: u32) -> Ctx<'a> {
+        self.judge.max_tokens = max_tokens;
+        self
     }
 }
 
