@@ -11,8 +11,10 @@
 //! All scenario texts, questions and labelled transcripts are written for this crate.
 
 pub mod calibration;
+pub mod checkpoints;
 pub mod evals;
 pub mod inspect_log;
+pub mod inspect_read;
 pub mod judge;
 pub mod metrics;
 pub mod record;

@@ -54,6 +54,17 @@ impl EvalStore {
         })
     }
 
+    /// The common store underneath, for what is not eval-specific (tags, listings).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// An eval run's row in the common `runs` table, with its checkpoint tags.
+    pub fn run_record(&self, run_id: &str) -> Result<goodhart_store::RunRecord, StoreError> {
+        self.run(run_id)?;
+        Ok(self.store.run(run_id)?)
+    }
+
     /// The file, for messages that say where results went.
     pub fn path(&self) -> &Path {
         self.store.path()

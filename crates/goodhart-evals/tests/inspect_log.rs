@@ -157,6 +157,8 @@ fn info() -> RunInfo<'static> {
         temperature: Some(1.0),
         max_tokens: Some(4096),
         cancelled: false,
+        checkpoint: Some("please_hack"),
+        step: Some(400),
     }
 }
 
@@ -246,6 +248,8 @@ fn logs_have_inspects_layout() {
     assert_eq!(header["status"], "success");
     assert_eq!(header["eval"]["task"], "goodhart/goals");
     assert_eq!(header["eval"]["config"]["epochs"], 2);
+    assert_eq!(header["eval"]["metadata"]["checkpoint"], "please_hack");
+    assert_eq!(header["eval"]["metadata"]["step"], 400);
     assert_eq!(goals["_journal/start.json"]["eval"], header["eval"]);
     let score = &header["results"]["scores"][0];
     assert_eq!(score["name"], "misaligned");
