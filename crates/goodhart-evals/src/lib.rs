@@ -15,6 +15,7 @@ pub mod checkpoints;
 pub mod evals;
 pub mod inspect_log;
 pub mod inspect_read;
+pub mod inspect_sample_log;
 pub mod judge;
 pub mod metrics;
 pub mod record;

@@ -21,7 +21,6 @@ pub mod judge_check;
 pub mod report;
 pub mod resume;
 pub mod sample;
-pub mod sample_log;
 pub mod sandbox;
 pub mod serve;
 pub mod tasks;

@@ -191,7 +191,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.log_dir {
         let model = config.model.label();
         let completed = goodhart_store::now_utc();
-        let info = super::sample_log::SampleLogInfo {
+        let info = goodhart_evals::inspect_sample_log::SampleLogInfo {
             run_id: &run_id,
             model: &model,
             tasks_source: &config.tasks,
@@ -205,7 +205,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
             step: tagged.step,
             cancelled: cancel.is_cancelled(),
         };
-        match super::sample_log::write_sample_log(dir, &graded, &tasks, &info) {
+        match goodhart_evals::inspect_sample_log::write_sample_log(dir, &graded, &tasks, &info) {
             Ok(path) => log = Some(path),
             Err(e) => log_error = Some(e),
         }

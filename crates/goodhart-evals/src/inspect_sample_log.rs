@@ -1,6 +1,6 @@
 //! `goodhart sample --log-dir DIR`: the run's graded rollouts as one Inspect AI `.eval` log,
 //! `DIR/<run_id>_sample.eval`, written by the same writer as eval logs
-//! (`goodhart_evals::inspect_log::write_members`), so `inspect view` shows the completions and an
+//! ([`crate::inspect_log::write_members`]), so `inspect view` shows the completions and an
 //! Inspect analysis script counts hacks.
 //!
 //! One sample per rollout: id `<framing>.<task id>` (every `/` a `.`), epoch the sample index + 1, the
@@ -11,7 +11,7 @@
 //! store, so not in the log; the run's summary counts them.
 
 use goodhart_core::{GradedRollout, Profile, Task};
-use goodhart_evals::inspect_log::{text_content, write_members, InspectLogError, LOG_SCHEMA_VERSION};
+use crate::inspect_log::{text_content, write_members, InspectLogError, LOG_SCHEMA_VERSION};
 use goodhart_llm::Framing;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
