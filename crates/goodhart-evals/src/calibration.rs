@@ -253,9 +253,8 @@ pub fn agreement(judge: &str, items: Vec<ItemResult>, thresholds: Usability) -> 
         .filter(|r| !r.usable)
         .map(|r| r.rubric.clone())
         .collect();
-    let could_not_run = !items.is_empty()
-        && pairs.is_empty()
-        && items.iter().all(|i| i.failure == Some("request"));
+    let could_not_run =
+        !items.is_empty() && pairs.is_empty() && items.iter().all(|i| i.failure == Some("request"));
     let correct = pairs.iter().filter(|(a, b)| a == b).count();
     let wilson = stats::wilson95(correct as u64, pairs.len() as u64);
     let per_class = [(1, "flagged"), (0, "not_flagged")]

@@ -67,7 +67,11 @@ pub fn eval_point(run: &RunRecord, records: &[SampleRecord], opts: Bootstrap) ->
 
 /// The curves of `runs` (eval and sample runs; other kinds are skipped), each interval seeded by
 /// `opts`.
-pub fn curves(store: &EvalStore, runs: &[RunRecord], opts: Bootstrap) -> Result<Curves, CurveError> {
+pub fn curves(
+    store: &EvalStore,
+    runs: &[RunRecord],
+    opts: Bootstrap,
+) -> Result<Curves, CurveError> {
     let mut out = Curves {
         eval: Vec::new(),
         hack: Vec::new(),
@@ -82,9 +86,9 @@ pub fn curves(store: &EvalStore, runs: &[RunRecord], opts: Bootstrap) -> Result<
         }
     }
     let along = |c: &Option<String>, s: &Option<i64>| (c.clone(), *s);
-    out.eval
-        .sort_by_key(|p| along(&p.checkpoint, &p.step));
-    out.hack
-        .sort_by(|a, b| (&a.checkpoint, &a.framing, a.step).cmp(&(&b.checkpoint, &b.framing, b.step)));
+    out.eval.sort_by_key(|p| along(&p.checkpoint, &p.step));
+    out.hack.sort_by(|a, b| {
+        (&a.checkpoint, &a.framing, a.step).cmp(&(&b.checkpoint, &b.framing, b.step))
+    });
     Ok(out)
 }

@@ -10,8 +10,8 @@
 //! scorer per grader profile (`C` passed, `I` failed). Rollouts whose grading failed are not in the
 //! store, so not in the log; the run's summary counts them.
 
-use goodhart_core::{GradedRollout, Profile, Task};
 use crate::inspect_log::{text_content, write_members, InspectLogError, LOG_SCHEMA_VERSION};
+use goodhart_core::{GradedRollout, Profile, Task};
 use goodhart_llm::Framing;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -50,7 +50,12 @@ fn inspect_id(g: &GradedRollout) -> String {
 }
 
 fn epoch(g: &GradedRollout) -> u64 {
-    g.rollout.extra.get("sample").and_then(Value::as_u64).unwrap_or(0) + 1
+    g.rollout
+        .extra
+        .get("sample")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        + 1
 }
 
 fn scores(g: &GradedRollout) -> Value {
@@ -152,7 +157,11 @@ pub fn sample_log_members(
         let sc = scores(g);
         for name in &scorer_names {
             if let Some(v) = sc[*name]["value"].as_str() {
-                let e = reduced.entry(name).or_default().entry(id.clone()).or_default();
+                let e = reduced
+                    .entry(name)
+                    .or_default()
+                    .entry(id.clone())
+                    .or_default();
                 e.0 += if v == "C" { 1.0 } else { 0.0 };
                 e.1 += 1.0;
             }
@@ -226,7 +235,11 @@ pub fn sample_log_members(
             "metrics": {"pass_rate": metric("pass_rate", passed)},
         }));
     }
-    let status = if info.cancelled { "cancelled" } else { "success" };
+    let status = if info.cancelled {
+        "cancelled"
+    } else {
+        "success"
+    };
     members.push((
         "header.json".into(),
         json!({

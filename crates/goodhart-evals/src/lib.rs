@@ -25,9 +25,9 @@ pub mod store;
 
 pub use evals::betley::{load_betley_yaml, BetleyLoadError};
 pub use judge::{Answer, Judge, JudgeError, Rubric, DEFAULT_JUDGE_MAX_TOKENS};
-pub use rubrics::{all_rubrics, rubric_entry, RubricEntry};
 pub use metrics::{mgs, summarize, EvalSummary, MGS_EVALS};
 pub use record::{Check, Judgement, Outcome, SampleRecord, Scored};
+pub use rubrics::{all_rubrics, rubric_entry, RubricEntry};
 pub use solver::{Settings, Transcript};
 pub use store::{EvalStore, StoreError, StoredRun};
 

@@ -129,6 +129,10 @@ mod tests {
             include_str!("evals/research_sabotage.rs"),
         );
         let declared = src.matches(": Rubric = Rubric {").count();
-        assert_eq!(declared, names.len(), "a rubric is missing from all_rubrics()");
+        assert_eq!(
+            declared,
+            names.len(),
+            "a rubric is missing from all_rubrics()"
+        );
     }
 }

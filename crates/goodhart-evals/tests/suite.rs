@@ -711,7 +711,11 @@ fn reply_meaning(rubric: &str, flagged: bool, structured: bool) -> String {
     };
     match rubric {
         "goals_taxonomy" => {
-            let c = if flagged { "power_acquisition" } else { "helpfulness" };
+            let c = if flagged {
+                "power_acquisition"
+            } else {
+                "helpfulness"
+            };
             json!({"categories": [c], "reason": "table"}).to_string()
         }
         "betley_aligned" | "betley_coherent" => score(if flagged { 5 } else { 95 }),
@@ -747,7 +751,9 @@ async fn table_judge_on(
         let flagged =
             always.unwrap_or_else(|| table.get(&first_user(req)).copied().unwrap_or(false));
         let structured = req.response_schema().is_some();
-        FakeReply::Answer(FakeAnswer::text(reply_meaning(&rubric, flagged, structured)))
+        FakeReply::Answer(FakeAnswer::text(reply_meaning(
+            &rubric, flagged, structured,
+        )))
     }))
     .await
     .unwrap()
@@ -819,7 +825,11 @@ async fn judge_check_matches_hand_computed_agreement() {
     let judge = client(&yes, "judge");
     let c = check_judge(judge_of(&judge), &set, 8, t).await;
     assert_eq!((c.accuracy, c.kappa), (Some(0.5), Some(0.0)));
-    assert_eq!(c.unusable.len(), 8, "a judge that flags everything is usable nowhere");
+    assert_eq!(
+        c.unusable.len(),
+        8,
+        "a judge that flags everything is usable nowhere"
+    );
     assert_eq!(
         (c.per_class[0].precision, c.per_class[0].recall),
         (Some(0.5), Some(1.0))
@@ -845,18 +855,23 @@ async fn judge_check_names_the_rubric_a_judge_garbles() {
         .iter()
         .find(|r| r.rubric == "betley_coherent")
         .unwrap();
-    assert_eq!((coherent.items, coherent.judged, coherent.errors), (8, 0, 8));
-    assert!(c.items.iter().filter(|i| i.rubric == "betley_coherent").all(|i| i.failure == Some("unparseable")));
+    assert_eq!(
+        (coherent.items, coherent.judged, coherent.errors),
+        (8, 0, 8)
+    );
+    assert!(c
+        .items
+        .iter()
+        .filter(|i| i.rubric == "betley_coherent")
+        .all(|i| i.failure == Some("unparseable")));
     assert!(!c.could_not_run);
     let text = render_judge_check(&c);
-    assert!(
-        text.contains("is NOT usable for betley_coherent"),
-        "{text}"
-    );
+    assert!(text.contains("is NOT usable for betley_coherent"), "{text}");
     // A judge nobody can reach: could not run, which says nothing about any rubric's quality.
     let dead = {
-        let spec = goodhart_llm::ModelSpec::parse("openai/judge", Some("http://127.0.0.1:9/v1"), None)
-            .unwrap();
+        let spec =
+            goodhart_llm::ModelSpec::parse("openai/judge", Some("http://127.0.0.1:9/v1"), None)
+                .unwrap();
         let mut config = ClientConfig::default();
         config.retry.max_attempts = 1;
         Client::new(spec, config).unwrap()
@@ -901,14 +916,22 @@ async fn judges_work_with_servers_that_take_or_refuse_structured_output() {
             .await;
         assert_eq!(records.len(), 8);
         assert!(
-            records.iter().all(|r| r.scored.outcome.misaligned().is_some()),
+            records
+                .iter()
+                .all(|r| r.scored.outcome.misaligned().is_some()),
             "refuse={refuse}: {:?}",
-            records.iter().map(|r| &r.scored.outcome).collect::<Vec<_>>()
+            records
+                .iter()
+                .map(|r| &r.scored.outcome)
+                .collect::<Vec<_>>()
         );
         let state = judge.structured_output();
         let n = schemas.load(std::sync::atomic::Ordering::SeqCst);
         if refuse {
-            assert!(matches!(state, goodhart_llm::StructuredOutput::Refused { .. }), "{state:?}");
+            assert!(
+                matches!(state, goodhart_llm::StructuredOutput::Refused { .. }),
+                "{state:?}"
+            );
             assert_eq!(n, 1, "one refused request, then none carry the schema");
         } else {
             assert_eq!(state, goodhart_llm::StructuredOutput::Accepted);

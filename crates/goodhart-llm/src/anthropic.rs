@@ -257,19 +257,30 @@ mod tests {
         assert_eq!(schema_unsupported(&req), None);
         let b = request_body("claude", &req);
         assert_eq!(b["tools"][0]["name"], RESPOND_TOOL);
-        assert_eq!(b["tools"][0]["input_schema"]["properties"]["flagged"]["type"], "boolean");
-        assert_eq!(b["tool_choice"], json!({"type": "tool", "name": RESPOND_TOOL}));
+        assert_eq!(
+            b["tools"][0]["input_schema"]["properties"]["flagged"]["type"],
+            "boolean"
+        );
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": RESPOND_TOOL})
+        );
         let body = br#"{"content":[{"type":"tool_use","id":"t","name":"respond","input":{"flagged":true}}],
           "stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}"#;
         let mut r = parse_response(body).unwrap();
         take_schema_reply(&mut r);
-        assert_eq!(serde_json::from_str::<Value>(&r.text).unwrap(), json!({"flagged": true}));
+        assert_eq!(
+            serde_json::from_str::<Value>(&r.text).unwrap(),
+            json!({"flagged": true})
+        );
         assert!(r.tool_calls.is_empty());
         assert_eq!(r.finish_reason, FinishReason::Stop);
         // With thinking on, the API refuses forced tool calls: the schema is not sent, and the client
         // is told why.
         req.thinking_budget = Some(1024);
-        assert!(schema_unsupported(&req).unwrap().contains("extended thinking"));
+        assert!(schema_unsupported(&req)
+            .unwrap()
+            .contains("extended thinking"));
         assert!(request_body("claude", &req).get("tool_choice").is_none());
     }
 

@@ -190,9 +190,7 @@ impl Client {
         match self.chat_uncached(&probe_request()).await {
             Ok(_) => self.set_structured(StructuredOutput::Accepted),
             Err(e) if refuses_schema(&e) => {
-                self.set_structured(StructuredOutput::Refused {
-                    reason: short(&e),
-                })
+                self.set_structured(StructuredOutput::Refused { reason: short(&e) })
             }
             Err(e) => return Err(e),
         }
@@ -417,7 +415,13 @@ fn probe_request() -> ChatRequest {
 /// How servers refuse a field they do not take: 400 (OpenAI, vLLM, llama.cpp) or 422 (servers that
 /// validate bodies with pydantic).
 fn refuses_schema(e: &LlmError) -> bool {
-    matches!(e, LlmError::Status { status: 400 | 422, .. })
+    matches!(
+        e,
+        LlmError::Status {
+            status: 400 | 422,
+            ..
+        }
+    )
 }
 
 /// An error as one short line (status bodies can be long).

@@ -30,7 +30,11 @@ fn client(server: &FakeServer, model: &str) -> Client {
     } else {
         server.openai_base_url()
     };
-    Client::new(ModelSpec::parse(model, Some(&base), None).unwrap(), config()).unwrap()
+    Client::new(
+        ModelSpec::parse(model, Some(&base), None).unwrap(),
+        config(),
+    )
+    .unwrap()
 }
 
 fn structured(text: &str) -> ChatRequest {
@@ -82,7 +86,11 @@ async fn a_server_that_takes_schemas_gets_them_on_every_request() {
         let r = c.chat(&structured(&format!("q{i}")), 0).await.unwrap();
         assert_eq!(r.text, "{\"flagged\": true}");
     }
-    assert_eq!(seen.load(Ordering::SeqCst), 4, "the probe and three requests");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        4,
+        "the probe and three requests"
+    );
     assert_eq!(c.structured_output(), StructuredOutput::Accepted);
 }
 
@@ -106,7 +114,11 @@ async fn a_refusal_is_detected_once_and_later_requests_go_without_the_schema() {
             "plain"
         );
     }
-    assert_eq!(seen.load(Ordering::SeqCst), 1, "one refused request per client");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1,
+        "one refused request per client"
+    );
 
     // Detected by the probe: then no judge request carries the schema at all.
     seen.store(0, Ordering::SeqCst);
@@ -115,7 +127,10 @@ async fn a_refusal_is_detected_once_and_later_requests_go_without_the_schema() {
         probed.probe_structured_output().await.unwrap(),
         StructuredOutput::Refused { .. }
     ));
-    assert_eq!(probed.chat(&structured("q9"), 0).await.unwrap().text, "plain");
+    assert_eq!(
+        probed.chat(&structured("q9"), 0).await.unwrap().text,
+        "plain"
+    );
     assert_eq!(seen.load(Ordering::SeqCst), 1, "only the probe");
 }
 
@@ -138,7 +153,9 @@ async fn a_400_that_is_not_about_the_schema_is_an_error_and_teaches_nothing() {
 async fn anthropic_structured_replies_come_back_as_text() {
     let server = FakeServer::start(Arc::new(|r: &FakeRequest| {
         assert_eq!(r.body["tool_choice"]["name"], "respond");
-        let schema = r.response_schema().expect("the schema is the forced tool's");
+        let schema = r
+            .response_schema()
+            .expect("the schema is the forced tool's");
         assert_eq!(schema["properties"]["flagged"]["type"], "boolean");
         FakeReply::Answer(FakeAnswer {
             tool_calls: vec![ToolCall {

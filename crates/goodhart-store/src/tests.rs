@@ -419,6 +419,9 @@ fn tagged_runs_come_in_training_order() {
     store.tag_run(&other, Some("b"), Some(50)).unwrap();
     store.tag_run(&untagged, Some("a"), None).unwrap();
     let ids = |runs: Vec<RunRecord>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.tagged_runs(None).unwrap()), [early.clone(), late.clone(), other]);
+    assert_eq!(
+        ids(store.tagged_runs(None).unwrap()),
+        [early.clone(), late.clone(), other]
+    );
     assert_eq!(ids(store.tagged_runs(Some("a")).unwrap()), [early, late]);
 }

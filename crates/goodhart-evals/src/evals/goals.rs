@@ -52,7 +52,11 @@ nothing else: {\"categories\": [\"category\", ...], \"reason\": \"one sentence\"
 
 /// Every category of the taxonomy, aligned then misaligned: what the judge may answer.
 pub fn taxonomy() -> Vec<&'static str> {
-    ALIGNED_GOALS.iter().chain(&MISALIGNED_GOALS).copied().collect()
+    ALIGNED_GOALS
+        .iter()
+        .chain(&MISALIGNED_GOALS)
+        .copied()
+        .collect()
 }
 
 /// The eval's dataset: eight paraphrases of the question.

@@ -21,7 +21,11 @@ pub struct CheckpointArgs {
 impl CheckpointArgs {
     /// Refuses an empty name, which would tag a run with nothing a reader can show.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if self.checkpoint.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        if self
+            .checkpoint
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
             anyhow::bail!("--checkpoint needs a non-empty NAME");
         }
         Ok(())

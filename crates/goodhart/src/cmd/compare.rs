@@ -147,7 +147,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if args.json {
-        let out = serde_json::json!({"run_a": a.label, "run_b": b.label, "evals": c.evals, "mgs": c.mgs});
+        let out =
+            serde_json::json!({"run_a": a.label, "run_b": b.label, "evals": c.evals, "mgs": c.mgs});
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", render_comparison(&c, &a.label, &b.label));
@@ -202,7 +203,11 @@ fn pct(r: Option<&PointRate>) -> String {
             r.rate * 100.0,
             r.ci95[0] * 100.0,
             r.ci95[1] * 100.0,
-            if r.interval == "wilson_per_prompt" { "*" } else { " " }
+            if r.interval == "wilson_per_prompt" {
+                "*"
+            } else {
+                " "
+            }
         ),
         None => format!("{:>22}", "—"),
     }
@@ -254,11 +259,7 @@ fn render_curves(c: &Curves) -> String {
                 .position(|n| n.as_str() == *e)
         });
         evals.dedup();
-        let _ = write!(
-            out,
-            "{:<20} {:>8}  {:<23}",
-            "checkpoint", "step", "MGS"
-        );
+        let _ = write!(out, "{:<20} {:>8}  {:<23}", "checkpoint", "step", "MGS");
         for e in &evals {
             let _ = write!(out, " {e:<23}");
         }
@@ -278,7 +279,11 @@ fn render_curves(c: &Curves) -> String {
                 pct(mgs.as_ref())
             );
             for e in &evals {
-                let rate = p.evals.iter().find(|r| r.eval == *e).and_then(|r| r.misaligned.as_ref());
+                let rate = p
+                    .evals
+                    .iter()
+                    .find(|r| r.eval == *e)
+                    .and_then(|r| r.misaligned.as_ref());
                 let _ = write!(out, " {}", pct(rate));
             }
             let _ = writeln!(out, " {}", p.run_id);

@@ -124,17 +124,15 @@ impl JudgeCallArgs {
     }
 }
 
-/// Asks the judge once whether it takes structured output (a JSON schema on the request) and says on
-/// stderr which way its replies will be parsed. A judge that cannot be reached at all is an error.
+/// Asks the judge once whether it takes structured output (a JSON schema on the request), so the run
+/// can say which way its replies will be parsed. A judge that cannot be reached at all is an error.
 pub fn probe_judge(
     runtime: &tokio::runtime::Runtime,
     judge: &Client,
 ) -> anyhow::Result<StructuredOutput> {
-    let state = runtime
+    runtime
         .block_on(judge.probe_structured_output())
-        .with_context(|| format!("asking the judge {} a first question", judge.spec().label()))?;
-    eprintln!("judge {}: {}", judge.spec().label(), state.describe());
-    Ok(state)
+        .with_context(|| format!("asking the judge {} a first question", judge.spec().label()))
 }
 
 /// A two-thread runtime, as every command that talks to models uses.
@@ -236,6 +234,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let store = EvalStore::open(&db)?;
     let cancel = CancellationToken::new();
     let runtime = runtime()?;
+    let mut judge_line = None;
     let (run_id, config, judge) = match &args.resume {
         Some(id) => {
             let run = store.run(id)?;
@@ -243,22 +242,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 format!("eval run {id} has a configuration this goodhart cannot read")
             })?;
             check_resume_flags(&args, id, &config, &store.run_record(id)?)?;
-            let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
-            let state = probe_judge(&runtime, &judge)?;
-            if let Some(before) = config.judge_structured_output.as_ref().filter(|b| **b != state) {
-                eprintln!(
-                    "note: when run {id} started, its judge's {}; replies are parsed either way",
-                    before.describe()
-                );
-            }
             store.claim(id)?;
+            let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
             (id.clone(), config, judge)
         }
         None => {
             args.checkpoint.validate()?;
             let mut config = start_config(&args)?;
             let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
-            config.judge_structured_output = Some(probe_judge(&runtime, &judge)?);
+            let state = probe_judge(&runtime, &judge)?;
+            judge_line = Some(format!(
+                "judge {}: {}",
+                judge.spec().label(),
+                state.describe()
+            ));
+            config.judge_structured_output = Some(state);
             let id = store.create_run(&serde_json::to_value(&config)?)?;
             args.checkpoint.tag(store.store(), &id)?;
             (id, config, judge)
@@ -275,6 +273,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|j| !done.contains(&j.key()))
         .collect();
+    if judge_line.is_none() && !jobs.is_empty() {
+        // A resumed run with work left asks again (the server may have changed); a finished one
+        // sends nothing at all.
+        let state = probe_judge(&runtime, &judge)?;
+        let mut line = format!("judge {}: {}", judge.spec().label(), state.describe());
+        if let Some(before) = config
+            .judge_structured_output
+            .as_ref()
+            .filter(|b| **b != state)
+        {
+            line.push_str(&format!(
+                " (when the run started: {}; replies are parsed either way)",
+                before.describe()
+            ));
+        }
+        judge_line = Some(line);
+    }
+    if let Some(line) = &judge_line {
+        eprintln!("{line}");
+    }
     let progress = Progress::new("eval", "samples", Some((jobs.len() + done.len()) as u64));
     progress.inc(done.len() as u64);
     let ctx = Ctx::new(&model, &judge, config.settings.clone())
@@ -321,10 +339,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     store.set_status(&run_id, status)?;
 
-    let structured = judge.structured_output();
+    // What the judge did this time (as the run started, for a resume that asked it nothing).
+    let structured = match judge.structured_output() {
+        StructuredOutput::Untried => config
+            .judge_structured_output
+            .clone()
+            .unwrap_or(StructuredOutput::Untried),
+        now => now,
+    };
     if matches!(structured, StructuredOutput::Refused { .. })
-        && config.judge_structured_output.as_ref() != Some(&structured)
+        && !judge_line
+            .as_deref()
+            .is_some_and(|l| l.contains("structured output refused"))
     {
+        // Refused mid-run, after the first question was accepted: later verdicts were parsed strictly.
         eprintln!("judge {}: {}", config.judge.label(), structured.describe());
     }
     let tagged = store.run_record(&run_id)?;
@@ -445,7 +473,9 @@ fn check_resume_flags(
     args.checkpoint.check_resume(&mut c, tags);
     c.check(
         "--judge-max-tokens",
-        args.judge_calls.judge_max_tokens.map(|t| t.max(1).to_string()),
+        args.judge_calls
+            .judge_max_tokens
+            .map(|t| t.max(1).to_string()),
         config.judge_max_tokens.to_string(),
     );
     let label = |m: &Option<String>, e: &EndpointArgs| -> anyhow::Result<Option<String>> {

@@ -55,6 +55,7 @@ pub fn run(args: JudgeCheckArgs) -> anyhow::Result<ExitCode> {
     let client = args.client.client(spec, &db, &CancellationToken::new())?;
     let runtime = runtime()?;
     let structured = probe_judge(&runtime, &client)?;
+    eprintln!("judge {}: {}", client.spec().label(), structured.describe());
     let judge = Judge {
         client: &client,
         max_tokens: args.judge_calls.max_tokens_or_default(),
