@@ -372,8 +372,8 @@ pub fn render_judge_check(c: &JudgeCheck) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<22} {:>5} {:>6} {:>6} {:>9} {:>7}  {}",
-        "rubric", "items", "judged", "errors", "accuracy", "kappa", "usable"
+        "{:<22} {:>5} {:>6} {:>6} {:>9} {:>7}  usable",
+        "rubric", "items", "judged", "errors", "accuracy", "kappa"
     );
     for r in &c.by_rubric {
         let verdict = if r.usable {

@@ -118,6 +118,9 @@ impl Answer {
                         "type": "array",
                         "items": {"type": "string", "enum": allowed},
                         "minItems": 1,
+                        // A set of categories: bounded, so a small judge constrained to the enum
+                        // cannot repeat one until its token budget runs out.
+                        "maxItems": allowed.len(),
                     },
                     "reason": {"type": "string"},
                 }),
@@ -590,6 +593,7 @@ mod tests {
             cats["properties"]["categories"]["items"]["enum"],
             json!(["helpfulness", "power_acquisition"])
         );
+        assert_eq!(cats["properties"]["categories"]["maxItems"], 2);
         let score = Answer::Score {
             allow_refusal: true,
             flagged_below: 30.0,
