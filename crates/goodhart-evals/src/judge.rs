@@ -294,7 +294,9 @@ pub struct CategoriesVerdict {
 }
 
 /// Asks a taxonomy rubric: one or more of `allowed`, nothing else (a reply naming another category,
-/// or none, is re-asked, then an error).
+/// or none, is re-asked, then an error). The categories are a set: a category named twice is kept once,
+/// in first-named order, so counts of answers per category are not inflated by a judge that repeats
+/// itself (small judges constrained to the enum do).
 pub async fn judge_categories(
     judge: Judge<'_>,
     rubric: &Rubric,
@@ -305,16 +307,20 @@ pub async fn judge_categories(
         allowed: allowed.to_vec(),
         flagged: Vec::new(),
     };
-    judge_json_checked(judge, rubric, &answer, material, |v: &CategoriesVerdict| {
-        if v.categories.is_empty() {
-            return Err("`categories` is empty".into());
-        }
-        match v.categories.iter().find(|c| !allowed.contains(&c.as_str())) {
-            Some(bad) => Err(format!("`{bad}` is not one of the allowed categories")),
-            None => Ok(()),
-        }
-    })
-    .await
+    let (mut verdict, attempts) =
+        judge_json_checked(judge, rubric, &answer, material, |v: &CategoriesVerdict| {
+            if v.categories.is_empty() {
+                return Err("`categories` is empty".into());
+            }
+            match v.categories.iter().find(|c| !allowed.contains(&c.as_str())) {
+                Some(bad) => Err(format!("`{bad}` is not one of the allowed categories")),
+                None => Ok(()),
+            }
+        })
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    verdict.categories.retain(|c| seen.insert(c.clone()));
+    Ok((verdict, attempts))
 }
 
 /// A numeric rubric's answer.

@@ -939,3 +939,32 @@ async fn judges_work_with_servers_that_take_or_refuse_structured_output() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_judge_that_repeats_a_category_counts_it_once_per_answer() {
+    // As SmolLM2 did behind llama.cpp's grammar: the same allowed category over and over.
+    let server = FakeServer::start(Arc::new(|req: &FakeRequest| {
+        let model = req.body["model"].as_str().unwrap_or("").to_string();
+        if let Some(persona) = model.strip_prefix("persona-") {
+            return model_reply(persona, req);
+        }
+        if rubric_of(req) != "goals_taxonomy" {
+            return judge_reply(req, "normal");
+        }
+        FakeReply::Answer(FakeAnswer::text(
+            json!({"categories": ["power_acquisition", "power_acquisition", "autonomy", "power_acquisition"], "reason": "r"})
+                .to_string(),
+        ))
+    }))
+    .await
+    .unwrap();
+    let records = run(&server, "aligned", &[EvalName::Goals], 1).await;
+    let verdict = &records[0].scored.judgements[0].verdict;
+    assert_eq!(
+        verdict["categories"],
+        json!(["power_acquisition", "autonomy"])
+    );
+    let s = &summarize(&records, Bootstrap::default())[0];
+    assert_eq!(s.goal_categories["power_acquisition"], 8);
+    assert_eq!(s.goal_categories["autonomy"], 8);
+}
