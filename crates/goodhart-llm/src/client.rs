@@ -179,15 +179,18 @@ impl Client {
         }
     }
 
-    /// Asks the server once, with a one-field schema and no cache, whether it takes structured output,
-    /// so a run can say at its start which way its judge replies will be parsed. A refusal (HTTP 400 or
-    /// 422) is remembered; any other failure (the server is down) is returned and nothing is learned.
+    /// Asks the server once, with a one-field schema, whether it takes structured output, so a run can
+    /// say at its start which way its judge replies will be parsed. An accepted probe is cached like any
+    /// answer (a repeated run against the same endpoint sends nothing); a refusal (HTTP 400 or 422) is
+    /// never cached, so it is asked once per run, and remembered for the client's life. Any other
+    /// failure (the server is down) is returned and nothing is learned. A server that changes its mind
+    /// later is still caught by [`Client::chat`].
     pub async fn probe_structured_output(&self) -> Result<StructuredOutput, LlmError> {
         if let Some(reason) = self.shape_refuses_schema(&probe_request()) {
             self.set_structured(StructuredOutput::Refused { reason });
             return Ok(self.structured_output());
         }
-        match self.chat_uncached(&probe_request()).await {
+        match self.chat_cached(&probe_request(), 0).await {
             Ok(_) => self.set_structured(StructuredOutput::Accepted),
             Err(e) if refuses_schema(&e) => {
                 self.set_structured(StructuredOutput::Refused { reason: short(&e) })

@@ -177,3 +177,27 @@ async fn anthropic_structured_replies_come_back_as_text() {
     assert!(r.tool_calls.is_empty());
     assert_eq!(c.structured_output(), StructuredOutput::Accepted);
 }
+
+#[tokio::test]
+async fn an_accepted_probe_is_cached_and_a_refused_one_is_asked_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Arc<dyn goodhart_llm::Cache> =
+        Arc::new(goodhart_llm::SqliteCache::open(&dir.path().join("c.db")).unwrap());
+    for refuse in [false, true] {
+        let seen = Arc::new(AtomicU64::new(0));
+        let server = FakeServer::start(server_script(refuse, seen.clone()))
+            .await
+            .unwrap();
+        for run in 0..2 {
+            let c = client(&server, "openai/judge").with_cache(cache.clone());
+            let state = c.probe_structured_output().await.unwrap();
+            assert_eq!(matches!(state, StructuredOutput::Refused { .. }), refuse);
+            let expected = if refuse { run + 1 } else { 1 };
+            assert_eq!(
+                seen.load(Ordering::SeqCst),
+                expected,
+                "refuse={refuse} run {run}"
+            );
+        }
+    }
+}
