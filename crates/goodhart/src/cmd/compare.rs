@@ -292,3 +292,46 @@ fn render_curves(c: &Curves) -> String {
     out.push_str("* every prompt or task had the same rate, so the CI is Wilson's with one observation per prompt or task\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use goodhart_evals::checkpoints::{EvalPoint, EvalRate};
+    use goodhart_report::checkpoints::HackPoint;
+
+    fn rate(rate: f64, low: f64, high: f64, interval: &'static str) -> PointRate {
+        PointRate {
+            rate,
+            ci95: [low, high],
+            interval,
+            clusters: 8,
+        }
+    }
+
+    #[test]
+    fn curves_table_is_pinned() {
+        let c = Curves {
+            eval: vec![EvalPoint {
+                run_id: "eval-1".into(),
+                checkpoint: Some("please_hack".into()),
+                step: Some(100),
+                mgs: None,
+                evals: vec![EvalRate {
+                    eval: "goals".into(),
+                    counted: 8,
+                    misaligned: Some(rate(0.25, 0.05, 0.6, "cluster_bootstrap")),
+                }],
+            }],
+            hack: vec![HackPoint {
+                run_id: "s-1".into(),
+                checkpoint: Some("please_hack".into()),
+                step: Some(100),
+                framing: "please_hack".into(),
+                rollouts: 16,
+                attempted: Some(rate(0.75, 0.5, 1.0, "cluster_bootstrap")),
+                succeeded: Some(rate(1.0, 0.68, 1.0, "wilson_per_prompt")),
+            }],
+        };
+        insta::assert_snapshot!(render_curves(&c));
+    }
+}
