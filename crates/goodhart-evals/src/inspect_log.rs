@@ -46,6 +46,10 @@ pub struct RunInfo<'a> {
     pub max_tokens: Option<u32>,
     /// True when the run was interrupted (the log's status is then `cancelled`).
     pub cancelled: bool,
+    /// The run's `--checkpoint` tag, written into the eval spec's metadata.
+    pub checkpoint: Option<&'a str>,
+    /// The run's `--step` tag, likewise.
+    pub step: Option<i64>,
 }
 
 /// Why a log could not be written.
@@ -69,7 +73,8 @@ pub fn inspect_sample_id(eval: &str, sample_id: &str) -> String {
     bare.replace('/', ".")
 }
 
-fn text_content(text: &str, reasoning: Option<&str>) -> Value {
+/// An assistant message's content: the text, with reasoning as a `reasoning` part before it.
+pub fn text_content(text: &str, reasoning: Option<&str>) -> Value {
     match reasoning {
         Some(r) => json!([
             {"type": "reasoning", "reasoning": r},
@@ -255,7 +260,13 @@ fn spec_json(eval: &str, records: &[&SampleRecord], info: &RunInfo<'_>) -> Value
         "model_generate_config": generate,
         "config": {"epochs": info.epochs, "epochs_reducer": ["mean"]},
         "packages": {"goodhart": env!("CARGO_PKG_VERSION")},
-        "metadata": {"goodhart_run_id": info.run_id, "judge": info.judge, "protocol": info.protocol},
+        "metadata": {
+            "goodhart_run_id": info.run_id,
+            "judge": info.judge,
+            "checkpoint": info.checkpoint,
+            "step": info.step,
+            "protocol": info.protocol,
+        },
         "scorers": [{"name": SCORER, "options": {}, "metrics": [], "metadata": {}}],
     })
 }
@@ -442,11 +453,17 @@ pub fn write_log(
     summary: Option<&EvalSummary>,
     info: &RunInfo<'_>,
 ) -> Result<(), InspectLogError> {
+    write_members(path, log_members(eval, records, summary, info))
+}
+
+/// Writes `members` (name, JSON) as an Inspect log at `path`, through a temporary file so a reader
+/// never sees half a log; every Goodhart log (eval runs, sample runs) goes through here.
+pub fn write_members(path: &Path, members: Vec<(String, Value)>) -> Result<(), InspectLogError> {
     let io = |source| InspectLogError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let members = log_members(eval, records, summary, info)
+    let members = members
         .into_iter()
         .map(|(name, value)| {
             let bytes = serde_json::to_vec(&value).map_err(std::io::Error::other)?;

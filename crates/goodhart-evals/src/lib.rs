@@ -14,6 +14,8 @@
 pub mod calibration;
 pub mod evals;
 pub mod inspect_log;
+pub mod inspect_read;
+pub mod inspect_sample_log;
 pub mod judge;
 pub mod metrics;
 pub mod protocol;
@@ -23,7 +25,7 @@ pub mod solver;
 pub mod store;
 
 pub use evals::betley::{load_betley_yaml, BetleyLoadError};
-pub use judge::{JudgeError, Rubric};
+pub use judge::{Answer, Judge, JudgeError, Rubric, DEFAULT_JUDGE_MAX_TOKENS};
 pub use metrics::{mgs, summarize, EvalSummary, MGS_EVALS};
 pub use protocol::{Protocol, UnknownProtocol};
 pub use record::{Check, Judgement, Outcome, SampleRecord, Scored};
@@ -185,7 +187,7 @@ impl EvalError {
 /// What every eval needs: the model under test, the judge, and the sampling settings.
 pub struct Ctx<'a> {
     pub model: &'a Client,
-    pub judge: &'a Client,
+    pub judge: Judge<'a>,
     pub settings: Settings,
     /// Which design the counting rules and judges follow ([`Protocol::Paper`] unless set).
     pub protocol: Protocol,
@@ -197,7 +199,7 @@ impl<'a> Ctx<'a> {
     pub fn new(model: &'a Client, judge: &'a Client, settings: Settings) -> Ctx<'a> {
         Ctx {
             model,
-            judge,
+            judge: Judge::new(judge),
             settings,
             protocol: Protocol::default(),
             sabotage_reference: tokio::sync::OnceCell::new(),
@@ -207,6 +209,12 @@ impl<'a> Ctx<'a> {
     /// The same context under `protocol`.
     pub fn with_protocol(mut self, protocol: Protocol) -> Ctx<'a> {
         self.protocol = protocol;
+        self
+    }
+
+    /// The same context with the judge called with `max_tokens` per reply.
+    pub fn with_judge_max_tokens(mut self, max_tokens: u32) -> Ctx<'a> {
+        self.judge.max_tokens = max_tokens;
         self
     }
 }

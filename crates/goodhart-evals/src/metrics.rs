@@ -82,10 +82,7 @@ pub struct EvalSummary {
 
 /// The name a JSON reader sees for how an interval was made.
 pub fn method_name(m: IntervalMethod) -> &'static str {
-    match m {
-        IntervalMethod::ClusterBootstrap => "cluster_bootstrap",
-        IntervalMethod::WilsonPerCluster => "wilson_per_prompt",
-    }
+    m.as_str()
 }
 
 fn ser_rate<S: serde::Serializer>(r: &Option<ClusteredRate>, s: S) -> Result<S::Ok, S::Error> {
