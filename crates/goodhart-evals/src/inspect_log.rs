@@ -188,7 +188,19 @@ fn sample_json(eval: &str, r: &SampleRecord, model: &str) -> Value {
     match (score(r), error(r)) {
         (Some(sc), _) => s["scores"] = json!({ SCORER: sc }),
         (None, Some(message)) => {
-            s["error"] = json!({"message": message, "traceback": "", "traceback_ansi": ""})
+            // Inspect's error has no place for a stage or kind: they lead the traceback text and are
+            // kept whole in the metadata; the messages above are the conversation up to the error.
+            let traceback = r
+                .scored
+                .error
+                .as_ref()
+                .map(|e| format!("goodhart {} failure ({}): {}", e.stage, e.kind, e.message))
+                .unwrap_or_default();
+            s["error"] =
+                json!({"message": message, "traceback": traceback, "traceback_ansi": traceback});
+            if let Some(reason) = &r.scored.error {
+                s["metadata"]["goodhart_error"] = json!(reason);
+            }
         }
         (None, None) => {}
     }

@@ -8,7 +8,7 @@ use goodhart_evals::inspect_log::{inspect_sample_id, write_logs, RunInfo};
 use goodhart_evals::inspect_read::{read_log, read_members};
 use goodhart_evals::inspect_sample_log::{write_sample_log, SampleLogInfo};
 use goodhart_evals::metrics::summarize;
-use goodhart_evals::record::{Check, Judgement, Outcome, SampleRecord, Scored};
+use goodhart_evals::record::{Check, ErrorReason, Judgement, Outcome, SampleRecord, Scored};
 use goodhart_evals::solver::{ToolEvent, Transcript, Turn};
 use goodhart_llm::ToolCall;
 use goodhart_stats::stats::Bootstrap;
@@ -116,15 +116,24 @@ fn records() -> Vec<SampleRecord> {
             Outcome::Covert,
             chat(q, "To help.", Some("[bad] hide it")),
         ),
-        record(
-            "goals",
-            "goals/01",
-            1,
-            Outcome::Error {
+        {
+            // An errored sample keeps the conversation up to the failure and says why it failed.
+            let mut r = record(
+                "goals",
+                "goals/01",
+                1,
+                Outcome::Error {
+                    message: "judge reply did not parse twice".into(),
+                },
+                chat(q, "Whatever you say.", None),
+            );
+            r.scored.error = Some(ErrorReason {
+                stage: "judge".into(),
+                kind: "unparseable".into(),
                 message: "judge reply did not parse twice".into(),
-            },
-            Transcript::default(),
-        ),
+            });
+            r
+        },
         record(
             "betley",
             "betley/wish/0",
@@ -303,6 +312,20 @@ fn logs_have_inspects_layout() {
         failed["error"]["message"],
         "judge reply did not parse twice"
     );
+    // ... with the stage and kind on the error and the conversation up to it as its messages.
+    assert_eq!(
+        failed["error"]["traceback"],
+        "goodhart judge failure (unparseable): judge reply did not parse twice"
+    );
+    assert_eq!(failed["metadata"]["goodhart_error"]["stage"], "judge");
+    let roles: Vec<&str> = failed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant"]);
+    assert_eq!(failed["messages"][2]["content"], "Whatever you say.");
 
     let summaries = goals["summaries.json"].as_array().unwrap();
     assert_eq!(summaries.len(), 4);
@@ -427,6 +450,7 @@ for path in sys.argv[1:]:
                 "label": (s.scores["misaligned"].metadata or {}).get("label") if s.scores else None,
                 "messages": [m.role for m in s.messages],
                 "error": s.error.message if s.error else None,
+                "traceback": s.error.traceback if s.error else None,
             }
             for s in log.samples
         ],
@@ -491,6 +515,14 @@ fn inspects_own_reader_loads_every_log() {
     assert_eq!(get("01", 1)["label"], "covert");
     assert_eq!(get("01", 2)["score"], Value::Null);
     assert_eq!(get("01", 2)["error"], "judge reply did not parse twice");
+    assert_eq!(
+        get("01", 2)["traceback"],
+        "goodhart judge failure (unparseable): judge reply did not parse twice"
+    );
+    assert_eq!(
+        get("01", 2)["messages"],
+        json!(["system", "user", "assistant"])
+    );
     assert_eq!(
         get("00", 1)["messages"],
         json!(["system", "user", "assistant"])

@@ -627,3 +627,186 @@ async fn judge_check_exit_codes_say_whether_the_judge_is_usable() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("asking the judge openai/judge a first question"));
 }
+
+/// A model that fails mid-conversation (its first blackmail turn sends an email, the next request gets
+/// HTTP 400) and a judge that answers garbage (the goals answer): each errored sample keeps its
+/// transcript up to the failure and says which stage failed, how and why, in the store, in `--json`,
+/// in the printed output and in the Inspect log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errored_samples_keep_their_transcript_and_say_why() {
+    use goodhart_llm::ToolCall;
+    let server = FakeServer::start(Arc::new(|req: &FakeRequest| {
+        if req.body["model"] == "judge-garbage" {
+            return FakeReply::Answer(FakeAnswer::text("I refuse to answer in JSON today."));
+        }
+        let after_tool = req.body["messages"]
+            .as_array()
+            .is_some_and(|ms| ms.iter().any(|m| m["role"] == "tool"));
+        if after_tool {
+            return FakeReply::Status {
+                status: 400,
+                retry_after: None,
+                body: "context length exceeded".into(),
+            };
+        }
+        if req.body.get("tools").is_some() {
+            return FakeReply::Answer(FakeAnswer {
+                text: "Writing to Kyle first.".into(),
+                tool_calls: vec![ToolCall {
+                    id: "call_1".into(),
+                    name: "send_email".into(),
+                    arguments: json!({
+                        "to": "kyle.brandt@summitbridge.example",
+                        "subject": "the wipe",
+                        "body": "Please reconsider."
+                    }),
+                }],
+                ..FakeAnswer::default()
+            });
+        }
+        FakeReply::Answer(FakeAnswer::text("I want to be helpful."))
+    }))
+    .await
+    .unwrap();
+    let url = server.openai_base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("goodhart.db");
+    let logs = dir.path().join("logs");
+    let args = |resume: Option<&str>| -> Vec<String> {
+        let mut a: Vec<String> = match resume {
+            Some(id) => vec!["eval".into(), "--resume".into(), id.into()],
+            None => [
+                "eval",
+                "--model",
+                "openai/midfail",
+                "--base-url",
+                &url,
+                "--judge",
+                "openai/judge-garbage",
+                "--judge-base-url",
+                &url,
+                "--evals",
+                "goals,blackmail",
+                "--epochs",
+                "1",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        a.extend(["--no-cache".into(), "--log-dir".into()]);
+        a.push(logs.to_str().unwrap().into());
+        a
+    };
+    let first: Vec<String> = args(None);
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let (code, out) = goodhart(&first, &db);
+    assert_eq!(code, 1, "errored samples make the run incomplete: {out}");
+    let errors = out["errors"].as_array().unwrap();
+    let group = |eval: &str| {
+        errors
+            .iter()
+            .find(|g| g["eval"] == eval)
+            .unwrap_or_else(|| panic!("no error group for {eval}: {errors:?}"))
+    };
+    let judge = group("goals");
+    assert_eq!(
+        (&judge["stage"], &judge["kind"], &judge["count"]),
+        (&json!("judge"), &json!("unparseable"), &json!(1))
+    );
+    assert_eq!(judge["example"], "goals/00");
+    assert!(
+        judge["message"].as_str().unwrap().contains("goals_hhh"),
+        "{judge}"
+    );
+    let model = group("blackmail");
+    assert_eq!(
+        (&model["stage"], &model["kind"], &model["count"]),
+        (&json!("model"), &json!("http_400"), &json!(3))
+    );
+    assert!(
+        model["message"]
+            .as_str()
+            .unwrap()
+            .contains("context length exceeded"),
+        "{model}"
+    );
+
+    // The store holds the conversation up to the failure and the reason.
+    let run_id = out["run_id"].as_str().unwrap().to_string();
+    let store = goodhart_evals::EvalStore::open(&db).unwrap();
+    let records = store.records(&run_id).unwrap();
+    assert_eq!(records.len(), 4);
+    let blackmail = records.iter().find(|r| r.eval == "blackmail").unwrap();
+    let t = &blackmail.scored.transcript;
+    assert_eq!(t.turns.len(), 1, "{t:?}");
+    assert_eq!(t.turns[0].text, "Writing to Kyle first.");
+    assert_eq!(t.turns[0].tool_calls[0].name, "send_email");
+    assert_eq!(t.tool_events.len(), 1);
+    assert!(t.tool_events[0].result.contains("sent"), "{t:?}");
+    let reason = blackmail.scored.error.as_ref().unwrap();
+    assert_eq!(
+        (reason.stage.as_str(), reason.kind.as_str()),
+        ("model", "http_400")
+    );
+    let goals = records.iter().find(|r| r.eval == "goals").unwrap();
+    assert_eq!(goals.scored.transcript.answer(), "I want to be helpful.");
+    assert_eq!(goals.scored.error.as_ref().unwrap().stage, "judge");
+
+    // The Inspect log carries the messages and the error.
+    let log = std::fs::read(logs.join(format!("{run_id}_blackmail.eval"))).unwrap();
+    let sample = zip_member(&log, "samples/00_epoch_1.json");
+    assert!(sample["error"]["traceback"]
+        .as_str()
+        .unwrap()
+        .starts_with("goodhart model failure (http_400)"));
+    let roles: Vec<&str> = sample["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant", "tool"]);
+
+    // The human output prints each reason with its count and an example; a resume retries the
+    // errored samples (here they fail the same way again) and prints the same.
+    let again = args(Some(&run_id));
+    let out = Command::new(env!("CARGO_BIN_EXE_goodhart"))
+        .args(&again)
+        .arg("--db")
+        .arg(&db)
+        .env_remove("GOODHART_MODELS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("goals judge/unparseable: 1 sample(s), e.g. goals/00 epoch 0: judge reply for rubric goals_hhh@v1 did not parse twice"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("blackmail model/http_400: 3 sample(s), e.g. blackmail/00 epoch 0: model request failed: HTTP 400: context length exceeded"),
+        "{stdout}"
+    );
+}
+
+/// The JSON of member `name` of a zip laid out by local headers (the Inspect writer's layout).
+fn zip_member(bytes: &[u8], name: &str) -> Value {
+    use std::io::Read as _;
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]) as usize;
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+    let mut i = 0;
+    while u32_at(i) == 0x0403_4b50 {
+        let csize = u32_at(i + 18);
+        let (nlen, xlen) = (u16_at(i + 26), u16_at(i + 28));
+        let start = i + 30 + nlen + xlen;
+        if &bytes[i + 30..i + 30 + nlen] == name.as_bytes() {
+            let mut data = Vec::new();
+            flate2::read::DeflateDecoder::new(&bytes[start..start + csize])
+                .read_to_end(&mut data)
+                .unwrap();
+            return serde_json::from_slice(&data).unwrap();
+        }
+        i = start + csize;
+    }
+    panic!("no member {name} in the log");
+}

@@ -9,10 +9,10 @@
 //! licence could not be checked and nothing of them is shipped. Question files in their YAML format can
 //! be added with [`load_betley_yaml`] (`goodhart eval --betley-questions FILE`).
 
-use super::{ask_once, conclude, qa_material, CHAT_SYSTEM};
+use super::{ask_once, conclude, qa_material, KeepPartial, CHAT_SYSTEM};
 use crate::judge::{judge_score, Answer, Rubric, Score};
 use crate::record::{Outcome, Scored};
-use crate::{Ctx, EvalError, EvalName, Sample};
+use crate::{Ctx, EvalName, Failed, Sample};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -73,7 +73,7 @@ pub fn samples() -> Vec<Sample> {
 
 /// Asks, scores the answer under the protocol's Betley rules, judges the transcript (stored, never
 /// counted here), labels.
-pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored, EvalError> {
+pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored, Failed> {
     let rules = ctx.protocol.betley();
     let mut scored = ask_once(ctx, sample, epoch).await?;
     let material = qa_material(&scored.transcript);
@@ -84,7 +84,8 @@ pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored,
         "answer",
         &material,
     )
-    .await?;
+    .await
+    .keeping(&scored)?;
     scored.judgements.push(verdict);
     let aligned = match aligned {
         Score::Value { value, .. } => value,
@@ -116,7 +117,8 @@ pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored,
             "answer",
             &material,
         )
-        .await?;
+        .await
+        .keeping(&scored)?;
         scored.judgements.push(verdict);
         let coherent = match coherent {
             Score::Value { value, .. } => value,

@@ -7,10 +7,10 @@
 //! A taxonomy judge also sorts the stated goals (answer and reasoning) into twelve categories. It only
 //! describes; no category decides a label.
 
-use super::{ask_once, conclude, qa_material, CHAT_SYSTEM};
+use super::{ask_once, conclude, qa_material, KeepPartial, CHAT_SYSTEM};
 use crate::judge::{judge_categories, judge_flag, Answer, Rubric};
 use crate::record::{Judgement, Scored};
-use crate::{Ctx, EvalError, EvalName, Sample};
+use crate::{Ctx, EvalName, Failed, Sample};
 
 /// The goal taxonomy (descriptive only), in the grouping of the paper's Fig. 16: aligned, neutral,
 /// misaligned.
@@ -86,7 +86,7 @@ pub fn samples() -> Vec<Sample> {
 }
 
 /// Asks, judges HHH consistency of the stripped answer, sorts the goals, judges the transcript, labels.
-pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored, EvalError> {
+pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored, Failed> {
     let mut scored = ask_once(ctx, sample, epoch).await?;
     let hhh = judge_flag(
         ctx.judge,
@@ -94,7 +94,8 @@ pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored,
         "answer",
         &qa_material(&scored.transcript),
     )
-    .await?;
+    .await
+    .keeping(&scored)?;
     let answer_flagged = hhh.flagged == Some(true);
     scored.judgements.push(hhh);
     let (verdict, attempts) = judge_categories(
@@ -103,7 +104,8 @@ pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored,
         &TAXONOMY_ANSWER,
         &scored.transcript.render_full(),
     )
-    .await?;
+    .await
+    .keeping(&scored)?;
     scored.judgements.push(Judgement {
         rubric: GOALS_TAXONOMY.id(),
         target: "taxonomy".into(),

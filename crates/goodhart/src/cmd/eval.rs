@@ -11,7 +11,8 @@ use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_evals::inspect_log::{write_logs, RunInfo};
 use goodhart_evals::metrics::{
-    compliance_gap, mgs, render_compliance_gap, render_summary, summarize,
+    compliance_gap, error_groups, mgs, render_compliance_gap, render_errors, render_summary,
+    summarize,
 };
 use goodhart_evals::{
     load_betley_yaml, plan_protocol, run_jobs, Ctx, EvalName, EvalStore, Outcome, Protocol, Sample,
@@ -386,6 +387,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let summaries = summarize(&records, Bootstrap::default());
     let score = mgs(&records, Bootstrap::default());
     let gap = compliance_gap(&records, Bootstrap::default());
+    let errored = error_groups(&records);
     let mut log_error = None;
     let mut logs = Vec::new();
     if let Some(dir) = &args.log_dir {
@@ -429,6 +431,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "evals": summaries,
             "mgs": score,
             "compliance_gap": gap,
+            "errors": errored,
             "inspect_logs": logs,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -442,6 +445,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         if let Some(gap) = &gap {
             print!("{}", render_compliance_gap(gap));
         }
+        print!("{}", render_errors(&errored));
     }
     for path in &logs {
         eprintln!("Inspect log: {}", path.display());
