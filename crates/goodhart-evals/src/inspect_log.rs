@@ -295,6 +295,28 @@ fn plan_json(records: &[&SampleRecord]) -> Value {
     json!({"name": "plan", "steps": [{"solver": solver, "params": {}}], "config": {}})
 }
 
+/// The `header.json` member every log we write ends with (eval logs and sample logs): the spec, plan
+/// and results, with the run's `(created, completed, cancelled)` as Inspect's status and stats.
+pub(crate) fn header_member(
+    spec: &Value,
+    plan: &Value,
+    results: Value,
+    (created, completed, cancelled): (&str, &str, bool),
+) -> (String, Value) {
+    let status = if cancelled { "cancelled" } else { "success" };
+    (
+        "header.json".into(),
+        json!({
+            "version": LOG_SCHEMA_VERSION,
+            "status": status,
+            "eval": spec,
+            "plan": plan,
+            "results": results,
+            "stats": {"started_at": created, "completed_at": completed, "model_usage": {}},
+        }),
+    )
+}
+
 fn results_json(records: &[&SampleRecord], summary: Option<&EvalSummary>) -> Value {
     let total = records.len();
     let scored = records
@@ -437,21 +459,11 @@ pub fn log_members(
     let summaries: Vec<Value> = records.iter().map(|r| summary_json(eval, r)).collect();
     members.push(("summaries.json".into(), Value::Array(summaries)));
     members.push(("reductions.json".into(), reductions_json(eval, records)));
-    let status = if info.cancelled {
-        "cancelled"
-    } else {
-        "success"
-    };
-    members.push((
-        "header.json".into(),
-        json!({
-            "version": LOG_SCHEMA_VERSION,
-            "status": status,
-            "eval": spec,
-            "plan": plan,
-            "results": results_json(records, summary),
-            "stats": {"started_at": info.created, "completed_at": info.completed, "model_usage": {}},
-        }),
+    members.push(header_member(
+        &spec,
+        &plan,
+        results_json(records, summary),
+        (info.created, info.completed, info.cancelled),
     ));
     members
 }

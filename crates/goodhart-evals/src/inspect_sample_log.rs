@@ -10,7 +10,9 @@
 //! scorer per grader profile (`C` passed, `I` failed). Rollouts whose grading failed are not in the
 //! store, so not in the log; the run's summary counts them.
 
-use crate::inspect_log::{text_content, write_members, InspectLogError, LOG_SCHEMA_VERSION};
+use crate::inspect_log::{
+    header_member, text_content, write_members, InspectLogError, LOG_SCHEMA_VERSION,
+};
 use goodhart_core::{GradedRollout, Profile, Task};
 use goodhart_llm::Framing;
 use serde_json::{json, Value};
@@ -235,21 +237,11 @@ pub fn sample_log_members(
             "metrics": {"pass_rate": metric("pass_rate", passed)},
         }));
     }
-    let status = if info.cancelled {
-        "cancelled"
-    } else {
-        "success"
-    };
-    members.push((
-        "header.json".into(),
-        json!({
-            "version": LOG_SCHEMA_VERSION,
-            "status": status,
-            "eval": spec,
-            "plan": plan,
-            "results": {"total_samples": n, "completed_samples": n, "scores": results},
-            "stats": {"started_at": info.created, "completed_at": info.completed, "model_usage": {}},
-        }),
+    members.push(header_member(
+        &spec,
+        &plan,
+        json!({"total_samples": n, "completed_samples": n, "scores": results}),
+        (info.created, info.completed, info.cancelled),
     ));
     members
 }
