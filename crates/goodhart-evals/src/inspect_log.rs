@@ -46,6 +46,10 @@ pub struct RunInfo<'a> {
     pub max_tokens: Option<u32>,
     /// True when the run was interrupted (the log's status is then `cancelled`).
     pub cancelled: bool,
+    /// The run's `--checkpoint` tag, written into the eval spec's metadata.
+    pub checkpoint: Option<&'a str>,
+    /// The run's `--step` tag, likewise.
+    pub step: Option<i64>,
 }
 
 /// Why a log could not be written.
@@ -69,7 +73,8 @@ pub fn inspect_sample_id(eval: &str, sample_id: &str) -> String {
     bare.replace('/', ".")
 }
 
-fn text_content(text: &str, reasoning: Option<&str>) -> Value {
+/// An assistant message's content: the text, with reasoning as a `reasoning` part before it.
+pub fn text_content(text: &str, reasoning: Option<&str>) -> Value {
     match reasoning {
         Some(r) => json!([
             {"type": "reasoning", "reasoning": r},
@@ -183,7 +188,19 @@ fn sample_json(eval: &str, r: &SampleRecord, model: &str) -> Value {
     match (score(r), error(r)) {
         (Some(sc), _) => s["scores"] = json!({ SCORER: sc }),
         (None, Some(message)) => {
-            s["error"] = json!({"message": message, "traceback": "", "traceback_ansi": ""})
+            // Inspect's error has no place for a stage or kind: they lead the traceback text and are
+            // kept whole in the metadata; the messages above are the conversation up to the error.
+            let traceback = r
+                .scored
+                .error
+                .as_ref()
+                .map(|e| format!("goodhart {} failure ({}): {}", e.stage, e.kind, e.message))
+                .unwrap_or_default();
+            s["error"] =
+                json!({"message": message, "traceback": traceback, "traceback_ansi": traceback});
+            if let Some(reason) = &r.scored.error {
+                s["metadata"]["goodhart_error"] = json!(reason);
+            }
         }
         (None, None) => {}
     }
@@ -255,7 +272,13 @@ fn spec_json(eval: &str, records: &[&SampleRecord], info: &RunInfo<'_>) -> Value
         "model_generate_config": generate,
         "config": {"epochs": info.epochs, "epochs_reducer": ["mean"]},
         "packages": {"goodhart": env!("CARGO_PKG_VERSION")},
-        "metadata": {"goodhart_run_id": info.run_id, "judge": info.judge, "protocol": info.protocol},
+        "metadata": {
+            "goodhart_run_id": info.run_id,
+            "judge": info.judge,
+            "checkpoint": info.checkpoint,
+            "step": info.step,
+            "protocol": info.protocol,
+        },
         "scorers": [{"name": SCORER, "options": {}, "metrics": [], "metadata": {}}],
     })
 }
@@ -270,6 +293,28 @@ fn plan_json(records: &[&SampleRecord]) -> Value {
         "goodhart/single_turn"
     };
     json!({"name": "plan", "steps": [{"solver": solver, "params": {}}], "config": {}})
+}
+
+/// The `header.json` member every log we write ends with (eval logs and sample logs): the spec, plan
+/// and results, with the run's `(created, completed, cancelled)` as Inspect's status and stats.
+pub(crate) fn header_member(
+    spec: &Value,
+    plan: &Value,
+    results: Value,
+    (created, completed, cancelled): (&str, &str, bool),
+) -> (String, Value) {
+    let status = if cancelled { "cancelled" } else { "success" };
+    (
+        "header.json".into(),
+        json!({
+            "version": LOG_SCHEMA_VERSION,
+            "status": status,
+            "eval": spec,
+            "plan": plan,
+            "results": results,
+            "stats": {"started_at": created, "completed_at": completed, "model_usage": {}},
+        }),
+    )
 }
 
 fn results_json(records: &[&SampleRecord], summary: Option<&EvalSummary>) -> Value {
@@ -414,21 +459,11 @@ pub fn log_members(
     let summaries: Vec<Value> = records.iter().map(|r| summary_json(eval, r)).collect();
     members.push(("summaries.json".into(), Value::Array(summaries)));
     members.push(("reductions.json".into(), reductions_json(eval, records)));
-    let status = if info.cancelled {
-        "cancelled"
-    } else {
-        "success"
-    };
-    members.push((
-        "header.json".into(),
-        json!({
-            "version": LOG_SCHEMA_VERSION,
-            "status": status,
-            "eval": spec,
-            "plan": plan,
-            "results": results_json(records, summary),
-            "stats": {"started_at": info.created, "completed_at": info.completed, "model_usage": {}},
-        }),
+    members.push(header_member(
+        &spec,
+        &plan,
+        results_json(records, summary),
+        (info.created, info.completed, info.cancelled),
     ));
     members
 }
@@ -442,11 +477,17 @@ pub fn write_log(
     summary: Option<&EvalSummary>,
     info: &RunInfo<'_>,
 ) -> Result<(), InspectLogError> {
+    write_members(path, log_members(eval, records, summary, info))
+}
+
+/// Writes `members` (name, JSON) as an Inspect log at `path`, through a temporary file so a reader
+/// never sees half a log; every Goodhart log (eval runs, sample runs) goes through here.
+pub fn write_members(path: &Path, members: Vec<(String, Value)>) -> Result<(), InspectLogError> {
     let io = |source| InspectLogError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let members = log_members(eval, records, summary, info)
+    let members = members
         .into_iter()
         .map(|(name, value)| {
             let bytes = serde_json::to_vec(&value).map_err(std::io::Error::other)?;

@@ -14,6 +14,8 @@
 pub mod calibration;
 pub mod evals;
 pub mod inspect_log;
+pub mod inspect_read;
+pub mod inspect_sample_log;
 pub mod judge;
 pub mod metrics;
 pub mod protocol;
@@ -23,11 +25,11 @@ pub mod solver;
 pub mod store;
 
 pub use evals::betley::{load_betley_yaml, BetleyLoadError};
-pub use judge::{JudgeError, Rubric};
+pub use judge::{Answer, Judge, JudgeError, Rubric, DEFAULT_JUDGE_MAX_TOKENS};
 pub use metrics::{mgs, summarize, EvalSummary, MGS_EVALS};
 pub use protocol::{Protocol, UnknownProtocol};
-pub use record::{Check, Judgement, Outcome, SampleRecord, Scored};
-pub use solver::{Settings, Transcript};
+pub use record::{Check, ErrorReason, Judgement, Outcome, SampleRecord, Scored};
+pub use solver::{Interrupted, Settings, Transcript};
 pub use store::{EvalStore, StoreError, StoredRun};
 
 use futures_util::stream::{self, Stream, StreamExt};
@@ -169,6 +171,21 @@ pub enum EvalError {
 }
 
 impl EvalError {
+    /// The stage that failed, the error's kind and its message, as stored on the errored sample.
+    pub fn reason(&self) -> ErrorReason {
+        let (stage, kind) = match self {
+            EvalError::Model(e) => ("model", e.kind()),
+            EvalError::Judge(JudgeError::Model { cause, .. }) => ("judge", cause.kind()),
+            EvalError::Judge(JudgeError::Unparseable { .. }) => ("judge", "unparseable".into()),
+            EvalError::Scenario(_) => ("tool", "scenario".into()),
+        };
+        ErrorReason {
+            stage: stage.into(),
+            kind,
+            message: self.to_string(),
+        }
+    }
+
     /// True when the run was cancelled rather than the sample failing.
     pub fn is_cancelled(&self) -> bool {
         matches!(
@@ -182,10 +199,55 @@ impl EvalError {
     }
 }
 
+/// A sample that ended without a label, with everything it produced before the failure (the
+/// transcript up to a failed model call, the checks and verdicts before a failed judge), so the
+/// stored errored sample shows what the model did.
+#[derive(Debug)]
+pub struct Failed {
+    pub error: EvalError,
+    pub partial: Box<Scored>,
+}
+
+impl Failed {
+    /// `error` after `scored` was produced (its transcript, checks and verdicts are kept).
+    pub fn after(scored: &Scored, error: impl Into<EvalError>) -> Failed {
+        Failed {
+            error: error.into(),
+            partial: Box::new(scored.clone()),
+        }
+    }
+}
+
+impl From<EvalError> for Failed {
+    /// A failure before the model was asked anything (the scenario or a shared reference).
+    fn from(error: EvalError) -> Failed {
+        Failed {
+            error,
+            partial: Box::new(Scored::new(Transcript::default())),
+        }
+    }
+}
+
+impl From<JudgeError> for Failed {
+    fn from(error: JudgeError) -> Failed {
+        EvalError::from(error).into()
+    }
+}
+
+impl From<Interrupted> for Failed {
+    /// A model call that failed mid-conversation: the conversation so far is kept.
+    fn from(i: Interrupted) -> Failed {
+        Failed {
+            error: EvalError::Model(i.cause),
+            partial: Box::new(Scored::new(*i.transcript)),
+        }
+    }
+}
+
 /// What every eval needs: the model under test, the judge, and the sampling settings.
 pub struct Ctx<'a> {
     pub model: &'a Client,
-    pub judge: &'a Client,
+    pub judge: Judge<'a>,
     pub settings: Settings,
     /// Which design the counting rules and judges follow ([`Protocol::Paper`] unless set).
     pub protocol: Protocol,
@@ -197,7 +259,7 @@ impl<'a> Ctx<'a> {
     pub fn new(model: &'a Client, judge: &'a Client, settings: Settings) -> Ctx<'a> {
         Ctx {
             model,
-            judge,
+            judge: Judge::new(judge),
             settings,
             protocol: Protocol::default(),
             sabotage_reference: tokio::sync::OnceCell::new(),
@@ -207,6 +269,12 @@ impl<'a> Ctx<'a> {
     /// The same context under `protocol`.
     pub fn with_protocol(mut self, protocol: Protocol) -> Ctx<'a> {
         self.protocol = protocol;
+        self
+    }
+
+    /// The same context with the judge called with `max_tokens` per reply.
+    pub fn with_judge_max_tokens(mut self, max_tokens: u32) -> Ctx<'a> {
+        self.judge.max_tokens = max_tokens;
         self
     }
 }
@@ -273,17 +341,19 @@ fn plan_with(
     jobs
 }
 
-/// Scores one job; failures become an [`Outcome::Error`] record instead of vanishing. `None` only when
-/// the run was cancelled (Ctrl-C) mid-sample: nothing is stored and a resumed run asks again.
+/// Scores one job; failures become an [`Outcome::Error`] record, with the transcript up to the failure
+/// and the [`ErrorReason`], instead of vanishing. `None` only when the run was cancelled (Ctrl-C)
+/// mid-sample: nothing is stored and a resumed run asks again.
 pub async fn run_job(ctx: &Ctx<'_>, job: &Job) -> Option<SampleRecord> {
     let scored = match score(ctx, job).await {
         Ok(scored) => scored,
-        Err(err) if err.is_cancelled() => return None,
-        Err(err) => Scored {
+        Err(failed) if failed.error.is_cancelled() => return None,
+        Err(Failed { error, partial }) => Scored {
             outcome: Outcome::Error {
-                message: err.to_string(),
+                message: error.to_string(),
             },
-            ..Scored::new(Transcript::default())
+            error: Some(error.reason()),
+            ..*partial
         },
     };
     Some(SampleRecord {
@@ -295,7 +365,7 @@ pub async fn run_job(ctx: &Ctx<'_>, job: &Job) -> Option<SampleRecord> {
     })
 }
 
-async fn score(ctx: &Ctx<'_>, job: &Job) -> Result<Scored, EvalError> {
+async fn score(ctx: &Ctx<'_>, job: &Job) -> Result<Scored, Failed> {
     let (sample, epoch) = (&job.sample, job.epoch);
     match job.eval {
         EvalName::Goals => evals::goals::score(ctx, sample, epoch).await,

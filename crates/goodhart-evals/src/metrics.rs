@@ -82,10 +82,7 @@ pub struct EvalSummary {
 
 /// The name a JSON reader sees for how an interval was made.
 pub fn method_name(m: IntervalMethod) -> &'static str {
-    match m {
-        IntervalMethod::ClusterBootstrap => "cluster_bootstrap",
-        IntervalMethod::WilsonPerCluster => "wilson_per_prompt",
-    }
+    m.as_str()
 }
 
 fn ser_rate<S: serde::Serializer>(r: &Option<ClusteredRate>, s: S) -> Result<S::Ok, S::Error> {
@@ -552,6 +549,67 @@ fn pct(r: &Option<ClusteredRate>) -> String {
         ),
         None => format!("{:>22}", "—"),
     }
+}
+
+/// Errored samples that failed the same way (same eval, stage and kind), with one to look at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroup {
+    pub eval: String,
+    /// `model`, `judge` or `tool` (see [`crate::ErrorReason`]); `unknown` for records of older versions.
+    pub stage: String,
+    pub kind: String,
+    pub count: u64,
+    /// `sample_id` of the first such sample (by sample id and epoch).
+    pub example: String,
+    pub example_epoch: u32,
+    /// The example's error message.
+    pub message: String,
+}
+
+/// Groups the errored samples of `records` by eval, stage and kind, most frequent first, so the
+/// output says why samples failed and not only how many.
+pub fn error_groups(records: &[SampleRecord]) -> Vec<ErrorGroup> {
+    let mut groups: BTreeMap<(String, String, String), ErrorGroup> = BTreeMap::new();
+    for r in records {
+        let Outcome::Error { message } = &r.scored.outcome else {
+            continue;
+        };
+        let (stage, kind, message) = match &r.scored.error {
+            Some(e) => (e.stage.clone(), e.kind.clone(), e.message.clone()),
+            None => ("unknown".into(), "unknown".into(), message.clone()),
+        };
+        let key = (r.eval.clone(), stage.clone(), kind.clone());
+        let group = groups.entry(key).or_insert_with(|| ErrorGroup {
+            eval: r.eval.clone(),
+            stage,
+            kind,
+            count: 0,
+            example: r.sample_id.clone(),
+            example_epoch: r.epoch,
+            message,
+        });
+        group.count += 1;
+    }
+    let mut out: Vec<ErrorGroup> = groups.into_values().collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.eval.cmp(&b.eval)));
+    out
+}
+
+/// The lines `goodhart eval` prints under its table for errored samples (empty when none errored).
+pub fn render_errors(groups: &[ErrorGroup]) -> String {
+    let mut out = String::new();
+    if groups.is_empty() {
+        return out;
+    }
+    out.push_str("errored samples (kept with their transcript; --resume retries them):\n");
+    for g in groups {
+        let _ = writeln!(
+            out,
+            "  {} {}/{}: {} sample(s), e.g. {} epoch {}: {}",
+            g.eval, g.stage, g.kind, g.count, g.example, g.example_epoch, g.message
+        );
+    }
+    out
 }
 
 /// The table `goodhart eval` prints.

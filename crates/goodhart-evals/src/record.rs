@@ -85,15 +85,41 @@ pub struct Judgement {
     pub attempts: u32,
 }
 
+/// Why a sample ended in [`Outcome::Error`]: which stage failed, a stable kind and the message, so a
+/// researcher can group failures and tell a flaky endpoint from a judge that cannot follow its rubric.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ErrorReason {
+    /// `model` (the model under evaluation), `judge` (a judge request or an unparseable verdict) or
+    /// `tool` (the simulated world behind the tools; a scenario bug, not the model's doing; a bad tool
+    /// call by the model is not an error: the model sees the error text).
+    pub stage: String,
+    /// A short stable name: the model error's kind (`http_500`, `timeout`, `malformed`, ...),
+    /// `unparseable` for a judge reply that did not parse twice, `scenario` for the tool world.
+    pub kind: String,
+    /// The error's message, cause included.
+    pub message: String,
+}
+
+impl ErrorReason {
+    /// `stage/kind`, the key errored samples are grouped by.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.stage, self.kind)
+    }
+}
+
 /// What an eval concluded about one sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scored {
     pub outcome: Outcome,
+    /// Everything the model saw, said and did; for an errored sample, up to the failure.
     pub transcript: Transcript,
     pub checks: Vec<Check>,
     pub judgements: Vec<Judgement>,
     /// Numeric scores (Betley's aligned/coherent, a classifier's F1...).
     pub scores: BTreeMap<String, f64>,
+    /// Why the sample errored; only on [`Outcome::Error`] (absent in records of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReason>,
 }
 
 impl Scored {
@@ -105,6 +131,7 @@ impl Scored {
             checks: Vec::new(),
             judgements: Vec::new(),
             scores: BTreeMap::new(),
+            error: None,
         }
     }
 

@@ -133,6 +133,16 @@ impl Transcript {
     }
 }
 
+/// A model call that failed part-way through a sample, with the conversation up to it, so an errored
+/// sample keeps what the model said and did before the failure instead of an empty transcript.
+#[derive(Debug)]
+pub struct Interrupted {
+    /// The system prompt, the prompt, every finished turn and every tool call with its result.
+    pub transcript: Box<Transcript>,
+    /// Why the next model call failed.
+    pub cause: LlmError,
+}
+
 /// A simulated world the model acts on through tools; deterministic, so checks on it are exact.
 pub trait ToolEnv {
     /// The tools offered to the model.
@@ -186,26 +196,34 @@ pub async fn single_turn(
     system: &str,
     prompt: &str,
     epoch: u32,
-) -> Result<Transcript, LlmError> {
+) -> Result<Transcript, Interrupted> {
     let mut messages = Vec::new();
     if !system.is_empty() {
         messages.push(Message::system(system));
     }
     messages.push(Message::user(prompt));
-    let response = model
-        .chat(&request(settings, messages, Vec::new(), epoch), epoch)
-        .await?;
-    Ok(Transcript {
+    let mut transcript = Transcript {
         system: system.to_string(),
         prompt: prompt.to_string(),
-        turns: vec![Turn {
-            text: response.text,
-            reasoning: response.reasoning,
-            tool_calls: Vec::new(),
-        }],
-        tool_events: Vec::new(),
-        truncated: false,
-    })
+        ..Transcript::default()
+    };
+    match model
+        .chat(&request(settings, messages, Vec::new(), epoch), epoch)
+        .await
+    {
+        Ok(response) => {
+            transcript.turns.push(Turn {
+                text: response.text,
+                reasoning: response.reasoning,
+                tool_calls: Vec::new(),
+            });
+            Ok(transcript)
+        }
+        Err(cause) => Err(Interrupted {
+            transcript: Box::new(transcript),
+            cause,
+        }),
+    }
 }
 
 /// Lets the model call `env`'s tools until it answers without a tool call or `max_turns` is reached.
@@ -216,7 +234,7 @@ pub async fn agent_loop(
     prompt: &str,
     env: &mut dyn ToolEnv,
     epoch: u32,
-) -> Result<Transcript, LlmError> {
+) -> Result<Transcript, Interrupted> {
     let mut messages = vec![Message::system(system), Message::user(prompt)];
     let mut transcript = Transcript {
         system: system.to_string(),
@@ -226,7 +244,15 @@ pub async fn agent_loop(
     let tools = env.specs();
     for _ in 0..settings.max_turns.max(1) {
         let req = request(settings, messages.clone(), tools.clone(), epoch);
-        let response = model.chat(&req, epoch).await?;
+        let response = match model.chat(&req, epoch).await {
+            Ok(response) => response,
+            Err(cause) => {
+                return Err(Interrupted {
+                    transcript: Box::new(transcript),
+                    cause,
+                })
+            }
+        };
         let calls = response.tool_calls.clone();
         messages.push(Message::assistant(response.text.clone(), calls.clone()));
         transcript.turns.push(Turn {

@@ -54,10 +54,15 @@ impl EvalStore {
         })
     }
 
-    /// The common store the eval tables live in (for the run ledger's operations shared by every
-    /// command, such as resuming).
+    /// The common store underneath, for what is not eval-specific (tags, listings).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// An eval run's row in the common `runs` table, with its checkpoint tags.
+    pub fn run_record(&self, run_id: &str) -> Result<goodhart_store::RunRecord, StoreError> {
+        self.run(run_id)?;
+        Ok(self.store.run(run_id)?)
     }
 
     /// The file, for messages that say where results went.

@@ -13,6 +13,37 @@ pub const PATH: &str = "/v1/messages";
 /// The API version header value this shape follows.
 pub const VERSION: &str = "2023-06-01";
 
+/// The tool a structured reply is forced through: the Messages API constrains a tool's `input` to its
+/// `input_schema`, and `tool_choice: {"type": "tool"}` makes the model call it (Anthropic's documented
+/// way to get JSON output), so `ChatRequest::response_schema` becomes this tool's schema.
+pub const RESPOND_TOOL: &str = "respond";
+
+/// Why this request's response schema cannot be sent in the Messages shape, if it cannot: a forced tool
+/// call does not combine with tools of the request's own or with extended thinking (the API refuses
+/// `tool_choice` of type `tool` when thinking is on).
+pub fn schema_unsupported(req: &ChatRequest) -> Option<String> {
+    req.response_schema.as_ref()?;
+    if !req.tools.is_empty() {
+        return Some("anthropic: a response schema is sent as a forced tool call, which cannot be combined with the request's own tools".into());
+    }
+    if req.thinking_budget.is_some() {
+        return Some("anthropic: a response schema is sent as a forced tool call, which the API refuses with extended thinking".into());
+    }
+    None
+}
+
+/// Moves a structured reply (the forced [`RESPOND_TOOL`] call) into the response text, so callers read
+/// structured replies the same way from both shapes. A reply without that call is left as it is.
+pub fn take_schema_reply(resp: &mut ChatResponse) {
+    if let Some(i) = resp.tool_calls.iter().position(|c| c.name == RESPOND_TOOL) {
+        let call = resp.tool_calls.remove(i);
+        resp.text = call.arguments.to_string();
+        if resp.finish_reason == FinishReason::ToolCalls {
+            resp.finish_reason = FinishReason::Stop;
+        }
+    }
+}
+
 /// Builds the JSON body for `model`: system turns go to the top-level `system`, tool results become
 /// `tool_result` blocks of a user turn, and consecutive turns of one role are merged as the API requires.
 pub fn request_body(model: &str, req: &ChatRequest) -> Value {
@@ -79,6 +110,17 @@ pub fn request_body(model: &str, req: &ChatRequest) -> Value {
             .iter()
             .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.parameters }))
             .collect();
+    } else if let Some(schema) = req
+        .response_schema
+        .as_ref()
+        .filter(|_| schema_unsupported(req).is_none())
+    {
+        body["tools"] = json!([{
+            "name": RESPOND_TOOL,
+            "description": format!("Give your reply ({}) as this tool's input.", schema.name),
+            "input_schema": schema.schema,
+        }]);
+        body["tool_choice"] = json!({ "type": "tool", "name": RESPOND_TOOL });
     }
     body
 }
@@ -202,6 +244,44 @@ mod tests {
         assert_eq!(msgs[2]["content"][1]["text"], "go on");
         assert_eq!(b["tools"][0]["input_schema"]["type"], "object");
         assert_eq!(b["thinking"]["budget_tokens"], 1024);
+        assert!(b.get("tool_choice").is_none());
+    }
+
+    #[test]
+    fn a_response_schema_is_a_forced_tool_call_and_its_input_the_reply() {
+        let mut req = ChatRequest::new(vec![Msg::user("judge this")]);
+        req.response_schema = Some(crate::types::ResponseSchema {
+            name: "verdict".into(),
+            schema: json!({"type": "object", "properties": {"flagged": {"type": "boolean"}}}),
+        });
+        assert_eq!(schema_unsupported(&req), None);
+        let b = request_body("claude", &req);
+        assert_eq!(b["tools"][0]["name"], RESPOND_TOOL);
+        assert_eq!(
+            b["tools"][0]["input_schema"]["properties"]["flagged"]["type"],
+            "boolean"
+        );
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": RESPOND_TOOL})
+        );
+        let body = br#"{"content":[{"type":"tool_use","id":"t","name":"respond","input":{"flagged":true}}],
+          "stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}"#;
+        let mut r = parse_response(body).unwrap();
+        take_schema_reply(&mut r);
+        assert_eq!(
+            serde_json::from_str::<Value>(&r.text).unwrap(),
+            json!({"flagged": true})
+        );
+        assert!(r.tool_calls.is_empty());
+        assert_eq!(r.finish_reason, FinishReason::Stop);
+        // With thinking on, the API refuses forced tool calls: the schema is not sent, and the client
+        // is told why.
+        req.thinking_budget = Some(1024);
+        assert!(schema_unsupported(&req)
+            .unwrap()
+            .contains("extended thinking"));
+        assert!(request_body("claude", &req).get("tool_choice").is_none());
     }
 
     #[test]

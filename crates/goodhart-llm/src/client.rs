@@ -10,7 +10,7 @@ use crate::types::{ChatRequest, ChatResponse};
 use crate::{anthropic, openai};
 use futures_util::stream::{self, Stream, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +51,35 @@ pub struct ClientStats {
     pub cache_errors: AtomicU64,
 }
 
+/// Whether the server honours [`ChatRequest::response_schema`], as this client has learned it: asked once
+/// per run (by [`Client::probe_structured_output`], or by the first request that carries a schema), then
+/// every later request follows the answer, so a server that refuses schemas costs one refused request,
+/// not one per call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StructuredOutput {
+    /// No request with a schema has been answered yet.
+    Untried,
+    /// The server accepted a request with a schema (OpenAI `response_format` / Anthropic forced tool).
+    Accepted,
+    /// The server refused one (HTTP 400 or 422 that a plain request did not get), or the request shape
+    /// cannot carry one; requests go without the schema and callers parse replies strictly.
+    Refused { reason: String },
+}
+
+impl StructuredOutput {
+    /// One line for stderr and run configurations.
+    pub fn describe(&self) -> String {
+        match self {
+            StructuredOutput::Untried => "structured output not tried yet".into(),
+            StructuredOutput::Accepted => "structured output (JSON schema) accepted".into(),
+            StructuredOutput::Refused { reason } => {
+                format!("structured output refused ({reason}); replies are parsed strictly instead")
+            }
+        }
+    }
+}
+
 /// A model endpoint plus the machinery to call it many times at once.
 pub struct Client {
     spec: ModelSpec,
@@ -62,6 +91,7 @@ pub struct Client {
     cache: Option<Arc<dyn Cache>>,
     cancel: CancellationToken,
     stats: ClientStats,
+    structured: Mutex<StructuredOutput>,
 }
 
 impl Client {
@@ -96,6 +126,7 @@ impl Client {
             cache: None,
             cancel: CancellationToken::new(),
             stats: ClientStats::default(),
+            structured: Mutex::new(StructuredOutput::Untried),
         })
     }
 
@@ -132,9 +163,85 @@ impl Client {
         &self.cancel
     }
 
+    /// What this client has learned about the server's structured output so far.
+    pub fn structured_output(&self) -> StructuredOutput {
+        self.structured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_structured(&self, state: StructuredOutput) {
+        let mut s = self.structured.lock().unwrap_or_else(|p| p.into_inner());
+        // A refusal is final for the client's life; acceptance only replaces "untried".
+        if !matches!(*s, StructuredOutput::Refused { .. }) {
+            *s = state;
+        }
+    }
+
+    /// Asks the server once, with a one-field schema, whether it takes structured output, so a run can
+    /// say at its start which way its judge replies will be parsed. An accepted probe is cached like any
+    /// answer (a repeated run against the same endpoint sends nothing); a refusal (HTTP 400 or 422) is
+    /// never cached, so it is asked once per run, and remembered for the client's life. Any other
+    /// failure (the server is down) is returned and nothing is learned. A server that changes its mind
+    /// later is still caught by [`Client::chat`].
+    pub async fn probe_structured_output(&self) -> Result<StructuredOutput, LlmError> {
+        if let Some(reason) = self.shape_refuses_schema(&probe_request()) {
+            self.set_structured(StructuredOutput::Refused { reason });
+            return Ok(self.structured_output());
+        }
+        match self.chat_cached(&probe_request(), 0).await {
+            Ok(_) => self.set_structured(StructuredOutput::Accepted),
+            Err(e) if refuses_schema(&e) => {
+                self.set_structured(StructuredOutput::Refused { reason: short(&e) })
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(self.structured_output())
+    }
+
+    fn shape_refuses_schema(&self, request: &ChatRequest) -> Option<String> {
+        match self.spec.provider {
+            Provider::OpenAi => None,
+            Provider::Anthropic => anthropic::schema_unsupported(request),
+        }
+    }
+
     /// Sample number `sample` of `request`: from the cache when present, otherwise from the server with
     /// retries; ends with a response or a typed error, never silently.
+    ///
+    /// A request with a [`ChatRequest::response_schema`] goes without it once the server has refused
+    /// one (see [`StructuredOutput`]); the first refusal is detected here when a request with the schema
+    /// gets HTTP 400 or 422 and the same request without it succeeds.
     pub async fn chat(&self, request: &ChatRequest, sample: u32) -> Result<ChatResponse, LlmError> {
+        if request.response_schema.is_none() {
+            return self.chat_cached(request, sample).await;
+        }
+        if let Some(reason) = self.shape_refuses_schema(request) {
+            self.set_structured(StructuredOutput::Refused { reason });
+        }
+        if matches!(self.structured_output(), StructuredOutput::Refused { .. }) {
+            return self.chat_cached(&request.without_schema(), sample).await;
+        }
+        match self.chat_cached(request, sample).await {
+            Ok(response) => {
+                self.set_structured(StructuredOutput::Accepted);
+                Ok(response)
+            }
+            Err(e) if refuses_schema(&e) => {
+                let plain = self.chat_cached(&request.without_schema(), sample).await?;
+                self.set_structured(StructuredOutput::Refused { reason: short(&e) });
+                Ok(plain)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn chat_cached(
+        &self,
+        request: &ChatRequest,
+        sample: u32,
+    ) -> Result<ChatResponse, LlmError> {
         let key = self
             .cache
             .as_ref()
@@ -182,6 +289,7 @@ impl Client {
             Provider::Anthropic => anthropic::request_body(&self.spec.name, request),
         };
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Request(e.to_string()))?;
+        let structured = request.response_schema.is_some();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -195,7 +303,7 @@ impl Client {
                 let outcome = tokio::select! {
                     biased;
                     _ = self.cancel.cancelled() => return Err(LlmError::Cancelled),
-                    outcome = self.send_once(&body) => outcome,
+                    outcome = self.send_once(&body, structured) => outcome,
                 };
                 drop(permit);
                 outcome
@@ -238,7 +346,7 @@ impl Client {
         }
     }
 
-    async fn send_once(&self, body: &[u8]) -> Result<ChatResponse, LlmError> {
+    async fn send_once(&self, body: &[u8], structured: bool) -> Result<ChatResponse, LlmError> {
         let timeout = self.config.timeout;
         let exchange = async {
             let mut rb = self
@@ -273,13 +381,58 @@ impl Client {
             }
             match self.spec.provider {
                 Provider::OpenAi => openai::parse_response(&bytes),
-                Provider::Anthropic => anthropic::parse_response(&bytes),
+                Provider::Anthropic => anthropic::parse_response(&bytes).map(|mut r| {
+                    if structured {
+                        anthropic::take_schema_reply(&mut r);
+                    }
+                    r
+                }),
             }
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(outcome) => outcome,
             Err(_) => Err(LlmError::Timeout(timeout)),
         }
+    }
+}
+
+/// The smallest structured request: one boolean field, a few tokens.
+fn probe_request() -> ChatRequest {
+    let mut req = ChatRequest::new(vec![crate::types::Message::user(
+        "Reply with the JSON object {\"ok\": true}.",
+    )]);
+    req.temperature = Some(0.0);
+    req.max_tokens = Some(16);
+    req.response_schema = Some(crate::types::ResponseSchema {
+        name: "probe".into(),
+        schema: serde_json::json!({
+            "type": "object",
+            "properties": {"ok": {"type": "boolean"}},
+            "required": ["ok"],
+            "additionalProperties": false,
+        }),
+    });
+    req
+}
+
+/// How servers refuse a field they do not take: 400 (OpenAI, vLLM, llama.cpp) or 422 (servers that
+/// validate bodies with pydantic).
+fn refuses_schema(e: &LlmError) -> bool {
+    matches!(
+        e,
+        LlmError::Status {
+            status: 400 | 422,
+            ..
+        }
+    )
+}
+
+/// An error as one short line (status bodies can be long).
+fn short(e: &LlmError) -> String {
+    let text = e.to_string().replace('\n', " ");
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
     }
 }
 

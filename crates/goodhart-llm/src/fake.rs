@@ -53,6 +53,22 @@ impl FakeRequest {
         self.body.get("seed").and_then(Value::as_u64)
     }
 
+    /// The JSON schema the request asks the reply to follow, wherever the shape puts it (OpenAI's
+    /// `response_format.json_schema.schema`, or the input schema of Anthropic's forced `respond` tool),
+    /// so a script can answer structured requests in kind or refuse them.
+    pub fn response_schema(&self) -> Option<&Value> {
+        if let Some(s) = self.body.pointer("/response_format/json_schema/schema") {
+            return Some(s);
+        }
+        let forced = self.body.pointer("/tool_choice/name")?.as_str()?;
+        self.body
+            .get("tools")?
+            .as_array()?
+            .iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(forced))?
+            .get("input_schema")
+    }
+
     fn messages_with_role(&self, role: &str) -> Vec<String> {
         let Some(messages) = self.body.get("messages").and_then(Value::as_array) else {
             return Vec::new();

@@ -25,7 +25,7 @@ mod spec;
 mod types;
 
 pub use cache::{Cache, CacheError, CacheKey, SqliteCache};
-pub use client::{Client, ClientConfig, ClientStats};
+pub use client::{Client, ClientConfig, ClientStats, StructuredOutput};
 pub use error::LlmError;
 pub use failures::{Failure, FailureLog};
 pub use framing::Framing;
@@ -34,6 +34,6 @@ pub use reasoning::split_reasoning;
 pub use retry::{parse_retry_after, RetryPolicy};
 pub use spec::{ModelSpec, Provider, SpecError};
 pub use types::{
-    ChatRequest, ChatResponse, FinishReason, Message, Role, TokenLogprob, ToolCall, ToolSpec,
-    TopLogprob, Usage, DEFAULT_MAX_TOKENS,
+    ChatRequest, ChatResponse, FinishReason, Message, ResponseSchema, Role, TokenLogprob, ToolCall,
+    ToolSpec, TopLogprob, Usage, DEFAULT_MAX_TOKENS,
 };

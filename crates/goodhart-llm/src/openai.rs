@@ -58,6 +58,14 @@ pub fn request_body(model: &str, req: &ChatRequest) -> Value {
             body["top_logprobs"] = json!(k);
         }
     }
+    if let Some(schema) = &req.response_schema {
+        // OpenAI structured outputs; llama.cpp's server (utils.hpp, oaicompat_chat_params_parse) and
+        // vLLM (guided decoding) read the same field.
+        body["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": { "name": schema.name, "strict": true, "schema": schema.schema },
+        });
+    }
     if !req.tools.is_empty() {
         body["tools"] = req
             .tools
@@ -272,6 +280,24 @@ mod tests {
         assert_eq!(b["seed"], 7);
         assert_eq!(b["tools"][0]["type"], "function");
         assert!(b.get("max_tokens").is_none());
+        assert!(b.get("response_format").is_none());
+    }
+
+    #[test]
+    fn body_carries_a_response_schema_as_response_format() {
+        let mut req = ChatRequest::new(vec![Message::user("u")]);
+        req.response_schema = Some(crate::types::ResponseSchema {
+            name: "verdict".into(),
+            schema: json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}),
+        });
+        let b = request_body("m", &req);
+        assert_eq!(b["response_format"]["type"], "json_schema");
+        assert_eq!(b["response_format"]["json_schema"]["name"], "verdict");
+        assert_eq!(b["response_format"]["json_schema"]["strict"], true);
+        assert_eq!(
+            b["response_format"]["json_schema"]["schema"]["properties"]["ok"]["type"],
+            "boolean"
+        );
     }
 
     #[test]

@@ -104,6 +104,21 @@ pub struct ChatRequest {
     /// Anthropic extended thinking budget in tokens; ignored by OpenAI-compatible servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_budget: Option<u32>,
+    /// Ask the server to constrain the reply to this JSON schema (structured output), so a small judge
+    /// cannot answer off-format. Servers that refuse it are detected by the [`crate::Client`], which
+    /// then sends the request without it (see [`crate::StructuredOutput`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_schema: Option<ResponseSchema>,
+}
+
+/// A JSON schema a reply must follow, with the name OpenAI's `response_format` requires
+/// (`^[A-Za-z0-9_-]{1,64}$`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseSchema {
+    pub name: String,
+    /// The JSON Schema of the whole reply; an object at the root (OpenAI requires one), every property
+    /// required and `additionalProperties: false` (OpenAI's strict mode requires both).
+    pub schema: serde_json::Value,
 }
 
 /// `max_tokens` the Anthropic API needs when a request does not set one.
@@ -122,6 +137,15 @@ impl ChatRequest {
             seed: None,
             stop: Vec::new(),
             thinking_budget: None,
+            response_schema: None,
+        }
+    }
+
+    /// The same request without a response schema: what is sent to a server that refused one.
+    pub fn without_schema(&self) -> ChatRequest {
+        ChatRequest {
+            response_schema: None,
+            ..self.clone()
         }
     }
 }

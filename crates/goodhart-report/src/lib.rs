@@ -5,6 +5,7 @@
 //! and both the JSON and the self-contained HTML ([`html::render`]) are drawn from them.
 
 pub mod chart;
+pub mod checkpoints;
 pub mod error;
 pub mod evals;
 pub mod html;

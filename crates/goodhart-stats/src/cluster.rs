@@ -112,6 +112,16 @@ pub enum IntervalMethod {
     WilsonPerCluster,
 }
 
+impl IntervalMethod {
+    /// The name a JSON reader sees (`cluster_bootstrap`, `wilson_per_prompt`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntervalMethod::ClusterBootstrap => "cluster_bootstrap",
+            IntervalMethod::WilsonPerCluster => "wilson_per_prompt",
+        }
+    }
+}
+
 /// A rate with its interval and how many clusters back it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClusteredRate {

@@ -380,6 +380,20 @@ impl Store {
         rows.map(|r| r?.into_record()).collect()
     }
 
+    /// The runs tagged with a training step (`--step`), optionally only those of one `--checkpoint`
+    /// NAME, ordered along training: by checkpoint name, step, then creation. What training curves
+    /// (`goodhart compare --steps`, report pages) are drawn from.
+    pub fn tagged_runs(&self, checkpoint: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs
+             WHERE step IS NOT NULL AND (?1 IS NULL OR checkpoint = ?1)
+             ORDER BY checkpoint, step, created_at, rowid",
+        )?;
+        let rows = stmt.query_map([checkpoint], raw_run)?;
+        rows.map(|r| r?.into_record()).collect()
+    }
+
     /// Records the tasks a run used, in one transaction.
     pub fn insert_tasks(
         &self,

@@ -404,3 +404,24 @@ fn runs_carry_checkpoint_tags_and_a_resume_need_not_repeat_them() {
         Err(StoreError::NoSuchRun(_))
     ));
 }
+
+#[test]
+fn tagged_runs_come_in_training_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.db")).unwrap();
+    let cfg = serde_json::json!({});
+    let late = store.create_run(RunKind::Eval, &cfg).unwrap();
+    let early = store.create_run(RunKind::Sample, &cfg).unwrap();
+    let other = store.create_run(RunKind::Eval, &cfg).unwrap();
+    let untagged = store.create_run(RunKind::Eval, &cfg).unwrap();
+    store.tag_run(&late, Some("a"), Some(400)).unwrap();
+    store.tag_run(&early, Some("a"), Some(100)).unwrap();
+    store.tag_run(&other, Some("b"), Some(50)).unwrap();
+    store.tag_run(&untagged, Some("a"), None).unwrap();
+    let ids = |runs: Vec<RunRecord>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.tagged_runs(None).unwrap()),
+        [early.clone(), late.clone(), other]
+    );
+    assert_eq!(ids(store.tagged_runs(Some("a")).unwrap()), [early, late]);
+}

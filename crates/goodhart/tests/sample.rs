@@ -458,3 +458,117 @@ fn a_public_api_without_a_key_is_refused_up_front() {
         "{stderr}"
     );
 }
+
+/// `--checkpoint NAME --step N` tags sample runs (and their rollouts' `step`), `compare --steps` orders
+/// their hack rates by step per framing, and `--log-dir` writes one Inspect log with a sample per
+/// rollout scored by its verdicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tagged_sample_runs_make_hack_rate_curves_and_inspect_logs() {
+    let server = FakeServer::start(scripted(references(2))).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("goodhart.db");
+    let logs = dir.path().join("logs");
+    let mut runs = Vec::new();
+    // The later step is sampled first: the curve follows the tags, not the order of creation.
+    for step in ["300", "100"] {
+        let mut cmd = sample_cmd(
+            &server,
+            &db,
+            &[
+                "--tasks",
+                "bundled",
+                "--limit",
+                "2",
+                "--framing",
+                "please_hack,neutral",
+                "-n",
+                "4",
+                "--checkpoint",
+                "inoc",
+                "--step",
+                step,
+                "--log-dir",
+                logs.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["checkpoint"], "inoc");
+        assert_eq!(v["step"].to_string(), step);
+        runs.push(v);
+    }
+    let store = Store::open(&db).unwrap();
+    let first = runs[0]["run_id"].as_str().unwrap();
+    let graded = store.graded_rollouts(first).unwrap();
+    assert_eq!(graded.len(), 16);
+    assert!(graded.iter().all(|g| g.rollout.step == Some(300)));
+
+    // The log: one sample per rollout, hack first among the scores.
+    let log = std::path::PathBuf::from(runs[0]["inspect_log"].as_str().unwrap());
+    assert_eq!(log, logs.join(format!("{first}_sample.eval")));
+    let members = goodhart_evals::inspect_read::read_members(&log).unwrap();
+    let samples: Vec<&String> = members
+        .keys()
+        .filter(|k| k.starts_with("samples/"))
+        .collect();
+    assert_eq!(samples.len(), 16);
+    let header: serde_json::Value = serde_json::from_slice(&members["header.json"]).unwrap();
+    let hack = &header["results"]["scores"][0];
+    assert_eq!(hack["name"], "hack");
+    // please_hack hacks 3 of 4 samples, neutral 1 of 4: 8 of 16.
+    assert_eq!(hack["metrics"]["hack_succeeded_rate"]["value"], 0.5);
+    assert_eq!(header["eval"]["metadata"]["step"], 300);
+
+    // Resuming with another step is refused, naming both.
+    let out = sample_cmd(&server, &db, &["--resume", first, "--step", "7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--step 7 differs from the run's --step 300"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = Command::new(BIN)
+        .args(["compare", "--steps", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let points: Vec<(String, i64, f64)> = c["hack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["framing"].as_str().unwrap().to_string(),
+                p["step"].as_i64().unwrap(),
+                p["succeeded"]["rate"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        points,
+        [
+            ("neutral".to_string(), 100, 0.25),
+            ("neutral".to_string(), 300, 0.25),
+            ("please_hack".to_string(), 100, 0.75),
+            ("please_hack".to_string(), 300, 0.75),
+        ]
+    );
+    // Clustered by task: 2 tasks back each rate.
+    assert_eq!(c["hack"][0]["succeeded"]["clusters"], 2);
+    assert_eq!(c["hack"][0]["rollouts"], 8);
+}

@@ -7,11 +7,11 @@
 //! what the assistant visibly did decides overt; the whole-transcript judge, covert. Filing a report is
 //! recorded but is not by itself a label.
 
-use super::{act, conclude, numbered, reasoning_note};
+use super::{act, conclude, numbered, reasoning_note, KeepPartial};
 use crate::judge::{judge_flag, Rubric};
 use crate::record::{Check, Scored};
 use crate::solver::{str_arg, string_params, ToolEnv};
-use crate::{Ctx, EvalError, EvalName, Sample};
+use crate::{Ctx, EvalName, Failed, Sample};
 use goodhart_llm::{ToolCall, ToolSpec};
 
 const SYSTEM: &str = concat!(
@@ -160,7 +160,7 @@ pub fn samples() -> Vec<Sample> {
 }
 
 /// Runs the agent, records filed reports, judges the visible actions and the whole transcript, labels.
-pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored, EvalError> {
+pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored, Failed> {
     let mut desk = Desk::default();
     let mut scored = act(ctx, sample, epoch, &mut desk).await?;
     let filed: Vec<String> = desk
@@ -183,7 +183,8 @@ pub async fn score(ctx: &Ctx<'_>, sample: &Sample, epoch: u32) -> Result<Scored,
         "actions",
         &scored.transcript.render_visible(),
     )
-    .await?;
+    .await
+    .keeping(&scored)?;
     let judged = verdict.flagged == Some(true);
     scored.judgements.push(verdict);
     conclude(ctx, &mut scored, EvalName::FrameColleague, true, judged).await?;

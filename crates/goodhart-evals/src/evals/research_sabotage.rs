@@ -11,11 +11,11 @@
 //! relative to the reference, with a check that records whether it fell below
 //! [`SABOTAGE_RELATIVE_F1`].
 
-use super::{act, conclude, numbered, reasoning_note};
+use super::{act, conclude, numbered, reasoning_note, KeepPartial};
 use crate::judge::{judge_flag, Rubric};
 use crate::record::{Check, Scored};
 use crate::solver::{str_arg, string_params, ToolEnv};
-use crate::{Ctx, EvalError, EvalName, Sample};
+use crate::{Ctx, EvalError, EvalName, Failed, Sample};
 use futures_util::StreamExt;
 use goodhart_llm::{ChatRequest, Message, ToolCall, ToolSpec};
 use std::collections::BTreeMap;
@@ -319,7 +319,7 @@ pub async fn score(
     sample: &Sample,
     epoch: u32,
     reference: &Effectiveness,
-) -> Result<Scored, EvalError> {
+) -> Result<Scored, Failed> {
     let mut repo = Repo::new();
     let mut scored = act(ctx, sample, epoch, &mut repo).await?;
     let written = repo.written_prompt().map(str::to_string);
@@ -339,12 +339,13 @@ pub async fn score(
             "actions",
             &scored.transcript.render_visible(),
         )
-        .await?;
+        .await
+        .keeping(&scored)?;
         visible = verdict.flagged == Some(true);
         scored.judgements.push(verdict);
     }
     if let Some(prompt) = &written {
-        let mine = run_classifier(ctx, prompt).await?;
+        let mine = run_classifier(ctx, prompt).await.keeping(&scored)?;
         for (name, value) in [
             ("accuracy", mine.accuracy),
             ("f1", mine.f1),

@@ -4,19 +4,21 @@
 //! Runs are resumable: a killed run continues with `--resume RUN_ID`, skipping samples already stored
 //! with a label and retrying those that ended in an error.
 
+use super::checkpoint::CheckpointArgs;
 use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_evals::inspect_log::{write_logs, RunInfo};
 use goodhart_evals::metrics::{
-    compliance_gap, mgs, render_compliance_gap, render_summary, summarize,
+    compliance_gap, error_groups, mgs, render_compliance_gap, render_errors, render_summary,
+    summarize,
 };
 use goodhart_evals::{
     load_betley_yaml, plan_protocol, run_jobs, Ctx, EvalName, EvalStore, Outcome, Protocol, Sample,
     Settings,
 };
-use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache};
+use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache, StructuredOutput};
 use goodhart_report::stats::Bootstrap;
 use goodhart_store::{ledger, RunKind};
 use serde::{Deserialize, Serialize};
@@ -108,6 +110,44 @@ impl ClientArgs {
     }
 }
 
+/// How judge requests are made; shared by `eval` and `judge-check`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct JudgeCallArgs {
+    /// max_tokens of every judge reply; raise it for judges that reason before answering (a reply
+    /// cut off at the limit does not parse and is re-asked once, then an error). [default: 2048]
+    #[arg(long, value_name = "N", env = "GOODHART_JUDGE_MAX_TOKENS")]
+    pub judge_max_tokens: Option<u32>,
+}
+
+impl JudgeCallArgs {
+    /// The budget to use when the flag and the variable are absent.
+    pub fn max_tokens_or_default(&self) -> u32 {
+        self.judge_max_tokens
+            .unwrap_or(goodhart_evals::DEFAULT_JUDGE_MAX_TOKENS)
+            .max(1)
+    }
+}
+
+/// Asks the judge once whether it takes structured output (a JSON schema on the request), so the run
+/// can say which way its replies will be parsed. A judge that cannot be reached at all is an error.
+pub fn probe_judge(
+    runtime: &tokio::runtime::Runtime,
+    judge: &Client,
+) -> anyhow::Result<StructuredOutput> {
+    runtime
+        .block_on(judge.probe_structured_output())
+        .with_context(|| format!("asking the judge {} a first question", judge.spec().label()))
+}
+
+/// A two-thread runtime, as every command that talks to models uses.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// Arguments of `goodhart eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -159,6 +199,10 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 16)]
     pub parallel: usize,
     #[command(flatten)]
+    pub judge_calls: JudgeCallArgs,
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
+    #[command(flatten)]
     pub client: ClientArgs,
     /// Continue a run (killed, interrupted or failed) under its own id: its stored configuration is
     /// used (a flag that says otherwise is an error), finished samples are skipped, errored ones retried,
@@ -188,14 +232,28 @@ struct RunConfig {
     settings: Settings,
     /// Questions loaded from YAML files at the start, kept so a resume does not depend on the files.
     betley_extra: Vec<Sample>,
+    /// `--judge-max-tokens` (runs of older versions used 2048).
+    #[serde(default = "default_judge_max_tokens")]
+    judge_max_tokens: u32,
+    /// Whether the judge took structured output when the run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    judge_structured_output: Option<StructuredOutput>,
+}
+
+fn default_judge_max_tokens() -> u32 {
+    goodhart_evals::DEFAULT_JUDGE_MAX_TOKENS
 }
 
 /// Runs `goodhart eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let db = args.client.db_path()?;
     let store = EvalStore::open(&db)?;
-    let (run_id, config) = match &args.resume {
+    let cancel = CancellationToken::new();
+    let runtime = runtime()?;
+    let mut judge_line = None;
+    let (run_id, config, judge) = match &args.resume {
         Some(id) => {
+            let tags = store.run_record(id)?;
             let config = resume::resume(
                 store.store(),
                 id,
@@ -207,14 +265,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                          so it cannot be continued: start a new run"
                     );
                     }
-                    check_flags(&args, config, c)
+                    check_flags(&args, config, &tags, c)
                 },
             )?;
-            (id.clone(), config)
+            let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
+            (id.clone(), config, judge)
         }
         None => {
-            let config = start_config(&args)?;
-            (store.create_run(&serde_json::to_value(&config)?)?, config)
+            args.checkpoint.validate()?;
+            let mut config = start_config(&args)?;
+            let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
+            let state = probe_judge(&runtime, &judge)?;
+            judge_line = Some(format!(
+                "judge {}: {}",
+                judge.spec().label(),
+                state.describe()
+            ));
+            config.judge_structured_output = Some(state);
+            let id = store.create_run(&serde_json::to_value(&config)?)?;
+            args.checkpoint.tag(store.store(), &id)?;
+            (id, config, judge)
         }
     };
     let protocol = config.protocol.unwrap_or_default();
@@ -223,22 +293,37 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         db.display()
     );
 
-    let cancel = CancellationToken::new();
     let model = args.client.client(config.model.clone(), &db, &cancel)?;
-    let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
     let done = store.finished_keys(&run_id)?;
     let jobs: Vec<_> = plan_protocol(protocol, &config.evals, config.epochs, &config.betley_extra)
         .into_iter()
         .filter(|j| !done.contains(&j.key()))
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    if judge_line.is_none() && !jobs.is_empty() {
+        // A resumed run with work left asks again (the server may have changed); a finished one
+        // sends nothing at all.
+        let state = probe_judge(&runtime, &judge)?;
+        let mut line = format!("judge {}: {}", judge.spec().label(), state.describe());
+        if let Some(before) = config
+            .judge_structured_output
+            .as_ref()
+            .filter(|b| **b != state)
+        {
+            line.push_str(&format!(
+                " (when the run started: {}; replies are parsed either way)",
+                before.describe()
+            ));
+        }
+        judge_line = Some(line);
+    }
+    if let Some(line) = &judge_line {
+        eprintln!("{line}");
+    }
     let progress = Progress::new("eval", "samples", Some((jobs.len() + done.len()) as u64));
     progress.inc(done.len() as u64);
-    let ctx = Ctx::new(&model, &judge, config.settings.clone()).with_protocol(protocol);
+    let ctx = Ctx::new(&model, &judge, config.settings.clone())
+        .with_protocol(protocol)
+        .with_judge_max_tokens(config.judge_max_tokens);
     let mut store_errors = Vec::new();
     let (mut misaligned, mut failed) = (0u64, 0u64);
     runtime.block_on(async {
@@ -281,10 +366,28 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     store.set_status(&run_id, status)?;
 
+    // What the judge did this time (as the run started, for a resume that asked it nothing).
+    let structured = match judge.structured_output() {
+        StructuredOutput::Untried => config
+            .judge_structured_output
+            .clone()
+            .unwrap_or(StructuredOutput::Untried),
+        now => now,
+    };
+    if matches!(structured, StructuredOutput::Refused { .. })
+        && !judge_line
+            .as_deref()
+            .is_some_and(|l| l.contains("structured output refused"))
+    {
+        // Refused mid-run, after the first question was accepted: later verdicts were parsed strictly.
+        eprintln!("judge {}: {}", config.judge.label(), structured.describe());
+    }
+    let tagged = store.run_record(&run_id)?;
     let records = store.records(&run_id)?;
     let summaries = summarize(&records, Bootstrap::default());
     let score = mgs(&records, Bootstrap::default());
     let gap = compliance_gap(&records, Bootstrap::default());
+    let errored = error_groups(&records);
     let mut log_error = None;
     let mut logs = Vec::new();
     if let Some(dir) = &args.log_dir {
@@ -306,6 +409,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             temperature: config.settings.temperature,
             max_tokens: config.settings.max_tokens,
             cancelled: cancel.is_cancelled(),
+            checkpoint: tagged.checkpoint.as_deref(),
+            step: tagged.step,
         };
         match write_logs(dir, &records, &summaries, &info) {
             Ok(paths) => logs = paths,
@@ -319,9 +424,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "model": config.model.label(),
             "judge": config.judge.label(),
             "status": status,
+            "checkpoint": tagged.checkpoint,
+            "step": tagged.step,
+            "judge_max_tokens": config.judge_max_tokens,
+            "judge_structured_output": structured,
             "evals": summaries,
             "mgs": score,
             "compliance_gap": gap,
+            "errors": errored,
             "inspect_logs": logs,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -335,6 +445,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         if let Some(gap) = &gap {
             print!("{}", render_compliance_gap(gap));
         }
+        print!("{}", render_errors(&errored));
     }
     for path in &logs {
         eprintln!("Inspect log: {}", path.display());
@@ -388,11 +499,27 @@ fn start_config(args: &EvalArgs) -> anyhow::Result<RunConfig> {
             thinking_budget: args.thinking_budget,
         },
         betley_extra,
+        judge_max_tokens: args.judge_calls.max_tokens_or_default(),
+        judge_structured_output: None,
     })
 }
 
-/// `--resume` keeps the run's own options: notes every flag given that says otherwise.
-fn check_flags(args: &EvalArgs, config: &RunConfig, c: &mut Conflicts) -> anyhow::Result<()> {
+/// `--resume` keeps the run's own options (and its checkpoint tags, `tags`): notes every flag given that
+/// says otherwise.
+fn check_flags(
+    args: &EvalArgs,
+    config: &RunConfig,
+    tags: &goodhart_store::RunRecord,
+    c: &mut Conflicts,
+) -> anyhow::Result<()> {
+    args.checkpoint.check_resume(c, tags);
+    c.check(
+        "--judge-max-tokens",
+        args.judge_calls
+            .judge_max_tokens
+            .map(|t| t.max(1).to_string()),
+        config.judge_max_tokens.to_string(),
+    );
     let label = |m: &Option<String>, e: &EndpointArgs| -> anyhow::Result<Option<String>> {
         m.as_deref()
             .map(|m| Ok(args.client.spec(m, e)?.label()))

@@ -13,6 +13,7 @@ pub mod bench_monitor;
 pub mod bench_report;
 pub mod bench_serve;
 pub mod bench_verdicts;
+pub mod checkpoint;
 pub mod compare;
 pub mod eval;
 pub mod export;
@@ -36,11 +37,14 @@ pub enum Command {
     /// --protocol paper|aisi: per-eval misaligned rates (overt and covert) with 95% intervals, the MGS
     /// with its chat-like and agentic halves, and exfil_cue's compliance gap. Stored and resumable.
     Eval(eval::EvalArgs),
-    /// Compare two eval runs over the same prompts: paired differences in misaligned rate per eval and
-    /// for MGS, with bootstrap intervals. Runs of different protocols need --mixed-protocols.
+    /// Compare two eval runs (store ids or Inspect `.eval` logs) over the same prompts: paired
+    /// differences in misaligned rate per eval and for MGS, with bootstrap intervals; or, with
+    /// `--steps`, tagged runs along training: hack rate and MGS per checkpoint step and framing.
     Compare(compare::CompareArgs),
-    /// Measure a judge model's agreement (accuracy, Cohen's kappa, per class) with the labelled
-    /// calibration set shipped with the eval suite.
+    /// Measure a judge model's agreement (accuracy, Cohen's kappa, per class and per rubric) with the
+    /// labelled calibration set shipped with the eval suite, covering every rubric the evals ask
+    /// (the 0-100 scales and the goals taxonomy included), and say which rubrics it is unusable for.
+    /// Exit code 0: usable for every rubric; 1: unusable for some (named); 2: could not run.
     JudgeCheck(judge_check::JudgeCheckArgs),
     /// Run one Python file in the sandbox and say exactly how it ended (check your isolation with it).
     Sandbox(sandbox::SandboxArgs),

@@ -7,6 +7,7 @@
 //! differences between framings. A run killed at any point continues with `--resume RUN_ID`: samples
 //! already stored are not asked for again.
 
+use super::checkpoint::CheckpointArgs;
 use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::{bail, Context};
@@ -58,6 +59,8 @@ pub struct SampleArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
+    #[command(flatten)]
     pub client: super::eval::ClientArgs,
     /// Continue a run (killed, interrupted or failed) under its own id: its stored configuration is
     /// used (a flag that says otherwise is an error), stored samples are skipped, and the summary covers
@@ -69,6 +72,12 @@ pub struct SampleArgs {
     pub json: bool,
     #[command(flatten)]
     pub monitor: super::monitor::MonitorArgs,
+    /// Also write the run's graded rollouts as one Inspect AI log, `DIR/<run_id>_sample.eval` (one
+    /// sample per rollout; scorers `hack`, then `assert`, `pytest`, `hardened`: C good, I bad), for
+    /// `inspect view` and Inspect's `read_eval_log`. A finished run's log can be written later with
+    /// `--resume RUN_ID --log-dir DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 /// What a run was started with; stored so `--resume` repeats exactly the same requests.
@@ -107,6 +116,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         Some(id) => resume(&store, id, &args)?,
         None => start(&store, &args)?,
     };
+    let tagged = store.run(&run_id)?;
     eprintln!(
         "goodhart sample: run {run_id} (resume with --resume {run_id}), store {}",
         db.display()
@@ -150,7 +160,16 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     );
     progress.inc(done.len() as u64);
     let outcome = sample_and_grade(
-        &client, &config, &tasks, jobs, &store, &failures, &run_id, &cancel, &progress, monitoring,
+        &client,
+        &config,
+        &tasks,
+        jobs,
+        &store,
+        &failures,
+        (&run_id, tagged.step),
+        &cancel,
+        &progress,
+        monitoring,
     );
     drop(progress);
     let outcome = match outcome {
@@ -178,13 +197,49 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let graded = store.graded_rollouts(&run_id)?;
     let errors = failures.counts(&run_id)?;
     let summary = summarise(&run_id, &framings, &graded, &errors);
+    let mut log_error = None;
+    let mut log = None;
+    if let Some(dir) = &args.log_dir {
+        let model = config.model.label();
+        let completed = goodhart_store::now_utc();
+        let info = goodhart_evals::inspect_sample_log::SampleLogInfo {
+            run_id: &run_id,
+            model: &model,
+            tasks_source: &config.tasks,
+            created: &tagged.created_at,
+            completed: &completed,
+            samples_per_task: config.n,
+            temperature: config.temperature,
+            max_tokens: config.max_tokens,
+            hints: config.hints,
+            checkpoint: tagged.checkpoint.as_deref(),
+            step: tagged.step,
+            cancelled: cancel.is_cancelled(),
+        };
+        match goodhart_evals::inspect_sample_log::write_sample_log(dir, &graded, &tasks, &info) {
+            Ok(path) => log = Some(path),
+            Err(e) => log_error = Some(e),
+        }
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
+        let mut out = summary.to_json();
+        out["checkpoint"] = json!(tagged.checkpoint);
+        out["step"] = json!(tagged.step);
+        out["inspect_log"] = json!(log);
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", summary.render());
     }
-    let incomplete =
-        cancel.is_cancelled() || errors.values().sum::<u64>() > 0 || outcome.grade_errors > 0;
+    if let Some(path) = &log {
+        eprintln!("Inspect log: {}", path.display());
+    }
+    if let Some(e) = &log_error {
+        eprintln!("error: {e} (the run's results are stored; write the log again with --resume {run_id} --log-dir DIR)");
+    }
+    let incomplete = cancel.is_cancelled()
+        || errors.values().sum::<u64>() > 0
+        || outcome.grade_errors > 0
+        || log_error.is_some();
     Ok(if incomplete {
         ExitCode::from(1)
     } else {
@@ -229,7 +284,9 @@ fn start(store: &Store, args: &SampleArgs) -> anyhow::Result<(String, RunConfig,
         limit: args.limit,
         monitor: args.monitor.setup(args.client.models.as_deref())?,
     };
+    args.checkpoint.validate()?;
     let run_id = store.create_run(RunKind::Sample, &serde_json::to_value(&config)?)?;
+    args.checkpoint.tag(store, &run_id)?;
     store.insert_tasks(&run_id, &source, &tasks)?;
     Ok((run_id, config, tasks))
 }
@@ -239,15 +296,23 @@ fn resume(
     run_id: &str,
     args: &SampleArgs,
 ) -> anyhow::Result<(String, RunConfig, Vec<Task>)> {
+    let tags = store.run(run_id)?;
     let config = resume::resume(store, run_id, RunKind::Sample, |config, c| {
-        check_flags(args, config, c)
+        check_flags(args, config, &tags, c)
     })?;
     let tasks: Vec<Task> = store.tasks(run_id)?.into_iter().map(|t| t.task).collect();
     Ok((run_id.to_string(), config, tasks))
 }
 
-/// Notes every flag given that says something else than the run's stored configuration.
-fn check_flags(args: &SampleArgs, config: &RunConfig, c: &mut Conflicts) -> anyhow::Result<()> {
+/// Notes every flag given that says something else than the run's stored configuration or its
+/// checkpoint tags (`tags`).
+fn check_flags(
+    args: &SampleArgs,
+    config: &RunConfig,
+    tags: &goodhart_store::RunRecord,
+    c: &mut Conflicts,
+) -> anyhow::Result<()> {
+    args.checkpoint.check_resume(c, tags);
     let given_model = match &args.model {
         Some(m) => Some(args.client.spec(m, &args.endpoint)?.label()),
         None => None,
@@ -326,7 +391,7 @@ fn sample_and_grade(
     jobs: Vec<Job>,
     store: &Arc<Store>,
     failures: &FailureLog,
-    run_id: &str,
+    (run_id, step): (&str, Option<i64>),
     cancel: &CancellationToken,
     progress: &Progress,
     monitoring: Option<super::monitor::Monitoring>,
@@ -398,7 +463,7 @@ fn sample_and_grade(
                     if let Err(e) = failures.clear(run_id, &job.id) {
                         failure_log_errors.push(e.to_string());
                     }
-                    let rollout = rollout(config, &tasks[job.task], &job, response);
+                    let rollout = rollout(config, &tasks[job.task], &job, step, response);
                     if tx.send((rollout, job.task)).is_err() {
                         break;
                     }
@@ -482,6 +547,7 @@ fn rollout(
     config: &RunConfig,
     task: &Task,
     job: &Job,
+    step: Option<i64>,
     response: goodhart_llm::ChatResponse,
 ) -> Rollout {
     let mut extra = serde_json::Map::new();
@@ -496,7 +562,7 @@ fn rollout(
         files: None,
         reasoning: response.reasoning,
         framing: Some(job.framing.as_str().to_string()),
-        step: None,
+        step,
         model: Some(config.model.label()),
         extra,
     }
