@@ -237,7 +237,7 @@ fn sample_script() -> goodhart_llm::fake::Script {
             format!("```python\n{}\n```", reference.trim())
         };
         FakeReply::Delay(
-            Duration::from_millis(60),
+            Duration::from_millis(200),
             Box::new(FakeReply::Answer(FakeAnswer::text(text))),
         )
     })
@@ -266,12 +266,14 @@ async fn sample_killed_twenty_times_loses_and_duplicates_nothing() {
     let plan = [
         "--tasks",
         "bundled",
+        // 96 rollouts at 200 ms a request and kills at 0.1-1.2 s: with 24 at 60 ms a quick machine
+        // finished the run before the twentieth kill.
         "--limit",
         "3",
         "--framing",
         "neutral,please_hack",
         "-n",
-        "4",
+        "16",
     ];
     let (s1, clean_db) = (sample.clone(), dir.path().join("clean.db"));
     let clean = tokio::task::spawn_blocking(move || comparable(output_json(s1(&clean_db, &plan))))
@@ -285,7 +287,7 @@ async fn sample_killed_twenty_times_loses_and_duplicates_nothing() {
             &db2,
             RunKind::Sample,
             6,
-            (100, 2500),
+            (100, 1200),
             &|| s2(&db2, &plan),
             &|id: &str| s2(&db2, &["--resume", id]),
         )
@@ -302,7 +304,7 @@ async fn sample_killed_twenty_times_loses_and_duplicates_nothing() {
     let store = Store::open(&db).unwrap();
     let stored = store.graded_rollouts(&run_id).unwrap();
     let ids: BTreeSet<&str> = stored.iter().map(|g| g.rollout.id.as_str()).collect();
-    assert_eq!((stored.len(), ids.len()), (24, 24), "store rows");
+    assert_eq!((stored.len(), ids.len()), (96, 96), "store rows");
     let run = store.run(&run_id).unwrap();
     assert_eq!(run.status, "done");
     println!(
