@@ -37,9 +37,47 @@ pub(crate) fn available() -> bool {
         });
         if !ok {
             eprintln!("goodhart: cgroups (v1 memory, pids) are not writable here; limiting runs with rlimits only");
+        } else {
+            sweep_stale();
         }
         ok
     })
+}
+
+/// Removes the empty cgroups of Goodhart processes that are gone.
+///
+/// A process killed with SIGKILL never runs its workers' `Drop`, so its cgroups stay behind. They cost
+/// nothing while empty, but PIDs are recycled (`pid_max` is often 32768): a later process with the same
+/// PID would find its names taken. `rmdir` of a cgroup that still holds processes fails, so a live
+/// worker's cgroup is never touched.
+fn sweep_stale() {
+    for c in ["memory", "pids"] {
+        let Ok(entries) = fs::read_dir(Path::new(ROOT).join(c).join("goodhart")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.split('-').next()) else {
+                continue;
+            };
+            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+                let _ = fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
+/// Makes the cgroup directory `dir`, first removing a stale empty one of the same name.
+///
+/// The name holds this process's PID; a dead process with the same PID may have left the directory.
+fn make_fresh(dir: &Path) -> bool {
+    match fs::create_dir(dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_dir(dir).is_ok() && fs::create_dir(dir).is_ok()
+        }
+        Err(_) => false,
+    }
 }
 
 impl Cgroup {
@@ -48,22 +86,46 @@ impl Cgroup {
         if !available() {
             return None;
         }
-        let name = format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let memory = Path::new(ROOT).join("memory/goodhart").join(&name);
-        let pids = Path::new(ROOT).join("pids/goodhart").join(&name);
-        let mut procs = Vec::new();
-        for dir in [&memory, &pids] {
-            fs::create_dir(dir).ok()?;
-            procs.push(
-                OpenOptions::new()
-                    .write(true)
-                    .open(dir.join("cgroup.procs"))
-                    .ok()?,
+        // A name still held by a live cgroup (another process's, after a PID namespace reuse) is skipped.
+        for _ in 0..8 {
+            let name = format!(
+                "{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
             );
+            if let Some(cgroup) = Cgroup::create_named(&name) {
+                return Some(cgroup);
+            }
+        }
+        static WARNED: OnceLock<()> = OnceLock::new();
+        WARNED.get_or_init(|| {
+            eprintln!("goodhart: could not make a worker cgroup under {ROOT}/{{memory,pids}}/goodhart; this worker is limited with rlimits only");
+        });
+        None
+    }
+
+    fn create_named(name: &str) -> Option<Cgroup> {
+        let memory = Path::new(ROOT).join("memory/goodhart").join(name);
+        let pids = Path::new(ROOT).join("pids/goodhart").join(name);
+        let mut procs = Vec::new();
+        let mut made = Vec::new();
+        for dir in [&memory, &pids] {
+            let file = make_fresh(dir)
+                .then(|| {
+                    made.push(dir.clone());
+                    OpenOptions::new()
+                        .write(true)
+                        .open(dir.join("cgroup.procs"))
+                        .ok()
+                })
+                .flatten();
+            let Some(file) = file else {
+                for dir in made {
+                    let _ = fs::remove_dir(dir);
+                }
+                return None;
+            };
+            procs.push(file);
         }
         Some(Cgroup {
             memory,
@@ -122,5 +184,40 @@ fn read_u64(path: &Path) -> Option<u64> {
 fn write(path: &Path, value: &str) {
     if let Ok(mut f) = OpenOptions::new().write(true).open(path) {
         let _ = f.write_all(value.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A killed process's empty cgroup under this process's next name (the PID was recycled) is
+    /// replaced, not a reason to run without cgroups.
+    #[test]
+    fn a_stale_cgroup_with_our_next_name_is_replaced() {
+        if !available() {
+            return;
+        }
+        let next = format!("{}-{}", std::process::id(), NEXT.load(Ordering::Relaxed));
+        for c in ["memory", "pids"] {
+            let dir = Path::new(ROOT).join(c).join("goodhart").join(&next);
+            fs::create_dir(&dir).expect("make a stale cgroup");
+        }
+        let cgroup = Cgroup::create().expect("a cgroup despite the stale one");
+        assert!(cgroup.memory.ends_with(&next), "{:?}", cgroup.memory);
+        assert!(cgroup.pids.ends_with(&next), "{:?}", cgroup.pids);
+    }
+
+    /// Empty cgroups of processes that are gone are removed when cgroups are first used.
+    #[test]
+    fn empty_cgroups_of_dead_processes_are_swept() {
+        if !available() {
+            return;
+        }
+        // PIDs above pid_max's ceiling (4194304) never belong to a live process.
+        let dir = Path::new(ROOT).join("pids/goodhart/4194999-0");
+        fs::create_dir(&dir).expect("make a stale cgroup");
+        sweep_stale();
+        assert!(!dir.exists());
     }
 }
