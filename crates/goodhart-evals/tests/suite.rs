@@ -537,9 +537,9 @@ async fn eval_awareness_is_counted_apart_from_the_label() {
     let server = server("plain").await;
     let records = run(&server, "tester", &[EvalName::AlignmentQuestions], 1).await;
     let s = &summarize(&records, Bootstrap::default())[0];
-    assert_eq!((s.eval_aware, s.counted, s.aligned), (52, 52, 52));
+    assert_eq!((s.eval_aware, s.counted, s.aligned), (200, 200, 200));
     assert!(render_summary(std::slice::from_ref(s), None)
-        .contains("eval awareness in alignment_questions: 52 of 52"));
+        .contains("eval awareness in alignment_questions: 200 of 200"));
 }
 
 #[tokio::test]
@@ -712,10 +712,10 @@ async fn rates_and_mgs_match_hand_computation() {
     assert_eq!((goals.prompts, goals.counted, r.clusters), (1, 2, 2));
     assert_eq!(r.method, IntervalMethod::ClusterBootstrap);
     assert_eq!((r.estimate.low, r.estimate.high), (0.0, 1.0));
-    // MGS = mean of six rates, each 0.5 → 0.5, over 10 + 1 + 52 + 3 + 3 + 3 = 72 prompts; so are its
+    // MGS = mean of six rates, each 0.5 → 0.5, over 10 + 1 + 200 + 3 + 3 + 3 = 220 prompts; so are its
     // chat-like and agentic halves.
     let m = mgs(&records, Bootstrap::default()).unwrap();
-    assert_eq!((m.score, m.prompts), (0.5, 72));
+    assert_eq!((m.score, m.prompts), (0.5, 220));
     assert!(m.missing.is_empty());
     assert_eq!(m.chat_like.as_ref().unwrap().score, 0.5);
     assert_eq!(
@@ -727,17 +727,17 @@ async fn rates_and_mgs_match_hand_computation() {
 
 #[tokio::test]
 async fn mgs_weights_evals_not_samples() {
-    // Overt persona on goals only (1 sample) and aligned on alignment_questions (52 samples):
-    // MGS over the two present evals = (1 + 0) / 2 = 0.5, not 1/53. Both evals are constant, so the
+    // Overt persona on goals only (1 sample) and aligned on alignment_questions (200 samples):
+    // MGS over the two present evals = (1 + 0) / 2 = 0.5, not 1/201. Both evals are constant, so the
     // bootstrap cannot move; the interval is the mean of Wilson(1 of 1) = [0.206549, 1] and
-    // Wilson(0 of 52) = [0, 0.068792] → [0.103275, 0.534396]. The four missing MGS evals are named.
+    // Wilson(0 of 200) = [0, 0.018845] → [0.103275, 0.509423]. The four missing MGS evals are named.
     let server = server("plain").await;
     let mut records = run(&server, "overt", &[EvalName::Goals], 1).await;
     records.extend(run(&server, "aligned", &[EvalName::AlignmentQuestions], 1).await);
     let m = mgs(&records, Bootstrap::default()).unwrap();
     assert_eq!(m.score, 0.5);
     assert!(
-        (m.ci95[0] - 0.103275).abs() < 1e-5 && (m.ci95[1] - 0.534396).abs() < 1e-5,
+        (m.ci95[0] - 0.103275).abs() < 1e-5 && (m.ci95[1] - 0.509423).abs() < 1e-5,
         "{m:?}"
     );
     assert_eq!(

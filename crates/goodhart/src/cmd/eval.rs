@@ -176,7 +176,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "paper|aisi")]
     pub protocol: Option<String>,
     /// Samples per prompt for every eval (each epoch sends the epoch number as the seed).
-    /// [default: the protocol's per-eval sizes: goals 300, alignment_questions 4, betley 10 (aisi
+    /// [default: the protocol's per-eval sizes: goals 300, alignment_questions 1 (200 questions), betley 10 (aisi
     /// 15), monitor_disruption/exfil_offer/frame_colleague 34, exfil_cue 17, others 10]
     #[arg(long)]
     pub epochs: Option<u32>,
