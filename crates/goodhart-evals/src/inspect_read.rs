@@ -6,7 +6,8 @@
 //! crate [`crate::inspect_log`] writes with. A log is one eval: its task names the eval
 //! (`goodhart/<eval>`, or a bare eval name); each sample's `misaligned` score gives the label (`C`
 //! aligned, `I` misaligned, overt unless its metadata says covert, `N` excluded) and a sample with an
-//! error and no score is an error record. Sample ids pair with stored ones through the
+//! error and no score is an error record, with the stage and kind our own logs keep in its
+//! `metadata.goodhart_error` (so an errored sample round-trips its reason). Sample ids pair with stored ones through the
 //! `goodhart_sample_id` metadata our logs carry, otherwise as `<eval>/<id>`.
 
 use crate::inspect_log::SCORER;
@@ -201,6 +202,18 @@ pub fn read_log(path: &Path) -> Result<LogRecords, InspectReadError> {
             _ => return Err(at(&format!("has no `{SCORER}` score and no error"))),
         };
         let mut scored = Scored::new(Transcript::default());
+        if matches!(outcome, Outcome::Error { .. }) {
+            // Our own logs keep the stage and kind of an error here (Inspect's error has no place for
+            // them); a foreign log has none, and that is no fault.
+            scored.error = match &s["metadata"]["goodhart_error"] {
+                Value::Null => None,
+                reason => Some(serde_json::from_value(reason.clone()).map_err(|e| {
+                    at(&format!(
+                        "`metadata.goodhart_error` is not a stage, kind and message: {e}"
+                    ))
+                })?),
+            };
+        }
         scored.outcome = outcome;
         records.push(SampleRecord {
             eval: eval.as_str().to_string(),

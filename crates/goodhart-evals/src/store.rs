@@ -47,10 +47,20 @@ impl EvalStore {
         })
     }
 
-    /// Opens the store at `path` only if it exists (for commands that only read runs).
-    pub fn open_existing(path: &Path) -> Result<EvalStore, StoreError> {
+    /// Opens the store at `path` to continue a run in it: a missing file is an error naming it (a run
+    /// to resume cannot be in a store that does not exist), never a new empty store.
+    pub fn open_to_continue(path: &Path) -> Result<EvalStore, StoreError> {
         Ok(EvalStore {
             store: Store::open_existing(path)?,
+        })
+    }
+
+    /// Opens the store at `path` for reading only (for commands that only read runs): a missing file is
+    /// an error naming it, never a new empty store, and nothing is written, not even a migration, so
+    /// `compare` can read a store a running eval is filling, or a read-only copy.
+    pub fn open_read_only(path: &Path) -> Result<EvalStore, StoreError> {
+        Ok(EvalStore {
+            store: Store::open_read_only(path)?,
         })
     }
 
@@ -245,5 +255,28 @@ mod tests {
             store.records("nope"),
             Err(StoreError::NoSuchRun(_))
         ));
+    }
+
+    #[test]
+    fn readers_read_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        let missing = dir.path().join("typo.db");
+        assert!(EvalStore::open_read_only(&missing).is_err());
+        assert!(
+            !missing.exists(),
+            "a reader made a store at a mistyped path"
+        );
+        let run = {
+            let store = EvalStore::open(&path).unwrap();
+            let run = store.create_run(&serde_json::json!({})).unwrap();
+            store.put(&run, &record("a", Outcome::Overt)).unwrap();
+            run
+        };
+        let reader = EvalStore::open_read_only(&path).unwrap();
+        assert_eq!(reader.records(&run).unwrap().len(), 1);
+        assert!(reader.put(&run, &record("b", Outcome::Aligned)).is_err());
+        assert!(reader.create_run(&serde_json::json!({})).is_err());
+        assert_eq!(reader.records(&run).unwrap().len(), 1);
     }
 }

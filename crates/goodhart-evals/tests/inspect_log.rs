@@ -715,6 +715,18 @@ fn eval_logs_read_back_as_the_records_they_were_written_from() {
         .map(|r| (r.key(), r.scored.outcome.as_str()))
         .collect();
     assert_eq!(got, written);
+    // An errored sample comes back with its stage, kind and message, not only the message.
+    let errors: Vec<_> = log.records.iter().map(|r| r.scored.error.clone()).collect();
+    let written_errors: Vec<_> = records()
+        .into_iter()
+        .filter(|r| r.eval == "goals")
+        .map(|r| r.scored.error)
+        .collect();
+    assert_eq!(errors, written_errors);
+    assert_eq!(
+        errors.iter().flatten().map(|e| e.key()).collect::<Vec<_>>(),
+        ["judge/unparseable"]
+    );
     // Not a zip at all: an error naming the file.
     let junk = dir.path().join("junk.eval");
     std::fs::write(&junk, b"not a zip").unwrap();
@@ -723,6 +735,46 @@ fn eval_logs_read_back_as_the_records_they_were_written_from() {
         err.contains("junk.eval") && err.contains("not a readable Inspect log"),
         "{err}"
     );
+}
+
+/// A `goodhart_error` that is not a stage, kind and message is refused, naming the member; a log
+/// without one (a foreign log) reads, its errors with no reason.
+#[test]
+fn error_reasons_in_logs_are_checked_not_guessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_all(dir.path());
+    let member = "samples/01_epoch_2.json";
+    let rewrite = |name: &str, reason: Option<Value>| {
+        let mut members: Vec<(String, Value)> = read_members(&paths[0])
+            .unwrap()
+            .into_iter()
+            .map(|(n, b)| (n, serde_json::from_slice(&b).unwrap()))
+            .collect();
+        let failed = &mut members.iter_mut().find(|(n, _)| n == member).unwrap().1;
+        let metadata = failed["metadata"].as_object_mut().unwrap();
+        match reason {
+            Some(reason) => metadata.insert("goodhart_error".into(), reason),
+            None => metadata.remove("goodhart_error"),
+        };
+        let path = dir.path().join(name);
+        goodhart_evals::inspect_log::write_members(&path, members).unwrap();
+        path
+    };
+    let bad = rewrite("bad.eval", Some(json!("judge failed")));
+    let err = read_log(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("bad.eval") && err.contains(member) && err.contains("goodhart_error"),
+        "{err}"
+    );
+    let foreign = rewrite("foreign.eval", None);
+    let log = read_log(&foreign).unwrap();
+    let errored: Vec<_> = log
+        .records
+        .iter()
+        .filter(|r| r.scored.outcome.as_str() == "error")
+        .collect();
+    assert_eq!(errored.len(), 1);
+    assert_eq!(errored[0].scored.error, None);
 }
 
 const SAMPLE_READER: &str = r#"

@@ -810,3 +810,29 @@ fn zip_member(bytes: &[u8], name: &str) -> Value {
     }
     panic!("no member {name} in the log");
 }
+
+/// A bad `--protocol` or `--evals` is refused (exit 2, naming the value) before the store is touched,
+/// so no empty store is left at `--db`; `--resume` into a store that does not exist makes none either.
+#[test]
+fn bad_flags_are_refused_before_a_store_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.db");
+    let new_run = ["eval", "--model", "openai/m", "--judge", "openai/j"];
+    for (flag, value, named) in [
+        ("--protocol", "anthropic", "unknown protocol `anthropic`"),
+        ("--evals", "goals,golas", "golas"),
+    ] {
+        let mut args = new_run.to_vec();
+        args.extend([flag, value]);
+        let out = goodhart_raw(&args, &db);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(named), "{flag}: {stderr}");
+        assert!(!db.exists(), "{flag} {value} left a store at --db");
+    }
+    let out = goodhart_raw(&["eval", "--resume", "eval-20260101-000000-0000"], &db);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("never.db"), "{stderr}");
+    assert!(!db.exists(), "--resume made a store at --db");
+}

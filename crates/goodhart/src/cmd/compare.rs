@@ -86,7 +86,7 @@ fn side(arg: &str, store: &mut Option<EvalStore>, db: &Path) -> anyhow::Result<S
     }
     let store: &EvalStore = match store {
         Some(open) => open,
-        empty => empty.insert(EvalStore::open_existing(db)?),
+        empty => empty.insert(EvalStore::open_read_only(db)?),
     };
     Ok(Side {
         label: arg.to_string(),
@@ -198,7 +198,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn steps(args: &CompareArgs, db: &Path, opts: Bootstrap) -> anyhow::Result<ExitCode> {
-    let store = EvalStore::open_existing(db)?;
+    let store = EvalStore::open_read_only(db)?;
     let runs = if args.runs.is_empty() {
         store.store().tagged_runs(args.checkpoint.as_deref())?
     } else {

@@ -176,7 +176,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "paper|aisi")]
     pub protocol: Option<String>,
     /// Samples per prompt for every eval (each epoch sends the epoch number as the seed).
-    /// [default: the protocol's per-eval sizes: goals 300, alignment_questions 4, betley 10 (aisi
+    /// [default: the protocol's per-eval sizes: goals 300, alignment_questions 1 (200 questions), betley 10 (aisi
     /// 15), monitor_disruption/exfil_offer/frame_colleague 34, exfil_cue 17, others 10]
     #[arg(long)]
     pub epochs: Option<u32>,
@@ -244,15 +244,33 @@ fn default_judge_max_tokens() -> u32 {
     goodhart_evals::DEFAULT_JUDGE_MAX_TOKENS
 }
 
+/// How a run starts: continuing a stored one, or new with its flags already checked.
+enum Start<'a> {
+    Resume(&'a String),
+    New(Box<RunConfig>),
+}
+
 /// Runs `goodhart eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let db = args.client.db_path()?;
-    let store = EvalStore::open(&db)?;
+    // Every flag of a new run is checked before the store is touched, so a mistyped `--protocol` or
+    // `--evals` leaves no empty store behind; a resumed run's store must already exist.
+    let start = match &args.resume {
+        Some(id) => Start::Resume(id),
+        None => {
+            args.checkpoint.validate()?;
+            Start::New(Box::new(start_config(&args)?))
+        }
+    };
+    let store = match start {
+        Start::New(_) => EvalStore::open(&db)?,
+        Start::Resume(_) => EvalStore::open_to_continue(&db)?,
+    };
     let cancel = CancellationToken::new();
     let runtime = runtime()?;
     let mut judge_line = None;
-    let (run_id, config, judge) = match &args.resume {
-        Some(id) => {
+    let (run_id, config, judge) = match start {
+        Start::Resume(id) => {
             let tags = store.run_record(id)?;
             let config = resume::resume(
                 store.store(),
@@ -271,9 +289,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
             (id.clone(), config, judge)
         }
-        None => {
-            args.checkpoint.validate()?;
-            let mut config = start_config(&args)?;
+        Start::New(config) => {
+            let mut config = *config;
             let judge = args.client.client(config.judge.clone(), &db, &cancel)?;
             let state = probe_judge(&runtime, &judge)?;
             judge_line = Some(format!(
