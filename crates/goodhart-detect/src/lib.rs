@@ -166,6 +166,7 @@ mod tests {
             unsplit: Vec::new(),
             reference: "def f(x):\n    return x\n".to_string(),
             tags: Vec::new(),
+            stdio: None,
         }
     }
 
