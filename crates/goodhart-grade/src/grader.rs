@@ -67,6 +67,8 @@ pub struct Grader {
     pub(crate) sandbox: Arc<Sandbox>,
     expected: Mutex<HashMap<String, Expected>>,
     pub(crate) case_timeout: Duration,
+    /// `verl_sandbox_fusion`'s call data per task id (wrapper stdin, expected printout).
+    pub(crate) verl_cases: Mutex<HashMap<String, Arc<Vec<(String, String)>>>>,
     /// Overrides stdin/stdout tasks' own comparators under `hardened` (`None`: each task's own).
     pub(crate) stdio_comparator: Option<Comparator>,
 }
@@ -82,6 +84,7 @@ impl Grader {
             expected: Mutex::new(HashMap::new()),
             case_timeout: Duration::from_secs(5),
             stdio_comparator: None,
+            verl_cases: Mutex::new(HashMap::new()),
         }
     }
 

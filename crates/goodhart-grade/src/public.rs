@@ -19,11 +19,16 @@ use goodhart_core::{Comparator, IoCase, StdioTests, Task, VerdictStatus};
 use goodhart_sandbox::{Limits, Outcome, Program, Status};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 const STDIO_PY: &str = include_str!("harness/stdio_main.py");
 const PRIME_CODE_PY: &str = include_str!("harness/prime_code_main.py");
 const HUMAN_EVAL_PY: &str = include_str!("harness/human_eval_main.py");
+const VERL_PRELUDE_PY: &str = include_str!("harness/verl_prelude.py");
+const VERL_CALL_CASES_PY: &str = include_str!("harness/verl_call_cases.py");
+const VERL_CALL_WRAPPER_PY: &str = include_str!("harness/verl_call_wrapper.py");
+const RESULTS: &str = "goodhart_results.jsonl";
 const JOB: &str = "goodhart_job.json";
 const SOLUTION: &str = "solution.py";
 
@@ -216,9 +221,12 @@ impl Grader {
     /// {__init__,utils}.py` @ verl-project/verl 1dda039). No code fence → 0 without running (`__init__.py`
     /// lines 47-61). One fresh run per case of the bare program (SandboxFusion's `python file.py`), 10 s,
     /// 1024 MB (verl's default `memory_limit_mb`). stdin/stdout: pass iff exit 0 and
-    /// `stdout.rstrip("\n") == expected.rstrip("\n")` (`utils.py` line 427). Call-based tasks run as
-    /// `assert_case` tests: the code sent is the program + `"\n\n"` + the case's assert (line 519), there
-    /// is no expected output, and exit 0 passes. Only the first 10 cases count (verl runs the rest and
+    /// `stdout.rstrip("\n") == expected.rstrip("\n")` (`utils.py` line 427). A call-based task whose
+    /// tests are assert code (HumanEval, MBPP) runs as `assert_case` tests: the code sent is the program +
+    /// `"\n\n"` + the case's assert (line 519), there is no expected output, and exit 0 passes. Other
+    /// call-based tasks run as verl's `fn_name` data: verl's wrapper (prelude + program + a driver that
+    /// parses stdin lines as JSON arguments and prints the result, exiting 0 even when the call raises,
+    /// lines 193-291) with the printout compared as above. Only the first 10 cases count (verl runs the rest and
     /// ignores them; they are not run here).
     pub(crate) fn run_verl_sandbox_fusion(
         &self,
@@ -238,10 +246,27 @@ impl Grader {
                     )
                 })
                 .collect(),
-            None => assert_cases(task)
+            None if task.test_code.is_some() || !task.unsplit.is_empty() => assert_cases(task)
                 .into_iter()
                 .map(|a| (format!("{solution}\n\n{a}"), String::new(), None))
                 .collect(),
+            None => match self.verl_call_cases(task) {
+                Ok(cases) => {
+                    let script = format!(
+                        "{VERL_PRELUDE_PY}\n{solution}\n{}",
+                        VERL_CALL_WRAPPER_PY.replace("FN_NAME", &format!("{:?}", task.entry_point))
+                    );
+                    cases
+                        .iter()
+                        .map(|(stdin, want)| (script.clone(), stdin.clone(), Some(want.clone())))
+                        .collect()
+                }
+                Err(why) => {
+                    let mut tally = Tally::new(task.cases().count().min(VERL_CASES));
+                    tally.fail(0, None, why);
+                    return tally.finish(submission);
+                }
+            },
         };
         let counted = scripts.len().min(VERL_CASES);
         let mut tally = Tally::new(counted);
@@ -267,6 +292,63 @@ impl Grader {
             }
         }
         tally.finish(submission)
+    }
+
+    /// A call-based task's cases as verl's call-based data holds them: the wrapper's stdin (one JSON
+    /// argument per line) and the text it prints for the expected value; from a trusted run, cached.
+    fn verl_call_cases(&self, task: &Task) -> Result<Arc<Vec<(String, String)>>, String> {
+        if let Some(hit) = self
+            .verl_cases
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&task.id).cloned())
+        {
+            return Ok(hit);
+        }
+        let job = json!({
+            "setup": task.test_setup.clone().unwrap_or_default(),
+            "cases": task.cases().map(|c| json!({"args": c.args, "expected": c.expected})).collect::<Vec<_>>(),
+        });
+        let outcome = self.run_once(
+            VERL_CALL_CASES_PY.to_string(),
+            job_file(&job),
+            "",
+            vec![RESULTS.to_string()],
+            self.limits(Duration::from_secs(10), None),
+        );
+        let items: Vec<Value> = outcome
+            .files
+            .get(RESULTS)
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .ok_or_else(|| {
+                format!(
+                    "the trusted run that writes verl's call data failed: {}",
+                    outcome.describe()
+                )
+            })?;
+        let cases = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                match (
+                    item.get("stdin").and_then(Value::as_str),
+                    item.get("expected").and_then(Value::as_str),
+                ) {
+                    (Some(stdin), Some(want)) => Ok((stdin.to_string(), want.to_string())),
+                    _ => Err(format!(
+                        "case {i} cannot be written as verl call data: {}",
+                        item.get("error")
+                            .and_then(Value::as_str)
+                            .unwrap_or("no data")
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let cases = Arc::new(cases);
+        if let Ok(mut cache) = self.verl_cases.lock() {
+            cache.insert(task.id.clone(), cases.clone());
+        }
+        Ok(cases)
     }
 
     /// `sandbox_fusion_judge`: SandboxFusion's own judges (bytedance/SandboxFusion @ 469de08).
@@ -425,6 +507,7 @@ impl Grader {
                 "io": if mode == "stdio" { cases.to_vec() } else { Vec::new() },
                 "timeout": alarm,
                 "out": out,
+                "prelude": VERL_PRELUDE_PY,
             });
             let outcome = self.run_once(
                 PRIME_CODE_PY.to_string(),

@@ -16,16 +16,7 @@ import signal
 import sys
 import types
 
-PRELUDE = (
-    "from string import *\nfrom re import *\nfrom datetime import *\nfrom collections import *\n"
-    "from heapq import *\nfrom bisect import *\nfrom copy import *\nfrom math import *\n"
-    "from random import *\nfrom statistics import *\nfrom itertools import *\nfrom functools import *\n"
-    "from operator import *\nfrom io import *\nfrom sys import *\nfrom json import *\n"
-    "from builtins import *\nfrom typing import *\nimport string\nimport re\nimport datetime\n"
-    "import collections\nimport heapq\nimport bisect\nimport copy\nimport math\nimport random\n"
-    "import statistics\nimport itertools\nimport functools\nimport operator\nimport io\nimport sys\n"
-    "import json\nsys.setrecursionlimit(6*10**5)\n"
-)
+PRELUDE = ""  # verl's star-import prelude (harness/verl_prelude.py), set from the job
 
 
 def as_json_value(value):
@@ -194,9 +185,11 @@ def run_test(job):
 
 
 def _main():
+    global PRELUDE
     with open("goodhart_job.json") as f:
         job = json.load(f)
     os.remove("goodhart_job.json")
+    PRELUDE = job["prelude"]
     run_test(job)
 
 
