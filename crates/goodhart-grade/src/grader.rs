@@ -58,6 +58,9 @@ pub struct ProfileRun {
     pub notes: Vec<String>,
 }
 
+/// A call-based task's cases as verl's data holds them: (wrapper stdin, expected printout) per case.
+pub(crate) type VerlCalls = Arc<Vec<(String, String)>>;
+
 /// Expected values of a task's cases, evaluated once in a trusted run.
 type Expected = Arc<Vec<Result<PyValue, String>>>;
 
@@ -68,7 +71,7 @@ pub struct Grader {
     expected: Mutex<HashMap<String, Expected>>,
     pub(crate) case_timeout: Duration,
     /// `verl_sandbox_fusion`'s call data per task id (wrapper stdin, expected printout).
-    pub(crate) verl_cases: Mutex<HashMap<String, Arc<Vec<(String, String)>>>>,
+    pub(crate) verl_cases: Mutex<HashMap<String, VerlCalls>>,
     /// Overrides stdin/stdout tasks' own comparators under `hardened` (`None`: each task's own).
     pub(crate) stdio_comparator: Option<Comparator>,
 }

@@ -12,7 +12,7 @@
 //! time limits are CPU seconds (the sandbox's rule, see `Limits`), set to the original's seconds.
 
 use crate::extract::{Extraction, Submission};
-use crate::grader::{assert_line, assert_test_file, ms, shorten, status_of, verdict};
+use crate::grader::{assert_line, assert_test_file, ms, shorten, status_of, verdict, VerlCalls};
 use crate::reason;
 use crate::{Grader, ProfileRun};
 use goodhart_core::{Comparator, IoCase, StdioTests, Task, VerdictStatus};
@@ -296,7 +296,7 @@ impl Grader {
 
     /// A call-based task's cases as verl's call-based data holds them: the wrapper's stdin (one JSON
     /// argument per line) and the text it prints for the expected value; from a trusted run, cached.
-    fn verl_call_cases(&self, task: &Task) -> Result<Arc<Vec<(String, String)>>, String> {
+    fn verl_call_cases(&self, task: &Task) -> Result<VerlCalls, String> {
         if let Some(hit) = self
             .verl_cases
             .lock()

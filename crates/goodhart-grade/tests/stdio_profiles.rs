@@ -211,3 +211,16 @@ fn human_eval_is_call_based_only() {
     assert_eq!(run.verdict.status, VerdictStatus::Failed);
     assert!(run.notes[0].contains("call-based tasks only"));
 }
+
+#[test]
+fn verl_sandbox_fusion_call_wrapper_passes_correct_answers_and_raising_ones_on_empty_expected() {
+    let task = goodhart_tasks::load("bundled")
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == "bundled/digit-sum")
+        .unwrap();
+    let run = grade(&task, &task.reference, Profile::VerlSandboxFusion);
+    assert!(run.verdict.passed, "{:?}", run.verdict.reason);
+    let raising = "def digit_sum(n):\n    raise ValueError('no')";
+    assert!(!passed(&task, raising, Profile::VerlSandboxFusion));
+}

@@ -15,7 +15,7 @@ if __name__ == '__main__':
         elif "Solution" in globals():
             _w_f = getattr(globals()["Solution"](), FN_NAME)
         else:
-            raise NameError(f"function {FN_NAME} not found")
+            raise NameError("function " + FN_NAME + " not found")
         _w_r = _w_f(*_w_args)
         if isinstance(_w_r, (dict, list, tuple, bool)) or _w_r is None:
             print(_w_json.dumps(_w_r))
