@@ -185,7 +185,11 @@ mod tests {
             unsplit: vec!["z".into()],
             reference: "r".into(),
             tags: vec!["easy".into()],
-            stdio: None,
+            stdio: Some(crate::StdioTests {
+                visible: Vec::new(),
+                hidden: Vec::new(),
+                comparator: "lines".into(),
+            }),
         };
         let keys = |v: serde_json::Value| -> Vec<String> {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
