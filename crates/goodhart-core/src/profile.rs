@@ -74,8 +74,9 @@ impl Profile {
                 program exec'd in the grader's process; call-based `output == expected` there; stdin/stdout via StringIO, \
                 strip/line/np.allclose(1e-5, 1e-8) compare; all cases, else the first 10 one by one",
             Profile::VerlSandboxFusion => "verl sandbox_fusion client (verl-project/verl @ 1dda039, verl/utils/reward_score/sandbox_fusion/{__init__,utils}.py): \
-                one /run_code per case, exit 0 and stdout.rstrip(\"\\n\") == expected.rstrip(\"\\n\"); call-based tasks as assert_case \
-                (code + \"\\n\\n\" + assert, no expected output, exit 0 passes); score over the first 10 cases",
+                one /run_code per case, exit 0 and stdout.rstrip(\"\\n\") == expected.rstrip(\"\\n\"); call-based tasks with assert tests \
+                as assert_case (code + \"\\n\\n\" + assert, no expected output, exit 0 passes), others through verl's fn_name wrapper \
+                (JSON arguments on stdin, printout compared, exit 0 even when the call raises); score over the first 10 cases",
             Profile::SandboxFusionJudge => "SandboxFusion judges (bytedance/SandboxFusion @ 469de08, sandbox/utils/testing.py check_stdio_test_case; \
                 sandbox/datasets/mbpp.py): stdin/stdout per case, strip, per-line lower+strip, float rel 1e-5, all-or-nothing; \
                 call-based: code + asserts in one run, exit 0 passes",

@@ -58,6 +58,11 @@ def run_call_based(job, results):
             tmp_result = output == expected
             if isinstance(expected, list) and expected:
                 tmp_result = tmp_result or (output == expected[0])
+            try:
+                if isinstance(output[0], tuple):
+                    tmp_result = tmp_result or ([list(x) for x in output] == expected[0])
+            except Exception:
+                pass
         except Exception:
             results.append(-1)
             return
