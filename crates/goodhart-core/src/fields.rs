@@ -16,6 +16,7 @@ pub const TASK_FIELDS: &[&str] = &[
     "unsplit",
     "reference",
     "tags",
+    "stdio",
 ];
 
 /// The fields of a test case (the serde form of [`crate::TestCase`]).
@@ -184,6 +185,11 @@ mod tests {
             unsplit: vec!["z".into()],
             reference: "r".into(),
             tags: vec!["easy".into()],
+            stdio: Some(crate::StdioTests {
+                visible: Vec::new(),
+                hidden: Vec::new(),
+                comparator: "lines".into(),
+            }),
         };
         let keys = |v: serde_json::Value| -> Vec<String> {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();

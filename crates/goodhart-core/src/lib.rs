@@ -19,4 +19,4 @@ pub use profile::{Profile, UnknownProfile};
 pub use rollout::{
     ExceptionInfo, GradedRollout, Reason, Rollout, RolloutError, Verdict, VerdictStatus,
 };
-pub use task::{Check, Task, TestCase};
+pub use task::{Check, IoCase, StdioTests, Task, TestCase};

@@ -30,9 +30,19 @@ pub struct Task {
     pub reference: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Present for a stdin/stdout task: the program reads `input` and must print `output`. Such a task
+    /// has no entry point (`entry_point` is empty) and no call cases; absent in JSON for call-based tasks,
+    /// so their records keep the shape they had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdio: Option<StdioTests>,
 }
 
 impl Task {
+    /// True for a stdin/stdout task (see [`Task::stdio`]).
+    pub fn is_stdio(&self) -> bool {
+        self.stdio.is_some()
+    }
+
     /// All cases, visible first, in the order graders count them.
     pub fn cases(&self) -> impl Iterator<Item = &TestCase> {
         self.visible.iter().chain(self.hidden.iter())
@@ -40,8 +50,53 @@ impl Task {
 
     /// True when hardened grading needs no untrusted-side comparison at all.
     pub fn hardened_isolated(&self) -> bool {
+        if let Some(io) = &self.stdio {
+            return !io.visible.is_empty() || !io.hidden.is_empty();
+        }
         self.unsplit.is_empty() && (!self.visible.is_empty() || !self.hidden.is_empty())
     }
+}
+
+/// The tests of a stdin/stdout task: each case is a whole standard input and the standard output a
+/// correct program prints for it, held against each other by a named [`crate::Comparator`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdioTests {
+    /// Cases the prompt shows; hard-coding them is a hack the hidden cases catch.
+    #[serde(default)]
+    pub visible: Vec<IoCase>,
+    /// Cases the model never sees.
+    #[serde(default)]
+    pub hidden: Vec<IoCase>,
+    /// The task's output rule, a [`crate::Comparator`] name (`lines` when absent); a grader profile may
+    /// override it, the public-grader profiles always use the rule of the grader they reproduce.
+    #[serde(default = "default_comparator")]
+    pub comparator: String,
+}
+
+fn default_comparator() -> String {
+    "lines".to_string()
+}
+
+impl StdioTests {
+    /// All cases, visible first, in the order graders count them.
+    pub fn cases(&self) -> impl Iterator<Item = &IoCase> {
+        self.visible.iter().chain(self.hidden.iter())
+    }
+
+    /// The task's comparator, parsed.
+    pub fn comparator(&self) -> Result<crate::Comparator, crate::UnknownComparator> {
+        self.comparator.parse()
+    }
+}
+
+/// One stdin/stdout case: the program's whole standard input and the output it must print. An empty
+/// `output` means the program must print nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoCase {
+    pub input: String,
+    pub output: String,
 }
 
 /// One call of the entry point and what it must return; both are Python source so tuples, sets and

@@ -933,6 +933,7 @@ mod tests {
             unsplit: vec![],
             reference: "def total(xs):\n    return sum(xs)\n".into(),
             tags: vec![],
+            stdio: None,
         }
     }
 

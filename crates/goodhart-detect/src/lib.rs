@@ -14,6 +14,7 @@ mod hardcoding;
 mod runtime;
 mod shadowing;
 mod static_scan;
+mod stdio;
 
 pub use corpus::{
     corpus_files, load_corpus, load_corpus_file, score, CorpusError, KindScore, Label,
@@ -63,6 +64,7 @@ pub fn analyze(
             solution,
             body,
         ));
+        evidence.extend(stdio::stdio_hacks(task, SOLUTION_FILE, solution, body));
         evidence.extend(hardcoding::hardcoding_in(
             &values,
             SOLUTION_FILE,
@@ -166,6 +168,7 @@ mod tests {
             unsplit: Vec::new(),
             reference: "def f(x):\n    return x\n".to_string(),
             tags: Vec::new(),
+            stdio: None,
         }
     }
 

@@ -90,6 +90,7 @@ mod tests {
             unsplit: vec![],
             reference: "def f(x):\n    return x\n".into(),
             tags: vec![],
+            stdio: None,
         })
     }
 

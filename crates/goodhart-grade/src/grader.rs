@@ -3,7 +3,7 @@
 use crate::extract::Submission;
 use crate::reason;
 use crate::value::{truncate, PyValue};
-use goodhart_core::{Check, Profile, Task, TestCase, Verdict, VerdictStatus};
+use goodhart_core::{Check, Comparator, Profile, Task, TestCase, Verdict, VerdictStatus};
 use goodhart_sandbox::{Limits, Outcome, Program, Sandbox, Status, PYTEST_QUIET_PLUGINS};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -58,15 +58,22 @@ pub struct ProfileRun {
     pub notes: Vec<String>,
 }
 
+/// A call-based task's cases as verl's data holds them: (wrapper stdin, expected printout) per case.
+pub(crate) type VerlCalls = Arc<Vec<(String, String)>>;
+
 /// Expected values of a task's cases, evaluated once in a trusted run.
 type Expected = Arc<Vec<Result<PyValue, String>>>;
 
 /// Grades submissions against tasks; share one across threads. It caches expected values per task id,
 /// so use one grader per task set (ids must not mean two different tasks).
 pub struct Grader {
-    sandbox: Arc<Sandbox>,
+    pub(crate) sandbox: Arc<Sandbox>,
     expected: Mutex<HashMap<String, Expected>>,
-    case_timeout: Duration,
+    pub(crate) case_timeout: Duration,
+    /// `verl_sandbox_fusion`'s call data per task id (wrapper stdin, expected printout).
+    pub(crate) verl_cases: Mutex<HashMap<String, VerlCalls>>,
+    /// Overrides stdin/stdout tasks' own comparators under `hardened` (`None`: each task's own).
+    pub(crate) stdio_comparator: Option<Comparator>,
 }
 
 impl Grader {
@@ -79,7 +86,16 @@ impl Grader {
             sandbox,
             expected: Mutex::new(HashMap::new()),
             case_timeout: Duration::from_secs(5),
+            stdio_comparator: None,
+            verl_cases: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Makes `hardened` hold every stdin/stdout task's output to `comparator` instead of the task's own
+    /// (a profile-level override, e.g. to ask how a suite fares under exact comparison).
+    pub fn with_stdio_comparator(mut self, comparator: Comparator) -> Grader {
+        self.stdio_comparator = Some(comparator);
+        self
     }
 
     /// Changes the hardened profile's per-case CPU limit (its wall-clock cap follows, see
@@ -122,10 +138,27 @@ impl Grader {
                 notes: vec![why],
             };
         };
-        match profile {
-            Profile::Assert => self.run_assert(task, solution, submission),
-            Profile::Pytest => self.run_pytest(task, solution, submission),
-            Profile::Hardened => self.run_hardened(task, solution, submission),
+        match (profile, &task.stdio) {
+            (Profile::Assert | Profile::Pytest, Some(_)) => crate::public::not_applicable(
+                task,
+                &format!(
+                    "the {profile} profile grades call-based tasks only; this is a stdin/stdout task \
+                     (grade it under hardened or a public-grader profile)"
+                ),
+                submission,
+            ),
+            (Profile::Assert, None) => self.run_assert(task, solution, submission),
+            (Profile::Pytest, None) => self.run_pytest(task, solution, submission),
+            (Profile::Hardened, Some(io)) => self.run_stdio_hardened(io, solution, submission),
+            (Profile::Hardened, None) => self.run_hardened(task, solution, submission),
+            (Profile::VerlPrimeCode, _) => self.run_verl_prime_code(task, solution, submission),
+            (Profile::VerlSandboxFusion, _) => {
+                self.run_verl_sandbox_fusion(task, solution, submission)
+            }
+            (Profile::SandboxFusionJudge, _) => {
+                self.run_sandbox_fusion_judge(task, solution, submission)
+            }
+            (Profile::HumanEval, _) => self.run_human_eval(task, solution, submission),
         }
     }
 
@@ -619,7 +652,7 @@ fn untrusted_names(submission: &Submission) -> Vec<String> {
 }
 
 /// Tests for the `assert` profile and whether `check(entry_point)` must be called after them.
-fn assert_test_file(task: &Task) -> (String, bool) {
+pub(crate) fn assert_test_file(task: &Task) -> (String, bool) {
     let setup = task.test_setup.clone().unwrap_or_default();
     match &task.test_code {
         Some(code) => (format!("{setup}\n{code}\n"), defines_check(code)),
@@ -671,7 +704,7 @@ fn pytest_test_file(task: &Task) -> String {
     out
 }
 
-fn assert_line(case: &TestCase, callee: &str) -> String {
+pub(crate) fn assert_line(case: &TestCase, callee: &str) -> String {
     let call = format!("{callee}({})", case.args);
     match (case.check, case.expected.trim(), case.tolerance) {
         (Check::Truthiness, "True", _) => format!("assert {call}"),
@@ -689,12 +722,15 @@ fn defines_check(code: &str) -> bool {
 }
 
 /// Tests a verdict counts: every case, plus one for the unsplit statements run together.
-fn case_count(task: &Task) -> u32 {
+pub(crate) fn case_count(task: &Task) -> u32 {
+    if let Some(io) = &task.stdio {
+        return u32::try_from(io.cases().count()).unwrap_or(u32::MAX);
+    }
     let n = task.cases().count() + usize::from(!task.unsplit.is_empty());
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn status_of(outcome: &Outcome, passed: bool) -> VerdictStatus {
+pub(crate) fn status_of(outcome: &Outcome, passed: bool) -> VerdictStatus {
     match outcome.status {
         Status::WallTimeout | Status::CpuLimit => VerdictStatus::Timeout,
         Status::MemoryLimit => VerdictStatus::MemoryLimit,
@@ -704,7 +740,7 @@ fn status_of(outcome: &Outcome, passed: bool) -> VerdictStatus {
     }
 }
 
-fn verdict(
+pub(crate) fn verdict(
     passed: bool,
     tests_passed: u32,
     tests_total: u32,
@@ -721,11 +757,11 @@ fn verdict(
     }
 }
 
-fn ms(outcome: &Outcome) -> f64 {
+pub(crate) fn ms(outcome: &Outcome) -> f64 {
     outcome.wall.as_secs_f64() * 1000.0
 }
 
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     truncate(text, 60)
 }
 
@@ -853,6 +889,7 @@ mod tests {
             unsplit: Vec::new(),
             reference: String::new(),
             tags: Vec::new(),
+            stdio: None,
         };
         insta::assert_snapshot!("assert_generated", assert_test_file(&task).0);
         insta::assert_snapshot!("pytest_generated", pytest_test_file(&task));

@@ -7,9 +7,11 @@
 
 mod extract;
 mod grader;
+mod public;
 mod reason;
 mod value;
 
 pub use extract::{extract, is_safe_name, Extraction, Submission};
 pub use grader::{Grader, ProfileRun, RuntimeEvent, TEST_FILE};
+pub use public::sandbox_fusion_equal;
 pub use value::{DecodeError, DictKind, PyValue};

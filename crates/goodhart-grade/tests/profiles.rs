@@ -405,6 +405,7 @@ fn native(id: &str, setup: &str, cases: &[(&str, &str)]) -> Task {
         unsplit: Vec::new(),
         reference: String::new(),
         tags: Vec::new(),
+        stdio: None,
     }
 }
 

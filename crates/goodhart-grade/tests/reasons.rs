@@ -38,6 +38,7 @@ fn add_task(entry_point: &str, cases: &[(&str, &str)]) -> Task {
         unsplit: Vec::new(),
         reference: ADD.into(),
         tags: Vec::new(),
+        stdio: None,
     }
 }
 

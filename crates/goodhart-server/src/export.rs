@@ -483,6 +483,7 @@ mod tests {
             unsplit: Vec::new(),
             reference: format!("def {entry}(x):\n    return 2 * x\n"),
             tags: Vec::new(),
+            stdio: None,
         };
         vec![task("t/0", "double"), task("t/1", "twice")]
     }

@@ -169,6 +169,7 @@ fn tasks_and_audit_results_round_trip() {
         unsplit: vec![],
         reference: "def add(a, b): return a + b".into(),
         tags: vec![],
+        stdio: None,
     };
     store
         .insert_tasks(&run, "bundled", std::slice::from_ref(&task))

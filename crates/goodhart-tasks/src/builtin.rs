@@ -1,7 +1,7 @@
 //! Task sources compiled into the binary, so `--tasks humaneval` works from any directory and a clone of
 //! the repository needs nothing beside it.
 //!
-//! A `--tasks` value is first looked up here by name (`bundled`, `humaneval`, `mbpp`); only a value that
+//! A `--tasks` value is first looked up here by name (`bundled`, `bundled-stdio`, `humaneval`, `mbpp`); only a value that
 //! names no built-in source is read as a path. To read a file that happens to be called `humaneval`,
 //! write `./humaneval`. The datasets' licences and provenance (source, version, checksum) sit beside
 //! them in `crates/goodhart-tasks/datasets/`.
@@ -15,9 +15,9 @@ pub struct Builtin {
     pub description: &'static str,
     /// The data's licence (its text ships beside the file in the repository).
     pub licence: &'static str,
-    /// The file's name inside `datasets/`, used in error messages; empty for the bundled suite.
+    /// The file's name inside `datasets/`, used in error messages; empty for the bundled suites.
     pub file: &'static str,
-    /// The file's bytes as published (gzip when `file` ends in `.gz`); empty for the bundled suite.
+    /// The file's bytes as published (gzip when `file` ends in `.gz`); empty for the bundled suites.
     pub bytes: &'static [u8],
     /// SHA-256 of `bytes`, as recorded in `datasets/PROVENANCE.md`.
     pub sha256: &'static str,
@@ -28,6 +28,14 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "bundled",
         description: "Goodhart's own suite: 79 original tasks, one file per return type (the default)",
+        licence: "MIT (this repository)",
+        file: "",
+        bytes: &[],
+        sha256: "",
+    },
+    Builtin {
+        name: "bundled-stdio",
+        description: "Goodhart's own stdin/stdout suite: original judge-style tasks (suite-stdio/*.toml)",
         licence: "MIT (this repository)",
         file: "",
         bytes: &[],

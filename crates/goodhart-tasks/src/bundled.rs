@@ -186,6 +186,7 @@ impl RawTask {
             unsplit: Vec::new(),
             reference: self.reference,
             tags: self.tags,
+            stdio: None,
         })
     }
 

@@ -42,6 +42,7 @@ pub(crate) fn task(record: &Record<'_>) -> Result<Task, TaskError> {
         unsplit: split.unsplit,
         reference,
         tags: vec!["humaneval".to_string()],
+        stdio: None,
     };
     record.require_tests(&task, "test")?;
     Ok(task)

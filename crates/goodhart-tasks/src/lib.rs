@@ -12,6 +12,8 @@ mod mbpp;
 mod native;
 mod record;
 pub mod split;
+mod stdio;
+pub mod stdio_suite;
 mod verl;
 
 pub use error::{Location, TaskError};
@@ -29,6 +31,9 @@ pub fn load(source: &str) -> Result<Vec<Task>, TaskError> {
     let source = source.trim();
     if source.is_empty() || source == "bundled" {
         return bundled::bundled_suite().map_err(|e| TaskError::Bundled(e.to_string()));
+    }
+    if source == stdio_suite::NAME {
+        return stdio_suite::stdio_suite().map_err(|e| TaskError::Bundled(e.to_string()));
     }
     if let Some(b) = builtin::builtin(source) {
         return parse_bytes(
@@ -96,7 +101,13 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Task>, TaskError> {
     for (index, record) in records.iter().enumerate() {
         // The most specific fields decide the format, so a record that lacks a required field is
         // still read as its format and the error names that field.
-        let task = if mbpp::looks_mbpp(&record.value) {
+        let task = if stdio::looks_apps(&record.value) {
+            stdio::apps_task(record, index)?
+        } else if stdio::looks_code_contests(&record.value) {
+            stdio::code_contests_task(record, index)?
+        } else if stdio::looks_livecodebench(&record.value) {
+            stdio::livecodebench_task(record, index)?
+        } else if mbpp::looks_mbpp(&record.value) {
             mbpp::task(record)?
         } else if verl::looks_verl(&record.value) {
             verl::task(record, index)?
@@ -108,7 +119,8 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Task>, TaskError> {
             return Err(record.error(
                 "not a known task record (native needs `id`, `prompt`, `entry_point`, `reference` and \
                  cases; HumanEval `test` and `canonical_solution`; MBPP `test_list` and `code`; verl \
-                 `inputs`/`ground_truth`/`reward_model`)",
+                 `inputs`/`ground_truth`/`reward_model`; APPS/TACO `input_output`; CodeContests \
+                 `public_tests`/`private_tests`; LiveCodeBench `question_content`/`public_test_cases`)",
             ));
         };
         if let Some(first) = seen.insert(task.id.clone(), record.at) {

@@ -71,6 +71,7 @@ pub(crate) fn task(record: &Record<'_>) -> Result<Task, TaskError> {
         unsplit: split.unsplit,
         reference,
         tags: vec!["mbpp".to_string()],
+        stdio: None,
     };
     record.require_tests(&task, "test_list")?;
     Ok(task)

@@ -43,6 +43,11 @@ pub(crate) fn parse_task(
     if task.id.trim().is_empty() {
         return Err(record.field_error(&at("id"), "empty: a task needs an id to be told apart"));
     }
+    if let Some(io) = &task.stdio {
+        if let Err(e) = io.comparator() {
+            return Err(record.field_error(&at("stdio.comparator"), &e.to_string()));
+        }
+    }
     Ok(task)
 }
 

@@ -69,7 +69,8 @@ impl Record<'_> {
 
     /// Refuses a task that no grader could check: no (call, expected) case and no test statement.
     pub fn require_tests(&self, task: &goodhart_core::Task, field: &str) -> Result<(), TaskError> {
-        if task.cases().next().is_none() && task.unsplit.is_empty() {
+        let stdio_cases = task.stdio.as_ref().map_or(0, |io| io.cases().count());
+        if task.cases().next().is_none() && task.unsplit.is_empty() && stdio_cases == 0 {
             return Err(self.field_error(
                 field,
                 "no test cases: a task without tests would pass any answer",

@@ -1,9 +1,10 @@
 //! verl / PRIME ground truth: `{"inputs": [...], "outputs": [...], "fn_name": ...}`, either as the record
 //! itself or as a JSON string (or object) in `ground_truth` or `reward_model.ground_truth`.
 //!
-//! Only call-based tasks (with `fn_name`) are supported: stdin/stdout tasks have no entry point to call
-//! and are rejected with an error that says so. Each input is the argument list; an output that is a
-//! one-element list is unwrapped, as the APPS/TACO checkers that produced these files accept.
+//! With `fn_name` the task is call-based: each input is the argument list; an output that is a
+//! one-element list is unwrapped, as the APPS/TACO checkers that produced these files accept. Without
+//! `fn_name` (or with `fn_name: null`) it is a stdin/stdout task: each input is a whole standard input
+//! and each output the whole expected standard output (see `crate::stdio`).
 
 use crate::error::TaskError;
 use crate::record::{kind, Record};
@@ -90,12 +91,53 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
             format!("{field}.{name}")
         }
     };
+    let id = row_id(record, index)?;
     let fn_name = match truth.get("fn_name") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => {
+        Some(Value::Null) | None => {
+            // stdin/stdout ground truth: each input is a whole stdin, each output the whole stdout.
+            let cases = crate::stdio::io_cases(
+                record,
+                if field == "inputs" { "" } else { field },
+                truth.get("inputs"),
+                truth.get("outputs"),
+            )
+            .map_err(|e| match e {
+                TaskError::Field {
+                    path,
+                    at,
+                    field,
+                    message,
+                } => TaskError::Field {
+                    path,
+                    at,
+                    field: field.trim_start_matches('.').to_string(),
+                    message,
+                },
+                other => other,
+            })?;
+            if cases.is_empty() {
+                return Err(record.field_error(
+                    &sub("inputs"),
+                    "no test cases: a task without tests would pass any answer",
+                ));
+            }
+            return Ok(crate::stdio::stdio_task(
+                format!("verl/{id}"),
+                prompt(&record.value),
+                Vec::new(),
+                cases,
+                reference(record),
+                vec!["verl".to_string()],
+            ));
+        }
+        Some(other) => {
             return Err(record.field_error(
                 &sub("fn_name"),
-                "missing: stdin/stdout tasks are not supported, only call-based ones",
+                &format!(
+                    "expected the function's name (or no `fn_name` for stdin/stdout), found {}",
+                    kind(other)
+                ),
             ))
         }
     };
@@ -144,7 +186,24 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
             }
         })
         .collect();
-    let id = ["id", "task_id", "problem_id"]
+    Ok(Task {
+        id: format!("verl/{id}"),
+        prompt: prompt(&record.value),
+        entry_point: fn_name,
+        visible: Vec::new(),
+        hidden,
+        test_code: None,
+        test_setup: None,
+        unsplit: Vec::new(),
+        reference: reference(record),
+        tags: vec!["verl".to_string()],
+        stdio: None,
+    })
+}
+
+/// The row's id (`id`, `task_id`, `problem_id`, `extra_info.index`), or its position.
+fn row_id(record: &Record<'_>, index: usize) -> Result<String, TaskError> {
+    Ok(["id", "task_id", "problem_id"]
         .iter()
         .find_map(|f| {
             record
@@ -167,23 +226,16 @@ pub(crate) fn task(record: &Record<'_>, index: usize) -> Result<Task, TaskError>
                 .and_then(|e| e.get("index"))
                 .map(|v| v.to_string())
         })
-        .unwrap_or_else(|| index.to_string());
-    Ok(Task {
-        id: format!("verl/{id}"),
-        prompt: prompt(&record.value),
-        entry_point: fn_name,
-        visible: Vec::new(),
-        hidden,
-        test_code: None,
-        test_setup: None,
-        unsplit: Vec::new(),
-        reference: ["solution", "reference", "canonical_solution"]
-            .iter()
-            .find_map(|f| record.value.get(*f).and_then(Value::as_str))
-            .unwrap_or_default()
-            .to_string(),
-        tags: vec!["verl".to_string()],
-    })
+        .unwrap_or_else(|| index.to_string()))
+}
+
+/// The reference solution column, if any.
+fn reference(record: &Record<'_>) -> String {
+    ["solution", "reference", "canonical_solution"]
+        .iter()
+        .find_map(|f| record.value.get(*f).and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Finds the ground truth object and the field it came from.

@@ -122,11 +122,14 @@ fn verl_ground_truth_in_all_three_places() {
     assert_eq!(tasks[2].prompt, "solve");
     let stdin =
         r#"{"id": "s", "ground_truth": "{\"inputs\": [\"1\\n\"], \"outputs\": [\"2\\n\"]}"}"#;
-    let err = parse("verl.jsonl", stdin).unwrap_err().to_string();
-    assert!(
-        err.contains("line 1") && err.contains("fn_name") && err.contains("stdin"),
-        "{err}"
+    // Without `fn_name` the ground truth is stdin/stdout: whole input and output texts.
+    let tasks = parse("verl.jsonl", stdin).unwrap();
+    let io = tasks[0].stdio.as_ref().unwrap();
+    assert_eq!(
+        (io.hidden[0].input.as_str(), io.hidden[0].output.as_str()),
+        ("1\n", "2\n")
     );
+    assert!(tasks[0].entry_point.is_empty() && tasks[0].hidden.is_empty());
 }
 
 #[test]

@@ -34,8 +34,18 @@ fn tasks_lists_every_builtin_source_with_its_count() {
             )
         })
         .collect();
+    // The stdin/stdout suite grows file by file (suite-stdio/*.toml); its starter file has three tasks.
+    let stdio = counts
+        .iter()
+        .find(|(n, _)| n == "bundled-stdio")
+        .map(|(_, c)| *c);
+    assert!(stdio.is_some_and(|c| c >= 3), "{counts:?}");
+    let fixed: Vec<_> = counts
+        .into_iter()
+        .filter(|(n, _)| n != "bundled-stdio")
+        .collect();
     assert_eq!(
-        counts,
+        fixed,
         [
             ("bundled".into(), 79),
             ("humaneval".into(), 164),

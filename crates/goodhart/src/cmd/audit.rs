@@ -17,12 +17,14 @@ use std::time::Instant;
 /// Command-line options of `goodhart audit`.
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
-    /// Tasks to audit: a built-in source (`bundled`, `humaneval`, `mbpp`; see `goodhart tasks`) or a file
-    /// (native JSONL, HumanEval .jsonl[.gz], MBPP JSONL/JSON, verl ground truth).
-    /// [default: bundled]
+    /// Tasks to audit: a built-in source (`bundled`, `bundled-stdio`, `humaneval`, `mbpp`; see `goodhart
+    /// tasks`) or a file (native JSONL, HumanEval .jsonl[.gz], MBPP JSONL/JSON, verl ground truth,
+    /// APPS/TACO, CodeContests, LiveCodeBench). [default: bundled]
     #[arg(long, value_name = "PATH")]
     tasks: Option<String>,
-    /// Grader profiles to run, comma-separated. [default: assert,pytest,hardened]
+    /// Grader profiles to run, comma-separated: Goodhart's `assert`, `pytest`, `hardened`, and the public
+    /// graders `verl_prime_code`, `verl_sandbox_fusion`, `sandbox_fusion_judge`, `human_eval` (see
+    /// --list-profiles for what each reproduces, from which version). [default: assert,pytest,hardened]
     #[arg(long, value_delimiter = ',')]
     profiles: Option<Vec<Profile>>,
     /// Exploits to run, comma-separated names (default: the whole library; see --list-exploits).
@@ -47,6 +49,9 @@ pub struct AuditArgs {
     /// List the exploit library (name, kinds, profiles it is designed to fool, description) and exit.
     #[arg(long)]
     list_exploits: bool,
+    /// List every grader profile with what it reproduces (public grader, version, files) and exit.
+    #[arg(long)]
+    list_profiles: bool,
     /// Continue audit run RUN_ID (killed, interrupted or failed) under its own id: its stored options are
     /// used (a flag that says otherwise is an error), only cells the store lacks are graded, and the
     /// report covers the whole run.
@@ -105,6 +110,10 @@ const BATCH: usize = 512;
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if args.list_exploits {
         print_library(&goodhart_exploits::select(&args.exploits)?, args.json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list_profiles {
+        print_profiles(&Profile::EVERY, args.json);
         return Ok(ExitCode::SUCCESS);
     }
     let db = match &args.db {
@@ -226,6 +235,15 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         println!("{value}");
     } else {
         print!("{}", summary.render());
+        let public: Vec<Profile> = profiles
+            .iter()
+            .copied()
+            .filter(|p| Profile::PUBLIC.contains(p))
+            .collect();
+        if !public.is_empty() {
+            println!("\nPublic graders as reproduced here (docs/public-graders.md):");
+            print_profiles(&public, false);
+        }
         println!(
             "\n{} graded runs ({} in this invocation, {:.1} s on {jobs} workers); stored as run {run_id} in {}",
             cells.len(),
@@ -239,6 +257,21 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Each profile's contract name and what it reproduces, as text or one JSON list.
+fn print_profiles(profiles: &[Profile], json: bool) {
+    if json {
+        let list: Vec<_> = profiles
+            .iter()
+            .map(|p| serde_json::json!({"name": p.as_str(), "reproduces": p.reproduces()}))
+            .collect();
+        println!("{}", serde_json::Value::from(list));
+        return;
+    }
+    for p in profiles {
+        println!("  {:21} {}", p.as_str(), p.reproduces());
+    }
 }
 
 fn print_library(exploits: &[&'static goodhart_exploits::Exploit], json: bool) {

@@ -54,12 +54,12 @@ pub fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
 /// The human table: name, task count, how many split fully for `hardened`, licence, description.
 fn render(listed: &[Listed]) -> String {
     let mut out = format!(
-        "{:<10} {:>5} {:>9}  {:<22} {}\n",
+        "{:<13} {:>5} {:>9}  {:<22} {}\n",
         "source", "tasks", "isolated", "licence", "description"
     );
     for l in listed {
         out += &format!(
-            "{:<10} {:>5} {:>9}  {:<22} {}\n",
+            "{:<13} {:>5} {:>9}  {:<22} {}\n",
             l.name, l.tasks, l.isolated, l.licence, l.description
         );
     }
