@@ -38,8 +38,11 @@ start)
     useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin postgres
   fi
   if [ -f "$state/pid" ]; then
-    echo "a server from an earlier start is still recorded in $state; run '$0 stop' first" >&2
-    exit 2
+    if kill -0 "$(cat "$state/pid")" 2>/dev/null; then
+      echo "a server from an earlier start is still running from $state; run '$0 stop' first" >&2
+      exit 2
+    fi
+    rm -rf "$state" # left by a run that was killed before it could stop its server
   fi
   mkdir -p "$state"
   data="$state/data"

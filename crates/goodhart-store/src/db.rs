@@ -237,27 +237,80 @@ pub(crate) enum Conn {
 }
 
 /// A PostgreSQL client with its prepared statements, so a hot insert is parsed once per connection.
+///
+/// The `postgres` driver blocks on a runtime of its own, which tokio forbids inside another runtime's
+/// async code (it panics). The store is sync and callers may hold it inside async code (the response
+/// cache, the server), so every driver call made where a runtime is current runs on a scoped thread
+/// of its own ([`off_runtime`]); elsewhere it runs in place.
 pub(crate) struct Pg {
-    pub(crate) client: postgres::Client,
+    client: Option<postgres::Client>,
     statements: HashMap<String, postgres::Statement>,
 }
 
 impl Pg {
     pub(crate) fn new(client: postgres::Client) -> Pg {
         Pg {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
         }
     }
 
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql)?;
-        self.statements.insert(sql.to_string(), s.clone());
-        Ok(s)
+    /// Runs `f` with the client and a prepared `sql`, away from any async runtime.
+    fn with<T: Send>(
+        &mut self,
+        sql: &str,
+        f: impl FnOnce(&mut postgres::Client, &postgres::Statement) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, postgres::Error> {
+        let Pg { client, statements } = self;
+        let client = client.as_mut().expect("the client lives as long as Pg");
+        off_runtime(move || {
+            let stmt = prepared(client, statements, sql)?;
+            f(client, &stmt)
+        })
     }
+
+    fn batch(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        let client = self
+            .client
+            .as_mut()
+            .expect("the client lives as long as Pg");
+        off_runtime(move || client.batch_execute(sql))
+    }
+}
+
+/// `sql` prepared once per connection.
+fn prepared(
+    client: &mut postgres::Client,
+    statements: &mut HashMap<String, postgres::Statement>,
+    sql: &str,
+) -> Result<postgres::Statement, postgres::Error> {
+    if let Some(s) = statements.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = client.prepare(sql)?;
+    statements.insert(sql.to_string(), s.clone());
+    Ok(s)
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // Closing the connection blocks on the driver's runtime too.
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
+/// Runs `f` on a scoped thread when this thread is inside a tokio runtime (where the driver's own
+/// `block_on` would panic), else in place.
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 impl Conn {
@@ -277,8 +330,7 @@ impl Conn {
                 Ok(stmt.raw_execute()? as u64)
             }
             Conn::Postgres(pg) => {
-                let stmt = pg.statement(sql)?;
-                Ok(pg.client.execute(&stmt, &pg_params(params))?)
+                Ok(pg.with(sql, |client, stmt| client.execute(stmt, &pg_params(params)))?)
             }
         }
     }
@@ -304,16 +356,22 @@ impl Conn {
                 }
                 Ok(())
             }
+            Conn::Postgres(pg) if tokio::runtime::Handle::try_current().is_ok() => {
+                // Inside a runtime the rows come back whole from the driver's thread.
+                let rows = pg.with(sql, |client, stmt| {
+                    let rows = client.query(stmt, &pg_params(params))?;
+                    rows.iter().map(pg_row).collect::<Result<Vec<_>, _>>()
+                })?;
+                rows.iter().try_for_each(visit)
+            }
             Conn::Postgres(pg) => {
                 use postgres::fallible_iterator::FallibleIterator;
-                let stmt = pg.statement(sql)?;
-                let n = stmt.columns().len();
-                let mut rows = pg.client.query_raw(&stmt, pg_params(params))?;
+                let Pg { client, statements } = &mut **pg;
+                let client = client.as_mut().expect("the client lives as long as Pg");
+                let stmt = prepared(client, statements, sql)?;
+                let mut rows = client.query_raw(&stmt, pg_params(params))?;
                 while let Some(r) = rows.next()? {
-                    let row = (0..n)
-                        .map(|i| r.try_get::<_, PgValue>(i).map(|v| v.0))
-                        .collect::<Result<Vec<_>, postgres::Error>>()?;
-                    visit(&Row(row))?;
+                    visit(&pg_row(&r)?)?;
                 }
                 Ok(())
             }
@@ -352,7 +410,7 @@ impl Conn {
     pub(crate) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres(pg) => Ok(pg.client.batch_execute(sql)?),
+            Conn::Postgres(pg) => Ok(pg.batch(sql)?),
         }
     }
 
@@ -419,6 +477,13 @@ fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
             Value::Text(String::from_utf8_lossy(t).into_owned())
         }
     }
+}
+
+fn pg_row(r: &postgres::Row) -> Result<Row, postgres::Error> {
+    (0..r.len())
+        .map(|i| r.try_get::<_, PgValue>(i).map(|v| v.0))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Row)
 }
 
 fn pg_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {

@@ -697,12 +697,14 @@ fn open_postgres(url: &str, mode: Mode) -> Result<Conn, StoreError> {
     if config.get_application_name().is_none() {
         config.application_name("goodhart");
     }
-    let mut client = config.connect(postgres::NoTls).map_err(connect_err)?;
-    if mode == Mode::ReadOnly {
-        client
-            .batch_execute("SET default_transaction_read_only = on")
-            .map_err(connect_err)?;
-    }
+    let client = db::off_runtime(|| {
+        let mut client = config.connect(postgres::NoTls)?;
+        if mode == Mode::ReadOnly {
+            client.batch_execute("SET default_transaction_read_only = on")?;
+        }
+        Ok(client)
+    })
+    .map_err(connect_err)?;
     Ok(Conn::Postgres(Box::new(db::Pg::new(client))))
 }
 

@@ -26,6 +26,7 @@ on_both_backends!(
     concurrent_writers_of_one_key_store_it_once,
     handles_opening_one_empty_store_together_migrate_it_once,
     a_reader_that_needs_a_store_is_refused_an_empty_database,
+    the_store_works_inside_async_code,
 );
 
 fn graded(id: &str, reward: Option<f64>, evidence: Vec<Evidence>) -> GradedRollout {
@@ -636,4 +637,31 @@ fn a_postgres_url_that_cannot_be_reached_is_an_error_naming_it_without_the_passw
         err.contains("mysql://root@127.0.0.1/x") && err.contains("neither"),
         "{err}"
     );
+}
+
+fn the_store_works_inside_async_code(f: Fixture) {
+    // The response cache and the server call the sync store from async tasks; the PostgreSQL driver
+    // must not try to start its runtime inside theirs (tokio panics on that).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = Store::open(&f.db).unwrap();
+        let run = store
+            .create_run(RunKind::Serve, &serde_json::json!({}))
+            .unwrap();
+        store
+            .insert_graded(&run, &graded("r1", Some(1.0), vec![]))
+            .unwrap();
+        let mut seen = 0;
+        store
+            .for_each_graded_json(&run, |_| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, 1);
+        store.llm_cache_put("k", "m", "{}").unwrap();
+        drop(store);
+    });
 }

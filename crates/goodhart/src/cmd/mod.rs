@@ -91,6 +91,14 @@ pub fn finite_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses `--db` (and `GOODHART_DB`): a SQLite file path or a `postgres://` / `postgresql://` URL; any
+/// other `scheme://` is refused here, before anything runs, naming the value (password redacted).
+pub fn db_location(s: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(s);
+    goodhart_store::Location::parse(&path).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 /// Binds the listening socket of `serve` and `view`, naming the address when it cannot.
 pub async fn listen(addr: &str) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
     use anyhow::Context as _;
