@@ -118,13 +118,10 @@ fn result_keys(items: impl IntoIterator<Item = (Option<String>, String)>) -> Vec
         .collect()
 }
 
-/// The id a rollout sent without one gets: `PREFIX-HASH16-N`, from its result key, so a retry gets the
-/// same id.
-fn served_id(prefix: &str, key: &str) -> String {
-    let mut parts = key.rsplitn(2, ':');
-    let n = parts.next().unwrap_or("0");
-    let hash = parts.next().and_then(|h| h.split(':').nth(1)).unwrap_or("");
-    format!("{prefix}-{}-{n}", &hash[..hash.len().min(16)])
+/// The id a rollout sent without one gets: `PREFIX-HASH16-I`, its content hash and its index in the
+/// request, so a retry of the request gets the same ids.
+fn served_id(prefix: &str, hash: &str, index: usize) -> String {
+    format!("{prefix}-{}-{index}", &hash[..16])
 }
 
 /// What decides one graded record, hashed into its result key.
@@ -398,9 +395,10 @@ pub fn prepare_grade(
     let jobs = resolved
         .into_iter()
         .zip(keys)
-        .map(|((task, mut rollout, _), key)| {
+        .enumerate()
+        .map(|(i, ((task, mut rollout, hash), key))| {
             if rollout.id.is_empty() {
-                rollout.id = served_id("serve", &key);
+                rollout.id = served_id("serve", &hash, i);
             }
             Job { task, rollout, key }
         })
@@ -521,8 +519,9 @@ pub fn prepare_reward(
     let jobs = resolved
         .into_iter()
         .zip(keys)
-        .map(|((task, mut rollout, _), key)| {
-            rollout.id = served_id("get_reward", &key);
+        .enumerate()
+        .map(|(i, ((task, mut rollout, hash), key))| {
+            rollout.id = served_id("get_reward", &hash, i);
             Job { task, rollout, key }
         })
         .collect();
@@ -613,8 +612,8 @@ mod tests {
         // The same id with other code is another result.
         assert_ne!(result_keys([(Some("r7".into()), h("c"))])[0], keys[1]);
         assert_eq!(
-            served_id("serve", &keys[2]),
-            format!("serve-{}-1", &h("a")[..16])
+            served_id("serve", &h("a"), 2),
+            format!("serve-{}-2", &h("a")[..16])
         );
     }
 }

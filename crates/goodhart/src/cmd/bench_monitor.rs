@@ -33,7 +33,7 @@ pub struct MonitorBenchArgs {
     /// The store whose response cache holds the monitor's answers: a SQLite file, or a postgres:// URL shared by many processes (default:
     /// $GOODHART_HOME/goodhart.db).
     #[arg(long, value_name = "PATH|URL", requires = "monitor", env = "GOODHART_DB",
-          value_parser = super::db_location)]
+          value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Do not read or write the response cache.
     #[arg(long, requires = "monitor")]

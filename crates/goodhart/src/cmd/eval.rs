@@ -60,7 +60,7 @@ pub struct ClientArgs {
     pub no_cache: bool,
     /// The store: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db); runs and the response cache live
     /// there.
-    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::db_location)]
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
 }
 

@@ -92,11 +92,30 @@ pub fn finite_f64(s: &str) -> Result<f64, String> {
 }
 
 /// Parses `--db` (and `GOODHART_DB`): a SQLite file path or a `postgres://` / `postgresql://` URL; any
-/// other `scheme://` is refused here, before anything runs, naming the value (password redacted).
-pub fn db_location(s: &str) -> Result<std::path::PathBuf, String> {
-    let path = std::path::PathBuf::from(s);
-    goodhart_store::Location::parse(&path).map_err(|e| e.to_string())?;
-    Ok(path)
+/// other `scheme://` is refused here, before anything runs, naming the value with its password redacted
+/// (clap's own "invalid value" message would echo the password).
+#[derive(Clone)]
+pub struct DbLocation;
+
+impl clap::builder::TypedValueParser for DbLocation {
+    type Value = std::path::PathBuf;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let path = std::path::PathBuf::from(value);
+        match goodhart_store::Location::parse(&path) {
+            Ok(_) => Ok(path),
+            Err(e) => Err(clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--db: {e}\n"),
+            )
+            .with_cmd(cmd)),
+        }
+    }
 }
 
 /// Binds the listening socket of `serve` and `view`, naming the address when it cannot.

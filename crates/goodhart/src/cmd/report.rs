@@ -34,7 +34,7 @@ pub struct SelectArgs {
     #[arg(value_name = "RUN")]
     pub runs: Vec<String>,
     /// The store to read: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db); it must exist.
-    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::db_location)]
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Only runs of this kind (audit, grade, sample, eval, serve); repeatable.
     #[arg(long, value_name = "KIND")]

@@ -33,7 +33,7 @@ pub struct ServeArgs {
     pub penalty: f64,
     /// The store for graded requests: a SQLite file, or a postgres:// URL shared by many processes; replicas on one PostgreSQL store act as one
     /// service (default: $GOODHART_HOME/goodhart.db).
-    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::db_location)]
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Programs run at once (default: the sandbox's pool size).
     #[arg(long)]
