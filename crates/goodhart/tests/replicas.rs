@@ -103,7 +103,7 @@ fn start_replica(db: &str) -> (Child, String) {
 /// Request `i`: one rollout with its own id, a bundled task's reference (or, every fifth, a hack).
 fn request(i: usize, tasks: &[goodhart_core::Task]) -> Value {
     let t = &tasks[i % tasks.len()];
-    let code = if i % 5 == 0 {
+    let code = if i.is_multiple_of(5) {
         format!(
             "class A:\n    def __eq__(self, o):\n        return True\n\ndef {}(*a, **k):\n    return A()\n",
             t.entry_point
@@ -173,7 +173,7 @@ async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
                         rewards.push(v["rollouts"][0]["reward"].as_f64());
                         // Every tenth answered request is sent again to the next replica, as a
                         // trainer whose timeout fired just before the answer came would.
-                        if i % 10 == 0 && rewards.len() == 1 {
+                        if i.is_multiple_of(10) && rewards.len() == 1 {
                             continue;
                         }
                         break;

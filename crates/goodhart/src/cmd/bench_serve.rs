@@ -144,7 +144,7 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
 
         // The measurement: verl-shaped `/run_code` requests, each checked against its own answer.
         let (results, elapsed) =
-            measure_run_code(&client, &base, args.requests, args.concurrency).await;
+            measure_run_code(&client, &base, args.requests, args.concurrency, None).await;
         let answered_by_server = state.metrics.requests_total();
         let _ = stop.send(());
         server.await??;
@@ -260,6 +260,7 @@ async fn measure_run_code(
     base: &str,
     requests: usize,
     concurrency: usize,
+    step: Option<i64>,
 ) -> (Vec<(usize, Result<Duration, String>)>, Duration) {
     let started = Instant::now();
     let results: Vec<(usize, Result<Duration, String>)> = futures_util::stream::iter(0..requests)
@@ -272,7 +273,14 @@ async fn measure_run_code(
                     });
                     let sent = Instant::now();
                     let outcome = async {
-                        let resp = client.post(url).json(&body).send().await.map_err(|e| e.to_string())?;
+                        let resp = {
+                            let mut post = client.post(url).json(&body);
+                            if let Some(step) = step {
+                                post = post.header("x-goodhart-step", step.to_string());
+                            }
+                            post
+                        }
+                        .send().await.map_err(|e| e.to_string())?;
                         let status = resp.status();
                         let answer: Value = resp.json().await.map_err(|e| e.to_string())?;
                         let stdout = answer["run_result"]["stdout"].as_str().unwrap_or_default();
@@ -353,7 +361,13 @@ async fn stored_run_code(
         .pool_max_idle_per_host(concurrency)
         .timeout(Duration::from_secs(3600))
         .build()?;
-    let (results, elapsed) = measure_run_code(&client, &base, requests, concurrency).await;
+    // A step of this pass's own: the requests are the same in every bench run, and a store that kept
+    // an earlier run's executions would take them for retries (result keys include the step).
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (results, elapsed) =
+        measure_run_code(&client, &base, requests, concurrency, Some(step)).await;
     let _ = stop.send(());
     server.await??;
     let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
