@@ -1,11 +1,16 @@
 //! Where Goodhart keeps what it learned, so an audit or a grading run can be read back, compared and resumed.
 //!
-//! One SQLite file (default `$GOODHART_HOME/goodhart.db`, see [`Store::default_path`]) holds every run.
-//! The schema is versioned: [`Store::open`] applies the migrations a database has not seen yet, in order,
-//! so a database written by an older Goodhart keeps working when later features add tables.
+//! One SQLite file (default `$GOODHART_HOME/goodhart.db`, see [`Store::default_path`]) holds every run,
+//! or, for many processes and machines sharing one store (replicas of `goodhart serve`), a PostgreSQL
+//! database named by a `postgres://` URL ([`Location`]). Both backends have the same schema and run the
+//! same SQL (see the `db` module); the schema is versioned: [`Store::open`] applies the migrations a
+//! database has not seen yet, in order, so a database written by an older Goodhart keeps working when
+//! later features add tables.
 //!
-//! Every write method commits before it returns, with `synchronous=FULL`, so once a caller reports success
-//! the rows survive a crash or a power cut.
+//! Every write method commits before it returns (SQLite with `synchronous=FULL`; PostgreSQL's commit is
+//! durable by default), so once a caller reports success the rows survive a crash or a power cut.
+//! Results that a retry or another replica may send again are written insert-if-absent under a result
+//! key ([`Store::journal_graded`], [`Store::journal_code_run`]), so they are never counted twice.
 //!
 //! The store is each run's ledger: a command commits a result here before it shows it anywhere else,
 //! resumes from what is here, and computes its summary from here. [`ledger`] keeps the run's status
