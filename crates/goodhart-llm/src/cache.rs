@@ -1,24 +1,27 @@
 //! Response cache: the same (provider, base URL, model, messages, parameters, sample index) is never paid
 //! for twice, so a re-run or a resumed run replays finished samples instead of re-sampling them.
 //!
-//! [`SqliteCache`] keeps its own `llm_cache` table, normally in the same database file as the store.
+//! This crate says what a cache is ([`Cache`]) and what a persistent one needs from storage
+//! ([`CacheStorage`]: texts by key); it keeps no tables of its own. Goodhart's store holds the
+//! `llm_cache` table (on SQLite or PostgreSQL), and the binary hands it in as a [`CacheStorage`], so
+//! data flows from this crate to the store without either depending on the other. [`MemoryCache`]
+//! serves tests and runs that store nothing.
 
 use crate::spec::ModelSpec;
 use crate::types::{ChatRequest, ChatResponse};
-use rusqlite::OptionalExtension;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// The error a [`CacheStorage`] reports (its own type, boxed: this crate does not know the store's).
+pub type StorageError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why the cache could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache database {path}: {cause}")]
-    Sqlite {
-        path: PathBuf,
-        cause: rusqlite::Error,
-    },
+    #[error("response cache: {cause}")]
+    Storage { cause: StorageError },
     #[error("cache entry {key} is not a stored response: {cause}")]
     Corrupt {
         key: String,
@@ -83,23 +86,6 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-/// Opens a SQLite file the way every goodhart-llm table wants it: WAL, a generous busy timeout, and
-/// `synchronous=NORMAL` (a lost cache entry costs one request; the store keeps its own stricter setting).
-pub(crate) fn open_db(path: &Path) -> Result<rusqlite::Connection, CacheError> {
-    let err = |source| CacheError::Sqlite {
-        path: path.to_path_buf(),
-        cause: source,
-    };
-    let conn = rusqlite::Connection::open(path).map_err(err)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(err)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(err)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(err)?;
-    Ok(conn)
-}
-
 /// Where responses are remembered; implementations must be safe to share between concurrent requests.
 pub trait Cache: Send + Sync {
     /// The stored response for `key`, if any.
@@ -108,70 +94,20 @@ pub trait Cache: Send + Sync {
     fn put(&self, key: &CacheKey, model: &str, response: &ChatResponse) -> Result<(), CacheError>;
 }
 
-/// The default cache: a table in a SQLite file (WAL mode, so readers never block the writer).
-pub struct SqliteCache {
-    path: PathBuf,
-    conn: Mutex<rusqlite::Connection>,
+/// What a persistent cache needs from storage: a response's JSON text by key, insert-or-replace. Every
+/// storage is a [`Cache`]: responses are kept as the JSON of [`ChatResponse`].
+pub trait CacheStorage: Send + Sync {
+    /// The text stored under `key`, if any.
+    fn load(&self, key: &str) -> Result<Option<String>, StorageError>;
+    /// Stores `response` under `key` (replacing any earlier text), noting the `model` it came from.
+    fn save(&self, key: &str, model: &str, response: &str) -> Result<(), StorageError>;
 }
 
-impl SqliteCache {
-    /// Opens (creating if needed) the `llm_cache` table in the database at `path`.
-    pub fn open(path: &Path) -> Result<SqliteCache, CacheError> {
-        let err = |source| CacheError::Sqlite {
-            path: path.to_path_buf(),
-            cause: source,
-        };
-        let conn = open_db(path)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS llm_cache (
-                key TEXT PRIMARY KEY,
-                model TEXT NOT NULL,
-                response TEXT NOT NULL,
-                created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            );",
-        )
-        .map_err(err)?;
-        Ok(SqliteCache {
-            path: path.to_path_buf(),
-            conn: Mutex::new(conn),
-        })
-    }
-
-    /// Number of stored responses.
-    pub fn len(&self) -> Result<u64, CacheError> {
-        let conn = self.lock();
-        conn.query_row("SELECT COUNT(*) FROM llm_cache", [], |r| r.get::<_, i64>(0))
-            .map(|n| n.max(0) as u64)
-            .map_err(|source| CacheError::Sqlite {
-                path: self.path.clone(),
-                cause: source,
-            })
-    }
-
-    /// True when nothing is stored yet.
-    pub fn is_empty(&self) -> Result<bool, CacheError> {
-        Ok(self.len()? == 0)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Cache for SqliteCache {
+impl<S: CacheStorage> Cache for S {
     fn get(&self, key: &CacheKey) -> Result<Option<ChatResponse>, CacheError> {
-        let conn = self.lock();
-        let text: Option<String> = conn
-            .query_row(
-                "SELECT response FROM llm_cache WHERE key = ?1",
-                [key.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|source| CacheError::Sqlite {
-                path: self.path.clone(),
-                cause: source,
-            })?;
+        let text = self
+            .load(key.as_str())
+            .map_err(|cause| CacheError::Storage { cause })?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|source| CacheError::Corrupt {
                 key: key.as_str().to_string(),
@@ -186,16 +122,39 @@ impl Cache for SqliteCache {
             key: key.as_str().to_string(),
             cause: source,
         })?;
-        let conn = self.lock();
-        conn.execute(
-            "INSERT OR REPLACE INTO llm_cache (key, model, response) VALUES (?1, ?2, ?3)",
-            rusqlite::params![key.as_str(), model, text],
-        )
-        .map(|_| ())
-        .map_err(|source| CacheError::Sqlite {
-            path: self.path.clone(),
-            cause: source,
-        })
+        self.save(key.as_str(), model, &text)
+            .map_err(|cause| CacheError::Storage { cause })
+    }
+}
+
+/// A cache in memory, for tests and for runs that keep nothing: gone when the process ends.
+#[derive(Debug, Default)]
+pub struct MemoryCache {
+    texts: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryCache {
+    /// Number of stored responses.
+    pub fn len(&self) -> usize {
+        self.texts.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// True when nothing is stored yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl CacheStorage for MemoryCache {
+    fn load(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let texts = self.texts.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(texts.get(key).cloned())
+    }
+
+    fn save(&self, key: &str, _model: &str, response: &str) -> Result<(), StorageError> {
+        let mut texts = self.texts.lock().unwrap_or_else(|p| p.into_inner());
+        texts.insert(key.to_string(), response.to_string());
+        Ok(())
     }
 }
 
@@ -257,26 +216,27 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_cache_round_trips_and_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("goodhart.db");
+    fn a_storage_keeps_responses_as_json_and_replaces_them() {
         let key = CacheKey::new(&spec(), &ChatRequest::new(vec![Message::user("hi")]), 3);
-        {
-            let c = SqliteCache::open(&path).unwrap();
-            assert!(c.get(&key).unwrap().is_none());
-            c.put(&key, "openai/m", &response("a")).unwrap();
-            c.put(&key, "openai/m", &response("b")).unwrap();
-            assert_eq!(c.len().unwrap(), 1);
-        }
-        let c = SqliteCache::open(&path).unwrap();
+        let c = MemoryCache::default();
+        assert!(c.get(&key).unwrap().is_none());
+        c.put(&key, "openai/m", &response("a")).unwrap();
+        c.put(&key, "openai/m", &response("b")).unwrap();
+        assert_eq!(c.len(), 1);
         assert_eq!(c.get(&key).unwrap().unwrap(), response("b"));
+        let stored = c.load(key.as_str()).unwrap().unwrap();
+        assert_eq!(
+            serde_json::from_str::<ChatResponse>(&stored).unwrap(),
+            response("b")
+        );
     }
 
     #[test]
-    fn unreadable_database_names_the_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let bad = dir.path().join("no/such/dir/x.db");
-        let e = SqliteCache::open(&bad).err().unwrap().to_string();
-        assert!(e.contains("no/such/dir/x.db"), "{e}");
+    fn a_corrupt_entry_is_an_error_naming_its_key() {
+        let key = CacheKey::new(&spec(), &ChatRequest::new(vec![Message::user("hi")]), 0);
+        let c = MemoryCache::default();
+        c.save(key.as_str(), "openai/m", "not json").unwrap();
+        let e = c.get(&key).unwrap_err().to_string();
+        assert!(e.contains(key.as_str()), "{e}");
     }
 }

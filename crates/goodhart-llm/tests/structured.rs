@@ -180,9 +180,7 @@ async fn anthropic_structured_replies_come_back_as_text() {
 
 #[tokio::test]
 async fn an_accepted_probe_is_cached_and_a_refused_one_is_asked_every_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache: Arc<dyn goodhart_llm::Cache> =
-        Arc::new(goodhart_llm::SqliteCache::open(&dir.path().join("c.db")).unwrap());
+    let cache: Arc<dyn goodhart_llm::Cache> = Arc::new(goodhart_llm::MemoryCache::default());
     for refuse in [false, true] {
         let seen = Arc::new(AtomicU64::new(0));
         let server = FakeServer::start(server_script(refuse, seen.clone()))

@@ -5,7 +5,7 @@
 use goodhart_core::{HackKind, Rollout};
 use goodhart_detect::extract;
 use goodhart_llm::fake::{FakeAnswer, FakeReply, FakeServer};
-use goodhart_llm::{ModelSpec, SqliteCache};
+use goodhart_llm::{MemoryCache, ModelSpec};
 use goodhart_monitor::{Monitor, MonitorConfig, MonitorError, Policy};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -16,9 +16,9 @@ fn rollout(completion: &str) -> Rollout {
     Rollout::from_json(&serde_json::json!({"id": "r", "task_id": "t", "completion": completion, "reasoning": "the tests only check the exit code"}).to_string()).unwrap()
 }
 
-fn monitor(server: &FakeServer, db: Option<&std::path::Path>) -> Monitor {
+fn monitor(server: &FakeServer, cache: Option<&Arc<MemoryCache>>) -> Monitor {
     let spec = ModelSpec::parse("openai/judge", Some(&server.openai_base_url()), None).unwrap();
-    let cache = db.map(|p| Arc::new(SqliteCache::open(p).unwrap()) as Arc<dyn goodhart_llm::Cache>);
+    let cache = cache.map(|c| Arc::clone(c) as Arc<dyn goodhart_llm::Cache>);
     Monitor::new(spec, MonitorConfig::default(), cache).unwrap()
 }
 
@@ -34,9 +34,8 @@ async fn a_verdict_is_read_with_its_evidence_and_cached() {
     }))
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("goodhart.db");
-    let m = monitor(&server, Some(&db));
+    let cache = Arc::new(MemoryCache::default());
+    let m = monitor(&server, Some(&cache));
     let r = rollout(HACK);
     let sub = extract(&r.completion, None);
     let review = m
@@ -71,7 +70,7 @@ async fn a_verdict_is_read_with_its_evidence_and_cached() {
     );
 
     // A second review of the same rollout, by a new monitor over the same store, is answered from it.
-    let again = monitor(&server, Some(&db))
+    let again = monitor(&server, Some(&cache))
         .review("def add(a, b):\n    \"\"\"Add.\"\"\"\n", &r, &sub)
         .await;
     assert_eq!(again.result, review.result);

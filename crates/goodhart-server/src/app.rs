@@ -210,6 +210,14 @@ async fn run_code_handler(
     let wait = run_code::client_patience(&request);
     let deadline = run_code::client_deadline(&request, std::time::Instant::now());
     let (language, code) = (request.language.clone(), request.code.clone());
+    // The execution's result key: the request's content, step and grader version, so a retried
+    // request (to this or another replica) is stored once.
+    let key = format!(
+        "run_code:{}",
+        grade::content_hash(&serde_json::json!({
+            "request": &request, "step": step, "grader": grade::GRADER_VERSION,
+        }))
+    );
     let program = match run_code::plan(request, &state.config.base_limits)? {
         Plan::Answer(answer) => return Ok(Json(*answer)),
         Plan::Run(program) => *program,
@@ -223,15 +231,19 @@ async fn run_code_handler(
     // verl turns the output into its reward; the store keeps the run before the answer leaves.
     if let Some(journal) = state.grading.as_ref().and_then(|g| g.journal.clone()) {
         let run = run_code::stored(&response, step, language, code);
-        tokio::task::spawn_blocking(move || journal.store.insert_code_run(&journal.run_id, &run))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("could not store the run: {e}"),
-                )
-            })?;
+        tokio::task::spawn_blocking(move || {
+            journal
+                .store
+                .journal_code_run(&journal.run_id, Some(&key), &run)
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("could not store the run: {e}"),
+            )
+        })?;
     }
     Ok(Json(response))
 }

@@ -4,11 +4,15 @@
 //! request's policy (or the server's default), and store the graded records *before* answering, so a
 //! trainer never acts on a reward the store does not hold.
 //!
-//! Storing is idempotent. Each rollout's request key is the SHA-256 of the request's content (route,
-//! rollouts or query/prompts/labels, step, policy, penalty) and its index in the request; a key already
-//! in the store (under any `serve` run, so also after a restart) is not stored again, and the answer is
-//! the stored record. A trainer that retries a request after a timeout therefore gets the same rewards
-//! and the store holds the batch once. Rollouts the request names no id for get one from the key.
+//! Storing is idempotent. Each rollout gets a result key that a retry reproduces, whichever replica it
+//! reaches and however the trainer re-batches it: `id:ID:HASH` when the rollout names its id, else
+//! `content:HASH:N`. HASH is the SHA-256 of what decides the graded record (route, the task, the
+//! rollout's code and fields, step, policy, proxy profile, penalty and the grader version), so one id
+//! sent again with other code is another result; N numbers identical rollouts within one request, so
+//! identical completions sent together each count. A key already in the store (under any `serve` run,
+//! by any replica sharing the store, also after a restart) is not stored again, and the answer is the
+//! stored record: a retried request gets the same rewards and the store holds each rollout once.
+//! Rollouts the request names no id for get one from the key.
 
 use crate::app::{gate_error, AppState};
 use crate::error::{ApiError, ApiJson};
@@ -86,11 +90,50 @@ impl Grading {
     }
 }
 
-/// The hex SHA-256 of a request's content, the stem of its rollouts' request keys.
-fn request_hash(content: &Value) -> String {
+/// The grader version in result keys: a retry graded by another Goodhart build is another result.
+pub const GRADER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The hex SHA-256 of some content (serde_json writes object keys sorted, so equal content hashes
+/// equally).
+pub(crate) fn content_hash(content: &Value) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(content.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Result keys for a request's rollouts, in order (see the module docs): `id:ID:HASH` for a rollout
+/// with an id, else `content:HASH:N`, N counting identical content earlier in the request.
+fn result_keys(items: impl IntoIterator<Item = (Option<String>, String)>) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    items
+        .into_iter()
+        .map(|(id, hash)| match id {
+            Some(id) => format!("id:{id}:{}", &hash[..32]),
+            None => {
+                let n = seen.entry(hash.clone()).or_default();
+                *n += 1;
+                format!("content:{hash}:{}", *n - 1)
+            }
+        })
+        .collect()
+}
+
+/// The id a rollout sent without one gets: `PREFIX-HASH16-I`, its content hash and its index in the
+/// request, so a retry of the request gets the same ids.
+fn served_id(prefix: &str, hash: &str, index: usize) -> String {
+    format!("{prefix}-{}-{index}", &hash[..16])
+}
+
+/// What decides one graded record, hashed into its result key.
+fn rollout_content(route: &str, task: &Task, rollout: &Rollout, policy: &Policy) -> Value {
+    let mut record = serde_json::to_value(rollout).unwrap_or(Value::Null);
+    if let Some(fields) = record.as_object_mut() {
+        fields.remove("id");
+    }
+    serde_json::json!({
+        "route": route, "task": task, "rollout": record, "reward": policy.policy,
+        "proxy": policy.proxy.as_str(), "penalty": policy.penalty, "grader": GRADER_VERSION,
+    })
 }
 
 /// One rollout ready to grade, with its task resolved and its idempotency key.
@@ -337,21 +380,29 @@ pub fn prepare_grade(
             })
         })
         .collect::<Result<Vec<Rollout>, ApiError>>()?;
-    let hash = request_hash(&serde_json::json!({
-        "route": "/v1/grade", "rollouts": rollouts, "step": step,
-        "reward": policy.policy, "penalty": policy.penalty,
-    }));
-    let mut jobs = Vec::with_capacity(rollouts.len());
+    let mut resolved = Vec::with_capacity(rollouts.len());
     for (i, mut rollout) in rollouts.into_iter().enumerate() {
-        let field = format!("rollouts[{i}]");
-        if rollout.id.is_empty() {
-            rollout.id = format!("serve-{}-{i}", &hash[..16]);
-        }
-        let task = resolve(g, &mut rollout, &field)?;
+        let task = resolve(g, &mut rollout, &format!("rollouts[{i}]"))?;
         rollout.step = rollout.step.or(step);
-        let key = format!("{hash}:{i}");
-        jobs.push(Job { task, rollout, key });
+        let hash = content_hash(&rollout_content("/v1/grade", &task, &rollout, &policy));
+        resolved.push((task, rollout, hash));
     }
+    let keys = result_keys(
+        resolved
+            .iter()
+            .map(|(_, r, hash)| ((!r.id.is_empty()).then(|| r.id.clone()), hash.clone())),
+    );
+    let jobs = resolved
+        .into_iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(i, ((task, mut rollout, hash), key))| {
+            if rollout.id.is_empty() {
+                rollout.id = served_id("serve", &hash, i);
+            }
+            Job { task, rollout, key }
+        })
+        .collect();
     Ok(Prepared { jobs, policy })
 }
 
@@ -437,11 +488,7 @@ pub fn prepare_reward(
             format!("has {} entries but `query` has {n}", request.prompts.len()),
         ));
     }
-    let hash = request_hash(&serde_json::json!({
-        "route": "/get_reward", "query": request.query, "prompts": request.prompts,
-        "labels": request.labels, "step": step, "reward": policy.policy, "penalty": policy.penalty,
-    }));
-    let mut jobs = Vec::with_capacity(n);
+    let mut resolved = Vec::with_capacity(n);
     for (i, (query, label)) in request.query.into_iter().zip(&request.labels).enumerate() {
         let label = parse_label(label, &format!("labels[{i}]"))?;
         let prompt = request.prompts.get(i).map_or("", String::as_str);
@@ -454,7 +501,7 @@ pub fn prepare_reward(
             extra.insert("task".to_string(), task);
         }
         let mut rollout = Rollout {
-            id: format!("get_reward-{}-{i}", &hash[..16]),
+            id: String::new(),
             task_id: label.task_id.unwrap_or_default(),
             completion,
             files: None,
@@ -465,9 +512,19 @@ pub fn prepare_reward(
             extra,
         };
         let task = resolve(g, &mut rollout, &format!("labels[{i}]"))?;
-        let key = format!("{hash}:{i}");
-        jobs.push(Job { task, rollout, key });
+        let hash = content_hash(&rollout_content("/get_reward", &task, &rollout, &policy));
+        resolved.push((task, rollout, hash));
     }
+    let keys = result_keys(resolved.iter().map(|(_, _, hash)| (None, hash.clone())));
+    let jobs = resolved
+        .into_iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(i, ((task, mut rollout, hash), key))| {
+            rollout.id = served_id("get_reward", &hash, i);
+            Job { task, rollout, key }
+        })
+        .collect();
     Ok(Prepared { jobs, policy })
 }
 
@@ -531,5 +588,32 @@ mod tests {
             Some("labels[2]")
         );
         assert!(parse_label(&serde_json::json!({"framing": "x"}), "l").is_err());
+    }
+
+    #[test]
+    fn result_keys_are_reproducible_and_count_identical_rollouts_apart() {
+        let h = |c: &str| content_hash(&Value::from(c));
+        let items = || {
+            vec![
+                (None, h("a")),
+                (Some("r7".to_string()), h("a")),
+                (None, h("a")),
+                (None, h("b")),
+            ]
+        };
+        let keys = result_keys(items());
+        assert_eq!(keys, result_keys(items()), "a retry reproduces every key");
+        assert_eq!(keys[0], format!("content:{}:0", h("a")));
+        assert_eq!(keys[2], format!("content:{}:1", h("a")));
+        assert_eq!(keys[1], format!("id:r7:{}", &h("a")[..32]));
+        // Re-batched: the rollout with an id keeps its key alone, and so does a lone content.
+        assert_eq!(result_keys([(Some("r7".into()), h("a"))])[0], keys[1]);
+        assert_eq!(result_keys([(None, h("b"))])[0], keys[3]);
+        // The same id with other code is another result.
+        assert_ne!(result_keys([(Some("r7".into()), h("c"))])[0], keys[1]);
+        assert_eq!(
+            served_id("serve", &h("a"), 2),
+            format!("serve-{}-2", &h("a")[..16])
+        );
     }
 }

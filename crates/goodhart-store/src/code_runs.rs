@@ -1,8 +1,8 @@
 //! Programs run through `/run_code` (verl's SandboxFusion path), kept so a training run's executions
 //! can be read back by step like its graded rollouts.
 
+use crate::db::params;
 use crate::{now_sql, Store, StoreError};
-use rusqlite::params;
 
 /// One `/run_code` execution as the store keeps it. verl turns the output into a reward on its own
 /// side, so the store keeps what decides it: the code, how it ended and what it printed.
@@ -33,10 +33,23 @@ pub struct CodeRun {
 impl Store {
     /// Records one `/run_code` execution under a `serve` run; committed on return.
     pub fn insert_code_run(&self, run_id: &str, run: &CodeRun) -> Result<(), StoreError> {
-        self.lock()?.execute(
+        self.journal_code_run(run_id, None, run).map(|_| ())
+    }
+
+    /// Records one `/run_code` execution under its result key (one a retried request reproduces),
+    /// insert-if-absent: `false` when the key was already stored (by this or another replica), so
+    /// retries never count an execution twice. `None` stores unconditionally.
+    pub fn journal_code_run(
+        &self,
+        run_id: &str,
+        key: Option<&str>,
+        run: &CodeRun,
+    ) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
             "INSERT INTO code_runs (run_id, created_at, step, language, status, return_code,
-             execution_time, code, stdout, stderr, ending, limit_hit, cpu_time)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             execution_time, code, stdout, stderr, ending, limit_hit, cpu_time, result_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT DO NOTHING",
             params![
                 run_id,
                 now_sql(),
@@ -50,34 +63,36 @@ impl Store {
                 run.stderr,
                 run.ending,
                 run.limit,
-                run.cpu_time
+                run.cpu_time,
+                key
             ],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
     /// A run's `/run_code` executions, in the order they were stored.
     pub fn code_runs(&self, run_id: &str) -> Result<Vec<CodeRun>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
+        let rows = self.lock()?.query(
             "SELECT step, language, status, return_code, execution_time, code, stdout, stderr,
-             ending, limit_hit, cpu_time FROM code_runs WHERE run_id = ?1 ORDER BY id",
+             ending, limit_hit, cpu_time FROM code_runs WHERE run_id = $1 ORDER BY id",
+            params![run_id],
         )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok(CodeRun {
-                step: r.get(0)?,
-                language: r.get(1)?,
-                status: r.get(2)?,
-                return_code: r.get(3)?,
-                execution_time: r.get(4)?,
-                code: r.get(5)?,
-                stdout: r.get(6)?,
-                stderr: r.get(7)?,
-                ending: r.get(8)?,
-                limit: r.get(9)?,
-                cpu_time: r.get(10)?,
+        rows.iter()
+            .map(|r| {
+                Ok(CodeRun {
+                    step: r.get(0)?,
+                    language: r.get(1)?,
+                    status: r.get(2)?,
+                    return_code: r.get(3)?,
+                    execution_time: r.get(4)?,
+                    code: r.get(5)?,
+                    stdout: r.get(6)?,
+                    stderr: r.get(7)?,
+                    ending: r.get(8)?,
+                    limit: r.get(9)?,
+                    cpu_time: r.get(10)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 }

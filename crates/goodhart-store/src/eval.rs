@@ -1,8 +1,8 @@
 //! The samples of `goodhart eval` runs (runs of kind `eval`): one row per (eval, sample, epoch) with
 //! its label and full record. The record's shape belongs to goodhart-evals; the store keeps its JSON.
 
+use crate::db::params;
 use crate::{Store, StoreError};
-use rusqlite::params;
 use std::collections::HashSet;
 
 /// One stored eval sample: its key, its label and its record as JSON text.
@@ -20,8 +20,10 @@ impl Store {
     /// Stores (or replaces, when a failed sample is retried) one eval sample; committed on return.
     pub fn put_eval_sample(&self, run_id: &str, row: &EvalRow) -> Result<(), StoreError> {
         self.lock()?.execute(
-            "INSERT OR REPLACE INTO eval_samples (run_id, eval, sample_id, epoch, label, record)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO eval_samples (run_id, eval, sample_id, epoch, label, record)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (run_id, eval, sample_id, epoch) DO UPDATE SET label = excluded.label,
+                 record = excluded.record",
             params![
                 run_id,
                 row.eval,
@@ -40,32 +42,32 @@ impl Store {
         &self,
         run_id: &str,
     ) -> Result<HashSet<(String, String, u32)>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT eval, sample_id, epoch FROM eval_samples WHERE run_id = ?1 AND label != 'error'",
+        let rows = self.lock()?.query(
+            "SELECT eval, sample_id, epoch FROM eval_samples WHERE run_id = $1 AND label != 'error'",
+            params![run_id],
         )?;
-        let keys = stmt
-            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<HashSet<_>, _>>()?;
-        Ok(keys)
+        rows.iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .collect()
     }
 
     /// Every sample of a run, ordered by eval, sample and epoch.
     pub fn eval_samples(&self, run_id: &str) -> Result<Vec<EvalRow>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT eval, sample_id, epoch, label, record FROM eval_samples WHERE run_id = ?1
+        let rows = self.lock()?.query(
+            "SELECT eval, sample_id, epoch, label, record FROM eval_samples WHERE run_id = $1
              ORDER BY eval, sample_id, epoch",
+            params![run_id],
         )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok(EvalRow {
-                eval: r.get(0)?,
-                sample_id: r.get(1)?,
-                epoch: r.get(2)?,
-                label: r.get(3)?,
-                record: r.get(4)?,
+        rows.iter()
+            .map(|r| {
+                Ok(EvalRow {
+                    eval: r.get(0)?,
+                    sample_id: r.get(1)?,
+                    epoch: r.get(2)?,
+                    label: r.get(3)?,
+                    record: r.get(4)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 }

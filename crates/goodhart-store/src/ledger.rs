@@ -9,8 +9,8 @@
 //! `interrupted`. [`Store::claim_run`] hands a run to a new invocation (`--resume RUN_ID`): the same
 //! id, status `running` again, the new process as owner, `invocations` one higher.
 
-use crate::{now_sql, raw_run, RunKind, RunRecord, Store, StoreError};
-use rusqlite::{params, OptionalExtension};
+use crate::db::{params, Dialect};
+use crate::{now_sql, raw_run, RunKind, RunRecord, Store, StoreError, RUN_COLUMNS};
 
 /// The statuses a run can have.
 pub const RUNNING: &str = "running";
@@ -68,19 +68,15 @@ pub fn owner_alive(owner: &str) -> Option<bool> {
 impl Store {
     /// Marks every `running` run whose process is provably dead as `interrupted`; returns their ids.
     pub fn reap_dead_runs(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare("SELECT id, owner FROM runs WHERE status = 'running'")?;
-        let running = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut conn = self.lock()?;
+        let running = conn.query("SELECT id, owner FROM runs WHERE status = 'running'", &[])?;
         let mut reaped = Vec::new();
-        for (id, owner) in running {
+        for row in running {
+            let (id, owner): (String, Option<String>) = (row.get(0)?, row.get(1)?);
             if owner.as_deref().and_then(owner_alive) == Some(false) {
                 conn.execute(
-                    "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'running'",
-                    params![id, INTERRUPTED, now_sql()],
+                    "UPDATE runs SET status = $1, finished_at = $2 WHERE id = $3 AND status = 'running'",
+                    params![INTERRUPTED, now_sql(), id],
                 )?;
                 reaped.push(id);
             }
@@ -94,44 +90,43 @@ impl Store {
     pub fn claim_run(&self, run_id: &str, kind: RunKind) -> Result<RunRecord, StoreError> {
         self.reap_dead_runs()?;
         let me = this_process();
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let raw = tx
-            .query_row(
-                "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs
-                 WHERE id = ?1",
-                [run_id],
-                raw_run,
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?;
-        let record = raw.into_record()?;
-        if record.kind != kind {
-            return Err(StoreError::WrongKind {
-                run_id: run_id.to_string(),
-                found: record.kind.as_str(),
-                wanted: kind.as_str(),
-            });
-        }
-        if record.status == RUNNING {
-            let owner: Option<String> =
-                tx.query_row("SELECT owner FROM runs WHERE id = ?1", [run_id], |r| {
-                    r.get(0)
-                })?;
-            let owner = owner.unwrap_or_default();
-            if owner != me && owner_alive(&owner) != Some(false) && !owner.is_empty() {
-                return Err(StoreError::RunInUse {
+        self.lock()?.transaction(|tx| {
+            // FOR UPDATE on PostgreSQL: two processes claiming one run at once are serialized (SQLite's
+            // transaction already holds the write lock).
+            let lock = match tx.dialect() {
+                Dialect::Sqlite => "",
+                Dialect::Postgres => " FOR UPDATE",
+            };
+            let row = tx
+                .query_opt(
+                    &format!("SELECT {RUN_COLUMNS}, owner FROM runs WHERE id = $1{lock}"),
+                    params![run_id],
+                )?
+                .ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?;
+            let owner: Option<String> = row.get(9)?;
+            let record = raw_run(&row)?.into_record()?;
+            if record.kind != kind {
+                return Err(StoreError::WrongKind {
                     run_id: run_id.to_string(),
-                    owner,
+                    found: record.kind.as_str(),
+                    wanted: kind.as_str(),
                 });
             }
-        }
-        tx.execute(
-            "UPDATE runs SET status = 'running', owner = ?2, finished_at = NULL,
-             invocations = invocations + 1 WHERE id = ?1",
-            params![run_id, me],
-        )?;
-        tx.commit()?;
-        Ok(record)
+            if record.status == RUNNING {
+                let owner = owner.unwrap_or_default();
+                if owner != me && owner_alive(&owner) != Some(false) && !owner.is_empty() {
+                    return Err(StoreError::RunInUse {
+                        run_id: run_id.to_string(),
+                        owner,
+                    });
+                }
+            }
+            tx.execute(
+                "UPDATE runs SET status = 'running', owner = $1, finished_at = NULL,
+                 invocations = invocations + 1 WHERE id = $2",
+                params![me, run_id],
+            )?;
+            Ok(record)
+        })
     }
 }

@@ -1,11 +1,16 @@
 //! Where Goodhart keeps what it learned, so an audit or a grading run can be read back, compared and resumed.
 //!
-//! One SQLite file (default `$GOODHART_HOME/goodhart.db`, see [`Store::default_path`]) holds every run.
-//! The schema is versioned: [`Store::open`] applies the migrations a database has not seen yet, in order,
-//! so a database written by an older Goodhart keeps working when later features add tables.
+//! One SQLite file (default `$GOODHART_HOME/goodhart.db`, see [`Store::default_path`]) holds every run,
+//! or, for many processes and machines sharing one store (replicas of `goodhart serve`), a PostgreSQL
+//! database named by a `postgres://` URL ([`Location`]). Both backends have the same schema and run the
+//! same SQL (see the `db` module); the schema is versioned: [`Store::open`] applies the migrations a
+//! database has not seen yet, in order, so a database written by an older Goodhart keeps working when
+//! later features add tables.
 //!
-//! Every write method commits before it returns, with `synchronous=FULL`, so once a caller reports success
-//! the rows survive a crash or a power cut.
+//! Every write method commits before it returns (SQLite with `synchronous=FULL`; PostgreSQL's commit is
+//! durable by default), so once a caller reports success the rows survive a crash or a power cut.
+//! Results that a retry or another replica may send again are written insert-if-absent under a result
+//! key ([`Store::journal_graded`], [`Store::journal_code_run`]), so they are never counted twice.
 //!
 //! The store is each run's ledger: a command commits a result here before it shows it anywhere else,
 //! resumes from what is here, and computes its summary from here. [`ledger`] keeps the run's status
@@ -13,17 +18,22 @@
 //! `interrupted`, and [`Store::claim_run`] lets a new invocation continue it under the same id.
 
 mod code_runs;
+mod db;
 mod eval;
 pub mod ledger;
+mod llm;
+mod location;
 mod read;
 mod schema;
 
 pub use code_runs::CodeRun;
 pub use eval::EvalRow;
+pub use llm::LlmFailure;
+pub use location::{redact, Location};
 pub use read::{CellCounts, RolloutSummary};
 
+use db::{params, Conn};
 use goodhart_core::{Evidence, GradedRollout, HackKind, Profile, Task};
-use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -55,6 +65,15 @@ pub enum StoreError {
     NoHome,
     #[error("store query failed: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("store query failed: {0}")]
+    Postgres(postgres::Error),
+    #[error("cannot connect to the PostgreSQL store {url}: {cause}")]
+    Connect { url: String, cause: postgres::Error },
+    #[error(
+        "`{value}` is neither a PostgreSQL URL (postgres://... or postgresql://...) nor a file \
+         path; --db and GOODHART_DB take a SQLite file or a PostgreSQL URL"
+    )]
+    UnsupportedLocation { value: String },
     #[error("stored {what} is not valid JSON: {cause}")]
     Json {
         what: String,
@@ -203,10 +222,11 @@ pub struct StoredLabel {
     pub evidence: Evidence,
 }
 
-/// The SQLite database behind every Goodhart command; shareable across threads.
+/// The database behind every Goodhart command, a SQLite file or a PostgreSQL database; shareable across
+/// threads.
 pub struct Store {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    conn: Mutex<Conn>,
 }
 
 impl std::fmt::Debug for Store {
@@ -215,6 +235,14 @@ impl std::fmt::Debug for Store {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
+}
+
+/// How a store is opened: whether it may be created or upgraded, and whether it may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Existing,
+    ReadOnly,
 }
 
 impl Store {
@@ -230,62 +258,76 @@ impl Store {
         Ok(PathBuf::from(home).join(".local/share/goodhart/goodhart.db"))
     }
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_path_buf(),
-                cause: source,
-            })?;
-        }
-        Store::connect(path)
+    /// Opens (creating if needed) the store at `db` and brings its schema up to date. `db` is a SQLite
+    /// file path, or a `postgres://` / `postgresql://` URL (see [`Location::parse`]).
+    pub fn open(db: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::connect(Location::parse(db.as_ref())?, Mode::Create)
     }
 
-    /// Opens the database at `path` only if it exists, for commands that read results: a mistyped
-    /// `--db` is an error naming the path, never a new empty store.
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        if !path.is_file() {
-            return Err(StoreError::Missing { path });
-        }
-        Store::connect(path)
+    /// Opens the store at `db` only if it exists, for commands that read results: a mistyped
+    /// `--db` is an error naming it, never a new empty store.
+    pub fn open_existing(db: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::connect(Location::parse(db.as_ref())?, Mode::Existing)
     }
 
-    fn connect(path: PathBuf) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.clone(),
-            cause: source,
+    fn connect(location: Location, mode: Mode) -> Result<Store, StoreError> {
+        let path = PathBuf::from(location.shown());
+        let mut conn = match &location {
+            Location::Sqlite(file) => {
+                if mode != Mode::Create && !file.is_file() {
+                    return Err(StoreError::Missing { path });
+                }
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                        path: dir.to_path_buf(),
+                        cause: source,
+                    })?;
+                }
+                open_sqlite(file, mode)?
+            }
+            Location::Postgres(url) => open_postgres(url, mode)?,
         };
-        let mut conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        schema::migrate(&mut conn, &path)?;
+        let shared = matches!(location, Location::Postgres(_));
+        let checked = match mode {
+            Mode::ReadOnly => schema::check_current(&mut conn, &path),
+            Mode::Existing if shared && !schema::exists(&mut conn)? => {
+                Err(StoreError::Missing { path: path.clone() })
+            }
+            Mode::Existing | Mode::Create => schema::migrate(&mut conn, &path),
+        };
+        // A file that is not SQLite fails here, on the first read, and is reported with its path.
+        checked.map_err(|e| match e {
+            StoreError::Sqlite(cause) => StoreError::Open {
+                path: path.clone(),
+                cause,
+            },
+            e => e,
+        })?;
         Ok(Store {
             path,
             conn: Mutex::new(conn),
         })
     }
 
-    /// The file this store writes, for messages that tell the user where results went.
+    /// The file this store writes (or its URL, password redacted), for messages that tell the user
+    /// where results went.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The schema version of the open database, so tools can tell which tables exist.
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .lock()?
-            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))?)
+    /// Whether this store is a PostgreSQL database (shared by many processes and machines).
+    pub fn is_postgres(&self) -> Result<bool, StoreError> {
+        Ok(self.lock()?.dialect() == db::Dialect::Postgres)
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    /// The schema version of the open database, so tools can tell which tables exist.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.lock()?
+            .query_one("SELECT MAX(version) FROM schema_version", &[])?
+            .get(0)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Conn>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
@@ -312,7 +354,7 @@ impl Store {
         self.reap_dead_runs()?;
         self.lock()?.execute(
             "INSERT INTO runs (id, kind, created_at, config, status, owner, invocations)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5, 1)",
+             VALUES ($1, $2, $3, $4, 'running', $5, 1)",
             params![
                 id,
                 kind.as_str(),
@@ -327,8 +369,8 @@ impl Store {
     /// Marks a run as ended (`done`, `failed`, ...) so listings can tell finished runs from crashed ones.
     pub fn finish_run(&self, run_id: &str, status: &str) -> Result<(), StoreError> {
         let changed = self.lock()?.execute(
-            "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
-            params![run_id, status, now_sql()],
+            "UPDATE runs SET status = $1, finished_at = $2 WHERE id = $3",
+            params![status, now_sql(), run_id],
         )?;
         if changed == 0 {
             return Err(StoreError::NoSuchRun(run_id.to_string()));
@@ -345,9 +387,9 @@ impl Store {
         step: Option<i64>,
     ) -> Result<(), StoreError> {
         let changed = self.lock()?.execute(
-            "UPDATE runs SET checkpoint = COALESCE(?2, checkpoint), step = COALESCE(?3, step)
-             WHERE id = ?1",
-            params![run_id, checkpoint, step],
+            "UPDATE runs SET checkpoint = COALESCE($1, checkpoint), step = COALESCE($2, step)
+             WHERE id = $3",
+            params![checkpoint, step, run_id],
         )?;
         if changed == 0 {
             return Err(StoreError::NoSuchRun(run_id.to_string()));
@@ -357,41 +399,38 @@ impl Store {
 
     /// Reads one run back.
     pub fn run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
-        let conn = self.lock()?;
-        let row = conn
-            .query_row(
-                "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs WHERE id = ?1",
-                [run_id],
-                raw_run,
-            )
-            .optional()?;
-        row.ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?
-            .into_record()
+        let row = self.lock()?.query_opt(
+            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"),
+            params![run_id],
+        )?;
+        raw_run(&row.ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?)?.into_record()
     }
 
     /// Lists runs, newest first, optionally only those of one kind.
     pub fn runs(&self, kind: Option<RunKind>) -> Result<Vec<RunRecord>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs
-             WHERE ?1 IS NULL OR kind = ?1 ORDER BY created_at DESC, rowid DESC",
+        let rows = self.lock()?.query(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs
+                 WHERE CAST($1 AS TEXT) IS NULL OR kind = $1 ORDER BY created_at DESC, rowid DESC"
+            ),
+            params![kind.map(RunKind::as_str)],
         )?;
-        let rows = stmt.query_map([kind.map(RunKind::as_str)], raw_run)?;
-        rows.map(|r| r?.into_record()).collect()
+        rows.iter().map(|r| raw_run(r)?.into_record()).collect()
     }
 
     /// The runs tagged with a training step (`--step`), optionally only those of one `--checkpoint`
     /// NAME, ordered along training: by checkpoint name, step, then creation. What training curves
     /// (`goodhart compare --steps`, report pages) are drawn from.
     pub fn tagged_runs(&self, checkpoint: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, kind, created_at, config, status, finished_at, invocations, checkpoint, step FROM runs
-             WHERE step IS NOT NULL AND (?1 IS NULL OR checkpoint = ?1)
-             ORDER BY checkpoint, step, created_at, rowid",
+        let rows = self.lock()?.query(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs
+                 WHERE step IS NOT NULL AND (CAST($1 AS TEXT) IS NULL OR checkpoint = $1)
+                 ORDER BY checkpoint, step, created_at, rowid"
+            ),
+            params![checkpoint],
         )?;
-        let rows = stmt.query_map([checkpoint], raw_run)?;
-        rows.map(|r| r?.into_record()).collect()
+        rows.iter().map(|r| raw_run(r)?.into_record()).collect()
     }
 
     /// Records the tasks a run used, in one transaction.
@@ -401,44 +440,35 @@ impl Store {
         source: &str,
         tasks: &[Task],
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO tasks (run_id, task_id, source, hardened_isolated, task)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
+        self.lock()?.transaction(|tx| {
             for task in tasks {
                 let json = to_json(task, "task")?;
-                stmt.execute(params![
-                    run_id,
-                    task.id,
-                    source,
-                    task.hardened_isolated(),
-                    json
-                ])?;
+                tx.execute(
+                    "INSERT INTO tasks (run_id, task_id, source, hardened_isolated, task)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (run_id, task_id) DO UPDATE SET source = excluded.source,
+                         hardened_isolated = excluded.hardened_isolated, task = excluded.task",
+                    params![run_id, task.id, source, task.hardened_isolated(), json],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Reads back the tasks of a run, in task-id order.
     pub fn tasks(&self, run_id: &str) -> Result<Vec<StoredTask>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt =
-            conn.prepare("SELECT source, task FROM tasks WHERE run_id = ?1 ORDER BY task_id")?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        rows.map(|row| {
-            let (source, json) = row?;
-            Ok(StoredTask {
-                source,
-                task: from_json(&json, "task")?,
+        let rows = self.lock()?.query(
+            "SELECT source, task FROM tasks WHERE run_id = $1 ORDER BY task_id",
+            params![run_id],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredTask {
+                    source: row.get(0)?,
+                    task: from_json(&row.get::<String>(1)?, "task")?,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// Records audit cells in one transaction (re-recording a cell replaces it).
@@ -447,88 +477,66 @@ impl Store {
         run_id: &str,
         results: &[AuditResult],
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO audit_results
-                 (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms,
-                  detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
+        self.lock()?.transaction(|tx| {
             for r in results {
                 let kinds = to_json(&r.kinds, "audit kinds")?;
-                stmt.execute(params![
-                    run_id,
-                    r.task_id,
-                    r.exploit,
-                    kinds,
-                    r.profile.as_str(),
-                    r.passed,
-                    r.tests_passed,
-                    r.tests_total,
-                    r.status,
-                    r.duration_ms,
-                    r.detail
-                ])?;
+                tx.execute(
+                    "INSERT INTO audit_results
+                     (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total,
+                      status, duration_ms, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT (run_id, task_id, exploit, profile) DO UPDATE SET
+                         kinds = excluded.kinds, passed = excluded.passed,
+                         tests_passed = excluded.tests_passed, tests_total = excluded.tests_total,
+                         status = excluded.status, duration_ms = excluded.duration_ms,
+                         detail = excluded.detail",
+                    params![
+                        run_id,
+                        r.task_id,
+                        r.exploit,
+                        kinds,
+                        r.profile.as_str(),
+                        r.passed,
+                        r.tests_passed,
+                        r.tests_total,
+                        r.status,
+                        r.duration_ms,
+                        r.detail
+                    ],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Reads back an audit's cells, ordered by task, exploit and profile.
     pub fn audit_results(&self, run_id: &str) -> Result<Vec<AuditResult>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status, duration_ms,
-                    detail
-             FROM audit_results WHERE run_id = ?1 ORDER BY task_id, exploit, profile",
+        let rows = self.lock()?.query(
+            "SELECT task_id, exploit, kinds, profile, passed, tests_passed, tests_total, status,
+                    duration_ms, detail
+             FROM audit_results WHERE run_id = $1 ORDER BY task_id, exploit, profile",
+            params![run_id],
         )?;
-        let rows = stmt.query_map([run_id], |r| {
-            <(
-                String,
-                String,
-                String,
-                String,
-                bool,
-                u32,
-                u32,
-                String,
-                f64,
-                Option<String>,
-            )>::try_from(r)
-        })?;
-        rows.map(|row| {
-            let (
-                task_id,
-                exploit,
-                kinds,
-                profile,
-                passed,
-                tests_passed,
-                tests_total,
-                status,
-                ms,
-                detail,
-            ) = row?;
-            Ok(AuditResult {
-                task_id,
-                exploit,
-                kinds: from_json(&kinds, "audit kinds")?,
-                profile: profile.parse().map_err(|_| StoreError::BadValue {
-                    field: "audit_results.profile",
-                    value: profile,
-                })?,
-                passed,
-                tests_passed,
-                tests_total,
-                status,
-                duration_ms: ms,
-                detail,
+        rows.iter()
+            .map(|row| {
+                let profile: String = row.get(3)?;
+                Ok(AuditResult {
+                    task_id: row.get(0)?,
+                    exploit: row.get(1)?,
+                    kinds: from_json(&row.get::<String>(2)?, "audit kinds")?,
+                    profile: profile.parse().map_err(|_| StoreError::BadValue {
+                        field: "audit_results.profile",
+                        value: profile,
+                    })?,
+                    passed: row.get(4)?,
+                    tests_passed: row.get(5)?,
+                    tests_total: row.get(6)?,
+                    status: row.get(7)?,
+                    duration_ms: row.get(8)?,
+                    detail: row.get(9)?,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// Records one graded rollout and its hack labels atomically.
@@ -543,45 +551,48 @@ impl Store {
         run_id: &str,
         graded: &[GradedRollout],
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        for g in graded {
-            put_graded(&tx, run_id, g, None)?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.lock()?.transaction(|tx| {
+            for g in graded {
+                put_graded(tx, run_id, g, None)?;
+            }
+            Ok(())
+        })
     }
 
-    /// Records served rollouts idempotently, in one transaction: each comes with its request key (see
-    /// the ledger section of the README), and a key already in the store, under any run, is not stored
-    /// again. Returns, in order, the record the store holds for each key (the earlier one for a retried
-    /// request), so the answer sent is exactly what the store keeps.
+    /// Records served rollouts idempotently, in one transaction: each comes with its result key (see
+    /// the ledger section of the README), written insert-if-absent, so a key already in the store,
+    /// under any run and from any replica, is not stored again. Returns, in order, the record the store
+    /// holds for each key (the earlier one for a retried request), so the answer sent is exactly what
+    /// the store keeps.
     pub fn journal_graded(
         &self,
         run_id: &str,
         keyed: &[(String, GradedRollout)],
     ) -> Result<Vec<GradedRollout>, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut out = Vec::with_capacity(keyed.len());
-        for (key, g) in keyed {
-            let stored: Option<String> = tx
-                .query_row(
-                    "SELECT record FROM graded_rollouts WHERE request_key = ?1",
-                    [key],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match stored {
-                Some(json) => out.push(from_json(&json, "graded rollout")?),
-                None => {
-                    put_graded(&tx, run_id, g, Some(key))?;
+        self.lock()?.transaction(|tx| {
+            let mut out = Vec::with_capacity(keyed.len());
+            for (key, g) in keyed {
+                if insert_graded_row(tx, run_id, g, Some(key), Conflict::Keep)? {
+                    insert_labels(tx, run_id, g)?;
                     out.push(g.clone());
+                    continue;
+                }
+                let stored = tx.query_opt(
+                    "SELECT record FROM graded_rollouts WHERE request_key = $1",
+                    params![key],
+                )?;
+                match stored {
+                    Some(row) => out.push(from_json(&row.get::<String>(0)?, "graded rollout")?),
+                    // Not the key: the run already holds this rollout id from another request, which
+                    // a new answer replaces (as a resumed run's re-sent rollout does).
+                    None => {
+                        put_graded(tx, run_id, g, Some(key))?;
+                        out.push(g.clone());
+                    }
                 }
             }
-        }
-        tx.commit()?;
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Calls `visit` with each stored graded record of a run (its JSON text, exactly as stored), in
@@ -591,113 +602,211 @@ impl Store {
         run_id: &str,
         mut visit: impl FnMut(&str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        let mut stmt =
-            conn.prepare("SELECT record FROM graded_rollouts WHERE run_id = ?1 ORDER BY rowid")?;
-        let mut rows = stmt.query([run_id])?;
-        while let Some(row) = rows.next()? {
-            let json: String = row.get(0)?;
-            visit(&json)?;
-        }
-        Ok(())
+        self.lock()?.for_each(
+            "SELECT record FROM graded_rollouts WHERE run_id = $1 ORDER BY rowid",
+            params![run_id],
+            |row| visit(&row.get::<String>(0)?),
+        )
     }
 
     /// The rollout ids a run has already graded, so a resumed run skips them.
     pub fn graded_ids(&self, run_id: &str) -> Result<HashSet<String>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare("SELECT rollout_id FROM graded_rollouts WHERE run_id = ?1")?;
-        let ids = stmt.query_map([run_id], |r| r.get::<_, String>(0))?;
-        Ok(ids.collect::<Result<_, _>>()?)
+        let rows = self.lock()?.query(
+            "SELECT rollout_id FROM graded_rollouts WHERE run_id = $1",
+            params![run_id],
+        )?;
+        rows.iter().map(|r| r.get(0)).collect()
     }
 
     /// Reads back a run's graded rollouts (the full records), in insertion order.
     pub fn graded_rollouts(&self, run_id: &str) -> Result<Vec<GradedRollout>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt =
-            conn.prepare("SELECT record FROM graded_rollouts WHERE run_id = ?1 ORDER BY rowid")?;
-        let rows = stmt.query_map([run_id], |r| r.get::<_, String>(0))?;
-        rows.map(|json| from_json(&json?, "graded rollout"))
-            .collect()
+        let mut out = Vec::new();
+        self.for_each_graded_json(run_id, |json| {
+            out.push(from_json(json, "graded rollout")?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Reads back a run's hack labels, ordered by rollout, file and line.
     pub fn hack_labels(&self, run_id: &str) -> Result<Vec<StoredLabel>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
+        let rows = self.lock()?.query(
             "SELECT rollout_id, kind, detector, file, line, message FROM hack_labels
-             WHERE run_id = ?1 ORDER BY rollout_id, file, line, id",
+             WHERE run_id = $1 ORDER BY rollout_id, file, line, id",
+            params![run_id],
         )?;
-        let rows = stmt.query_map([run_id], |r| {
-            <(String, String, String, String, u32, String)>::try_from(r)
-        })?;
-        rows.map(|row| {
-            let (rollout_id, kind, detector, file, line, message) = row?;
-            let kind = kind.parse().map_err(|_| StoreError::BadValue {
-                field: "hack_labels.kind",
-                value: kind,
-            })?;
-            Ok(StoredLabel {
-                rollout_id,
-                evidence: Evidence {
-                    kind,
-                    detector,
-                    file,
-                    line,
-                    message,
-                },
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.get(1)?;
+                let kind = kind.parse().map_err(|_| StoreError::BadValue {
+                    field: "hack_labels.kind",
+                    value: kind,
+                })?;
+                Ok(StoredLabel {
+                    rollout_id: row.get(0)?,
+                    evidence: Evidence {
+                        kind,
+                        detector: row.get(2)?,
+                        file: row.get(3)?,
+                        line: row.get(4)?,
+                        message: row.get(5)?,
+                    },
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 }
 
-/// Writes one graded rollout and its labels inside `tx`, replacing an earlier record of the same id.
+/// Opens a SQLite file: WAL (readers never block the writer), `synchronous=FULL` (a commit survives a
+/// power cut), a 30 s busy timeout; read-only mode never writes, not even a migration.
+fn open_sqlite(path: &Path, mode: Mode) -> Result<Conn, StoreError> {
+    use rusqlite::{Connection, OpenFlags};
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        cause: source,
+    };
+    let conn = if mode == Mode::ReadOnly {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?
+    } else {
+        Connection::open(path).map_err(open_err)?
+    };
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(open_err)?;
+    if mode != Mode::ReadOnly {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+    }
+    Ok(Conn::Sqlite(conn))
+}
+
+/// Connects to PostgreSQL (no TLS; `sslmode=require` is refused by the driver) with a 10 s connect
+/// timeout unless the URL sets one; a read-only store's session refuses every write.
+fn open_postgres(url: &str, mode: Mode) -> Result<Conn, StoreError> {
+    let shown = location::redact(url);
+    let connect_err = |cause| StoreError::Connect {
+        url: shown.clone(),
+        cause,
+    };
+    let mut config: postgres::Config = url.parse().map_err(connect_err)?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("goodhart");
+    }
+    let client = db::off_runtime(|| {
+        let mut client = config.connect(postgres::NoTls)?;
+        if mode == Mode::ReadOnly {
+            client.batch_execute("SET default_transaction_read_only = on")?;
+        }
+        Ok(client)
+    })
+    .map_err(connect_err)?;
+    Ok(Conn::Postgres(Box::new(db::Pg::new(client))))
+}
+
+/// What to do when a graded row's key or rollout id is already stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Conflict {
+    /// Keep the stored row (insert-if-absent).
+    Keep,
+    /// An error: the caller removed the old row first.
+    Fail,
+}
+
+/// Inserts a graded row; `false` when [`Conflict::Keep`] found one already stored.
+fn insert_graded_row(
+    tx: &mut Conn,
+    run_id: &str,
+    g: &GradedRollout,
+    request_key: Option<&str>,
+    conflict: Conflict,
+) -> Result<bool, StoreError> {
+    let r = &g.rollout;
+    let record = to_json(g, "graded rollout")?;
+    let sql = match conflict {
+        Conflict::Keep => concat!(
+            "INSERT INTO graded_rollouts (run_id, rollout_id, task_id, framing, step, model, record, ",
+            "reward, hack_attempted, hack_succeeded, request_key) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
+        ),
+        Conflict::Fail => concat!(
+            "INSERT INTO graded_rollouts (run_id, rollout_id, task_id, framing, step, model, record, ",
+            "reward, hack_attempted, hack_succeeded, request_key) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ),
+    };
+    let n = tx.execute(
+        sql,
+        params![
+            run_id,
+            r.id,
+            r.task_id,
+            r.framing,
+            r.step,
+            r.model,
+            record,
+            g.reward,
+            g.hack.attempted,
+            g.hack.succeeded,
+            request_key
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+fn insert_labels(tx: &mut Conn, run_id: &str, g: &GradedRollout) -> Result<(), StoreError> {
+    for e in &g.hack.evidence {
+        tx.execute(
+            "INSERT INTO hack_labels (run_id, rollout_id, kind, detector, file, line, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            params![
+                run_id,
+                g.rollout.id,
+                e.kind.as_str(),
+                e.detector,
+                e.file,
+                e.line,
+                e.message
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes one graded rollout and its labels inside `tx`, replacing an earlier record of the same id in
+/// the run (removed first, so the new one is last in insertion order, as SQLite's `INSERT OR REPLACE`
+/// used to leave it).
 fn put_graded(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &mut Conn,
     run_id: &str,
     g: &GradedRollout,
     request_key: Option<&str>,
 ) -> Result<(), StoreError> {
-    let r = &g.rollout;
-    let record = to_json(g, "graded rollout")?;
-    tx.prepare_cached("DELETE FROM hack_labels WHERE run_id = ?1 AND rollout_id = ?2")?
-        .execute(params![run_id, r.id])?;
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO graded_rollouts
-         (run_id, rollout_id, task_id, framing, step, model, record, reward, hack_attempted,
-          hack_succeeded, request_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        run_id,
-        r.id,
-        r.task_id,
-        r.framing,
-        r.step,
-        r.model,
-        record,
-        g.reward,
-        g.hack.attempted,
-        g.hack.succeeded,
-        request_key
-    ])?;
-    let mut label = tx.prepare_cached(
-        "INSERT INTO hack_labels (run_id, rollout_id, kind, detector, file, line, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    let id = &g.rollout.id;
+    tx.execute(
+        "DELETE FROM hack_labels WHERE run_id = $1 AND rollout_id = $2",
+        params![run_id, id],
     )?;
-    for e in &g.hack.evidence {
-        label.execute(params![
-            run_id,
-            r.id,
-            e.kind.as_str(),
-            e.detector,
-            e.file,
-            e.line,
-            e.message
-        ])?;
-    }
-    Ok(())
+    tx.execute(
+        "DELETE FROM graded_rollouts WHERE run_id = $1 AND rollout_id = $2",
+        params![run_id, id],
+    )?;
+    insert_graded_row(tx, run_id, g, request_key, Conflict::Fail)?;
+    insert_labels(tx, run_id, g)
 }
+
+/// The columns [`raw_run`] reads, in its order.
+pub(crate) const RUN_COLUMNS: &str =
+    "id, kind, created_at, config, status, finished_at, invocations, checkpoint, step";
 
 struct RawRun {
     id: String,
@@ -711,7 +820,7 @@ struct RawRun {
     step: Option<i64>,
 }
 
-fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
+fn raw_run(r: &db::Row) -> Result<RawRun, StoreError> {
     Ok(RawRun {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -806,5 +915,13 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Postgres(e)
+    }
+}
+
+#[cfg(test)]
+mod testdb;
 #[cfg(test)]
 mod tests;

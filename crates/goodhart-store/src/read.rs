@@ -2,13 +2,11 @@
 //! the light queries a report needs over many rollouts (verdicts and hack labels, never the completion
 //! text), so a 100,000-rollout store aggregates in a fraction of the time a full decode would take.
 
-use crate::{from_json, schema, Store, StoreError};
+use crate::db::params;
+use crate::{from_json, Location, Mode, Store, StoreError};
 use goodhart_core::{GradedRollout, HackKind, Profile, Verdict};
-use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
 
 /// What a report needs of one graded rollout: where it sits (step, framing, model) and how it fared,
 /// without the code.
@@ -29,7 +27,7 @@ pub struct RolloutSummary {
     pub kinds: Vec<HackKind>,
 }
 
-/// Counts for one (step, framing) cell of a run, aggregated inside SQLite so a report over 100,000
+/// Counts for one (step, framing) cell of a run, aggregated inside the database so a report over 100,000
 /// rollouts never decodes them one by one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CellCounts {
@@ -47,51 +45,11 @@ pub struct CellCounts {
 }
 
 impl Store {
-    /// Opens an existing store for reading only: a missing file is [`StoreError::Missing`] (never a new
-    /// empty store), and nothing is written, not even a migration, so a report can run on a store another
-    /// process is filling or on a read-only copy.
-    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        if !path.is_file() {
-            return Err(StoreError::Missing { path });
-        }
-        let open_err = |cause| StoreError::Open {
-            path: path.clone(),
-            cause,
-        };
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_err)?;
-        // A file that is not SQLite fails here, on the first read, and is reported with its path.
-        let found: i64 = conn
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(open_err)?;
-        if found > schema::LATEST {
-            return Err(StoreError::NewerSchema {
-                path,
-                found,
-                known: schema::LATEST,
-            });
-        }
-        if found < schema::LATEST {
-            return Err(StoreError::OlderSchema {
-                path,
-                found,
-                known: schema::LATEST,
-            });
-        }
-        Ok(Store {
-            path,
-            conn: Mutex::new(conn),
-        })
+    /// Opens an existing store for reading only: a missing file (or a database without a store) is
+    /// [`StoreError::Missing`] (never a new empty store), and nothing is written, not even a migration,
+    /// so a report can run on a store another process is filling or on a read-only copy.
+    pub fn open_read_only(db: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::connect(Location::parse(db.as_ref())?, Mode::ReadOnly)
     }
 
     /// Every graded rollout of a run as a [`RolloutSummary`] (optionally only those of one model), in
@@ -101,46 +59,39 @@ impl Store {
         run_id: &str,
         model: Option<&str>,
     ) -> Result<Vec<RolloutSummary>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
+        let mut conn = self.lock()?;
+        let d = conn.dialect();
+        let sql = format!(
             "SELECT rollout_id, task_id, framing, step, model, hack_attempted, hack_succeeded,
-                    json_extract(record, '$.verdicts'), json_extract(record, '$.hack.kinds')
-             FROM graded_rollouts WHERE run_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map(rusqlite::params![run_id, model], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, bool>(5)?,
-                r.get::<_, bool>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (rollout_id, task_id, framing, step, model, attempted, succeeded, verdicts, kinds) =
-                row?;
-            let what = format!("graded rollout {rollout_id} of run {run_id}");
-            Ok(RolloutSummary {
-                verdicts: from_json(verdicts.as_deref().unwrap_or("{}"), &what)?,
-                kinds: from_json(kinds.as_deref().unwrap_or("[]"), &what)?,
-                rollout_id,
-                task_id,
-                framing,
-                step,
-                model,
-                attempted,
-                succeeded,
+                    {}, {}
+             FROM graded_rollouts WHERE run_id = $1 AND (CAST($2 AS TEXT) IS NULL OR model = $2) ORDER BY rowid",
+            d.json_at("record", "verdicts"),
+            d.json_at("record", "hack.kinds")
+        );
+        let rows = conn.query(&sql, params![run_id, model])?;
+        rows.iter()
+            .map(|row| {
+                let rollout_id: String = row.get(0)?;
+                let what = format!("graded rollout {rollout_id} of run {run_id}");
+                let verdicts: Option<String> = row.get(7)?;
+                let kinds: Option<String> = row.get(8)?;
+                Ok(RolloutSummary {
+                    verdicts: from_json(verdicts.as_deref().unwrap_or("{}"), &what)?,
+                    kinds: from_json(kinds.as_deref().unwrap_or("[]"), &what)?,
+                    rollout_id,
+                    task_id: row.get(1)?,
+                    framing: row.get(2)?,
+                    step: row.get(3)?,
+                    model: row.get(4)?,
+                    attempted: row.get(5)?,
+                    succeeded: row.get(6)?,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// A run's rollouts counted per (step, framing), optionally only one model's, in step then framing
-    /// order; the same numbers as tallying [`Store::rollout_summaries`], computed by SQLite.
+    /// order; the same numbers as tallying [`Store::rollout_summaries`], computed by the database.
     pub fn cell_counts(
         &self,
         run_id: &str,
@@ -149,24 +100,26 @@ impl Store {
         // One JSON parse per row: the profiles' `passed` flags and the kinds come back as one small array
         // (`[true,null,false,["always_equal"]]`), and rows with the same array group together, so Rust
         // decodes a handful of distinct arrays per cell instead of every rollout.
-        let paths: String = Profile::ALL
+        let mut paths: Vec<String> = Profile::ALL
             .iter()
-            .map(|p| format!("'$.verdicts.{}.passed', ", p.as_str()))
+            .map(|p| format!("verdicts.{}.passed", p.as_str()))
             .collect();
+        paths.push("hack.kinds".to_string());
+        let mut conn = self.lock()?;
         let sql = format!(
-            "SELECT step, framing, json_extract(record, {paths}'$.hack.kinds') AS sig,
-                    hack_attempted, hack_succeeded, COUNT(*)
-             FROM graded_rollouts WHERE run_id = ?1 AND (?2 IS NULL OR model = ?2)
-             GROUP BY step, framing, sig, hack_attempted, hack_succeeded"
+            "SELECT step, framing, {} AS sig, hack_attempted, hack_succeeded, COUNT(*)
+             FROM graded_rollouts WHERE run_id = $1 AND (CAST($2 AS TEXT) IS NULL OR model = $2)
+             GROUP BY step, framing, sig, hack_attempted, hack_succeeded",
+            conn.dialect().json_array_at("record", &paths)
         );
-        let conn = self.lock()?;
+        let rows = conn.query(&sql, params![run_id, model])?;
+        drop(conn);
         let mut cells: BTreeMap<(Option<i64>, Option<String>), CellCounts> = BTreeMap::new();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params![run_id, model], |r| {
-            <(Option<i64>, Option<String>, String, bool, bool, u64)>::try_from(r)
-        })?;
         for row in rows {
-            let (step, framing, sig, attempted, succeeded, n) = row?;
+            let (step, framing, sig): (Option<i64>, Option<String>, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?);
+            let (attempted, succeeded, n): (bool, bool, u64) =
+                (row.get(3)?, row.get(4)?, row.get(5)?);
             let what = format!("verdicts and kinds of a rollout in run {run_id}");
             let (passed, kinds): (Vec<Option<bool>>, Vec<HackKind>) = {
                 let mut values: Vec<serde_json::Value> = from_json(&sig, &what)?;
@@ -227,13 +180,12 @@ impl Store {
         run_id: &str,
         rollout_id: &str,
     ) -> Result<Option<GradedRollout>, StoreError> {
-        let conn = self.lock()?;
-        let json: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
-            "SELECT record FROM graded_rollouts WHERE run_id = ?1 AND rollout_id = ?2",
-            [run_id, rollout_id],
-            |r| r.get(0),
-        ))?;
-        json.map(|j| from_json(&j, "graded rollout")).transpose()
+        let row = self.lock()?.query_opt(
+            "SELECT record FROM graded_rollouts WHERE run_id = $1 AND rollout_id = $2",
+            params![run_id, rollout_id],
+        )?;
+        row.map(|r| from_json(&r.get::<String>(0)?, "graded rollout"))
+            .transpose()
     }
 
     /// [`Store::flagged_rollouts`] of one training step and/or framing (`None`: any), so a viewer can go
@@ -246,19 +198,16 @@ impl Store {
         framing: Option<&str>,
         limit: usize,
     ) -> Result<Vec<GradedRollout>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT record FROM graded_rollouts
-             WHERE run_id = ?1 AND hack_attempted AND (?2 IS NULL OR model = ?2)
-                   AND (?4 IS NULL OR step = ?4) AND (?5 IS NULL OR framing = ?5)
-             ORDER BY rowid LIMIT ?3",
-        )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(
-            rusqlite::params![run_id, model, limit, step, framing],
-            |r| r.get::<_, String>(0),
+        let rows = self.lock()?.query(
+            "SELECT record FROM graded_rollouts
+             WHERE run_id = $1 AND hack_attempted <> 0 AND (CAST($2 AS TEXT) IS NULL OR model = $2)
+                   AND (CAST($3 AS BIGINT) IS NULL OR step = $3) AND (CAST($4 AS TEXT) IS NULL OR framing = $4)
+             ORDER BY rowid LIMIT $5",
+            params![run_id, model, step, framing, limit],
         )?;
-        rows.map(|json| from_json(&json?, "graded rollout"))
+        rows.iter()
+            .map(|r| from_json(&r.get::<String>(0)?, "graded rollout"))
             .collect()
     }
 }
@@ -290,11 +239,11 @@ mod tests {
         assert!(err.to_string().contains("notes.txt"), "{err}");
     }
 
-    #[test]
-    fn summaries_carry_verdicts_and_kinds_without_the_code() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.db");
-        let store = Store::open(&path).unwrap();
+    crate::testdb::on_both_backends!(summaries_carry_verdicts_and_kinds_without_the_code);
+
+    fn summaries_carry_verdicts_and_kinds_without_the_code(f: crate::testdb::Fixture) {
+        let path = f.db.clone();
+        let store = f.open();
         let run = store
             .create_run(crate::RunKind::Serve, &serde_json::json!({}))
             .unwrap();

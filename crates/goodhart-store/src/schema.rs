@@ -1,9 +1,11 @@
 //! The schema, as an append-only list of migrations, so old databases upgrade in place.
 //!
-//! To add tables or columns, append a new entry to [`MIGRATIONS`]; never edit a shipped one.
+//! To add tables or columns, append a new entry to [`MIGRATIONS`]; never edit a shipped one. Each entry
+//! serves both backends: the few type names that differ are placeholders ([`Dialect::render`]): `{pk}`,
+//! `{int}`, `{real}` and `{rowid}`.
 
+use crate::db::{params, Conn, Dialect};
 use crate::StoreError;
-use rusqlite::Connection;
 use std::path::Path;
 
 /// Migration `i` brings a database from version `i` to version `i + 1`.
@@ -15,14 +17,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         created_at  TEXT NOT NULL,
         config      TEXT NOT NULL,
         status      TEXT NOT NULL,
-        finished_at TEXT
+        finished_at TEXT{rowid}
     );
     CREATE INDEX runs_kind ON runs (kind, created_at);
     CREATE TABLE tasks (
         run_id            TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         task_id           TEXT NOT NULL,
         source            TEXT NOT NULL,
-        hardened_isolated INTEGER NOT NULL,
+        hardened_isolated {int} NOT NULL,
         task              TEXT NOT NULL,
         PRIMARY KEY (run_id, task_id)
     );
@@ -32,11 +34,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         exploit      TEXT NOT NULL,
         kinds        TEXT NOT NULL,
         profile      TEXT NOT NULL,
-        passed       INTEGER NOT NULL,
-        tests_passed INTEGER NOT NULL,
-        tests_total  INTEGER NOT NULL,
+        passed       {int} NOT NULL,
+        tests_passed {int} NOT NULL,
+        tests_total  {int} NOT NULL,
         status       TEXT NOT NULL,
-        duration_ms  REAL NOT NULL,
+        duration_ms  {real} NOT NULL,
         PRIMARY KEY (run_id, task_id, exploit, profile)
     );
     CREATE TABLE graded_rollouts (
@@ -44,23 +46,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         rollout_id     TEXT NOT NULL,
         task_id        TEXT NOT NULL,
         framing        TEXT,
-        step           INTEGER,
+        step           {int},
         model          TEXT,
         record         TEXT NOT NULL,
-        reward         REAL,
-        hack_attempted INTEGER NOT NULL,
-        hack_succeeded INTEGER NOT NULL,
+        reward         {real},
+        hack_attempted {int} NOT NULL,
+        hack_succeeded {int} NOT NULL{rowid},
         UNIQUE (run_id, rollout_id)
     );
     CREATE INDEX graded_rollouts_step ON graded_rollouts (run_id, framing, step);
     CREATE TABLE hack_labels (
-        id         INTEGER PRIMARY KEY,
+        id         {pk},
         run_id     TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         rollout_id TEXT NOT NULL,
         kind       TEXT NOT NULL,
         detector   TEXT NOT NULL,
         file       TEXT NOT NULL,
-        line       INTEGER NOT NULL,
+        line       {int} NOT NULL,
         message    TEXT NOT NULL
     );
     CREATE INDEX hack_labels_rollout ON hack_labels (run_id, rollout_id);",
@@ -73,19 +75,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // create outside this list, join the common `runs` table (an `eval_runs` row becomes a `runs` row
     // of kind `eval`, status `finished` becomes `done`).
     "ALTER TABLE runs ADD COLUMN owner TEXT;
-    ALTER TABLE runs ADD COLUMN invocations INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE runs ADD COLUMN invocations {int} NOT NULL DEFAULT 1;
     ALTER TABLE graded_rollouts ADD COLUMN request_key TEXT;
     CREATE UNIQUE INDEX graded_rollouts_request_key ON graded_rollouts (request_key)
         WHERE request_key IS NOT NULL;
     CREATE TABLE code_runs (
-        id             INTEGER PRIMARY KEY,
+        id             {pk},
         run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         created_at     TEXT NOT NULL,
-        step           INTEGER,
+        step           {int},
         language       TEXT NOT NULL,
         status         TEXT NOT NULL,
-        return_code    INTEGER,
-        execution_time REAL,
+        return_code    {int},
+        execution_time {real},
         code           TEXT NOT NULL,
         stdout         TEXT,
         stderr         TEXT
@@ -101,7 +103,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         run_id    TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
         eval      TEXT NOT NULL,
         sample_id TEXT NOT NULL,
-        epoch     INTEGER NOT NULL,
+        epoch     {int} NOT NULL,
         label     TEXT NOT NULL,
         record    TEXT NOT NULL,
         PRIMARY KEY (run_id, eval, sample_id, epoch)
@@ -114,7 +116,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         eval      TEXT NOT NULL,
         sample_id TEXT NOT NULL,
-        epoch     INTEGER NOT NULL,
+        epoch     {int} NOT NULL,
         label     TEXT NOT NULL,
         record    TEXT NOT NULL,
         PRIMARY KEY (run_id, eval, sample_id, epoch)
@@ -126,40 +128,74 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 4: which training checkpoint a run measured (`--checkpoint NAME --step N` on `eval` and `sample`),
     // so reports can draw hack rate and misalignment against training step.
     "ALTER TABLE runs ADD COLUMN checkpoint TEXT;
-    ALTER TABLE runs ADD COLUMN step INTEGER;
+    ALTER TABLE runs ADD COLUMN step {int};
     CREATE INDEX runs_checkpoint ON runs (checkpoint, step);",
     // 5: how a `/run_code` execution ended and which limit ended it (its CPU-time limit, the wall-clock
     // cap, memory or output), with the CPU seconds it used, as graded verdicts say it.
     "ALTER TABLE code_runs ADD COLUMN ending TEXT;
     ALTER TABLE code_runs ADD COLUMN limit_hit TEXT;
-    ALTER TABLE code_runs ADD COLUMN cpu_time REAL;",
+    ALTER TABLE code_runs ADD COLUMN cpu_time {real};",
+    // 6: storage the store now owns for every backend, and result keys. The language-model response
+    // cache and failure log, which goodhart-llm used to create beside the store (so an older file may
+    // have them already), and a key per `/run_code` execution that a retry reproduces, written
+    // insert-if-absent so retries and replicas store each execution once (graded rollouts have theirs
+    // in `request_key` since 3).
+    "CREATE TABLE IF NOT EXISTS llm_cache (
+        key        TEXT PRIMARY KEY,
+        model      TEXT NOT NULL,
+        response   TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS llm_failures (
+        run_id      TEXT NOT NULL,
+        sample_id   TEXT NOT NULL,
+        grp         TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, sample_id)
+    );
+    ALTER TABLE code_runs ADD COLUMN result_key TEXT;
+    CREATE UNIQUE INDEX code_runs_result_key ON code_runs (result_key)
+        WHERE result_key IS NOT NULL;",
 ];
 
 /// The version a database has once every migration this build knows has run.
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
 /// Applies the migrations `conn` has not seen, each in its own transaction with its version bump.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Conn, path: &Path) -> Result<(), StoreError> {
     migrate_to(conn, path, LATEST)
 }
 
-/// [`migrate`], stopping at version `target` (tests build old databases with it).
-pub(crate) fn migrate_to(
-    conn: &mut Connection,
-    path: &Path,
-    target: i64,
-) -> Result<(), StoreError> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (
-            version    INTEGER PRIMARY KEY,
-            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        );",
-    )?;
-    let found: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |r| r.get(0),
-    )?;
+/// Whether the database holds a store at all (its `schema_version` table).
+pub(crate) fn exists(conn: &mut Conn) -> Result<bool, StoreError> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        }
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM pg_tables
+             WHERE tablename = 'schema_version' AND schemaname = ANY (current_schemas(false))"
+        }
+    };
+    Ok(conn.query_one(sql, &[])?.get::<i64>(0)? > 0)
+}
+
+/// The version `conn` is at: 0 for an empty database.
+fn version(conn: &mut Conn) -> Result<i64, StoreError> {
+    conn.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+        .get(0)
+}
+
+/// For readers that never write: the database must be exactly at [`LATEST`].
+pub(crate) fn check_current(conn: &mut Conn, path: &Path) -> Result<(), StoreError> {
+    if !exists(conn)? {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let found = version(conn)?;
     if found > LATEST {
         return Err(StoreError::NewerSchema {
             path: path.to_path_buf(),
@@ -167,20 +203,101 @@ pub(crate) fn migrate_to(
             known: LATEST,
         });
     }
-    let upto = target.clamp(0, LATEST) as usize;
-    for (i, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .take(upto)
-        .skip(found as usize)
-    {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_version (version) VALUES (?1)",
-            [i as i64 + 1],
-        )?;
-        tx.commit()?;
+    if found < LATEST {
+        return Err(StoreError::OlderSchema {
+            path: path.to_path_buf(),
+            found,
+            known: LATEST,
+        });
     }
     Ok(())
+}
+
+/// [`migrate`], stopping at version `target` (tests build old databases with it).
+///
+/// Each step re-reads the version inside its transaction, under a lock (SQLite's write lock; on
+/// PostgreSQL an advisory lock), so replicas starting together on one empty database migrate it once.
+pub(crate) fn migrate_to(conn: &mut Conn, path: &Path, target: i64) -> Result<(), StoreError> {
+    let dialect = conn.dialect();
+    let create = format!(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL DEFAULT {}
+        );",
+        dialect.now_default()
+    );
+    let target = target.clamp(0, LATEST);
+    loop {
+        let done = conn.transaction(|tx| {
+            if dialect == Dialect::Postgres {
+                tx.query("SELECT pg_advisory_xact_lock($1)", params![MIGRATION_LOCK])?;
+            }
+            tx.batch(&create)?;
+            let found = version(tx)?;
+            if found > LATEST {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_path_buf(),
+                    found,
+                    known: LATEST,
+                });
+            }
+            if found >= target {
+                return Ok(true);
+            }
+            tx.batch(&dialect.render(MIGRATIONS[found as usize]))?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                params![found + 1],
+            )?;
+            Ok(false)
+        })?;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// The advisory-lock id PostgreSQL migrations hold (any fixed number; "goodhart" in ASCII).
+const MIGRATION_LOCK: i64 = 0x676f_6f64_6861_7274;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a, to pin shipped migration text without copying it.
+    fn fnv(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    #[test]
+    fn shipped_migrations_render_for_sqlite_exactly_as_shipped() {
+        // The texts of migrations 1-5 as released (before the dialect placeholders): an existing SQLite
+        // database must see the same schema whichever build created it.
+        let shipped = [
+            0x25df_9b63_b6d4_0363,
+            0xa296_6f35_f9b2_9225,
+            0x4c14_9610_91cf_4c32,
+            0x2586_d665_5c3f_d9e0,
+            0xee7b_4f76_20fa_caa7,
+        ];
+        for (i, want) in shipped.into_iter().enumerate() {
+            let got = fnv(&Dialect::Sqlite.render(MIGRATIONS[i]));
+            assert_eq!(got, want, "migration {} changed for SQLite", i + 1);
+        }
+    }
+
+    #[test]
+    fn postgres_rendering_leaves_no_placeholder_or_sqlite_type() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            let pg = Dialect::Postgres.render(m);
+            assert!(
+                !pg.contains('{') && !pg.contains(" REAL"),
+                "migration {}: {pg}",
+                i + 1
+            );
+            assert!(!pg.contains("INTEGER PRIMARY KEY"), "migration {}", i + 1);
+        }
+    }
 }

@@ -1,12 +1,33 @@
 use super::*;
+use crate::testdb::{on_both_backends, Backend, Fixture};
 use goodhart_core::{HackReport, Rollout, TestCase, Verdict};
+use rusqlite::Connection;
 use std::collections::BTreeMap;
 
-fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("nested/dir/goodhart.db")).unwrap();
-    (dir, store)
+fn temp_store() -> (Fixture, Store) {
+    let f = Fixture::new(Backend::Sqlite).unwrap();
+    let store = f.open();
+    (f, store)
 }
+
+on_both_backends!(
+    reopening_keeps_data_and_does_not_rerun_migrations,
+    a_newer_database_is_refused_with_its_path,
+    runs_are_created_finished_and_listed_newest_first,
+    tasks_and_audit_results_round_trip,
+    graded_rollouts_round_trip_with_labels_and_never_duplicate,
+    two_handles_on_one_store_see_each_others_commits,
+    a_dead_owners_run_is_marked_interrupted_and_claimed_under_its_own_id,
+    journaled_rollouts_are_stored_once_per_request_key_and_answered_from_the_store,
+    runs_carry_checkpoint_tags_and_a_resume_need_not_repeat_them,
+    tagged_runs_come_in_training_order,
+    the_llm_cache_and_failure_log_live_in_the_store,
+    code_runs_with_a_result_key_are_stored_once,
+    concurrent_writers_of_one_key_store_it_once,
+    handles_opening_one_empty_store_together_migrate_it_once,
+    a_reader_that_needs_a_store_is_refused_an_empty_database,
+    the_store_works_inside_async_code,
+);
 
 fn graded(id: &str, reward: Option<f64>, evidence: Vec<Evidence>) -> GradedRollout {
     let rollout: Rollout = serde_json::from_value(serde_json::json!({
@@ -43,31 +64,33 @@ fn label(kind: HackKind, line: u32) -> Evidence {
 
 #[test]
 fn open_creates_parent_dirs_and_sets_the_schema_version() {
-    let (dir, store) = temp_store();
-    assert!(dir.path().join("nested/dir/goodhart.db").exists());
+    let (f, store) = temp_store();
+    assert!(f.db.exists());
     assert_eq!(store.schema_version().unwrap(), schema::LATEST);
     let mode: String = store
         .lock()
         .unwrap()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .query_one("PRAGMA journal_mode", &[])
+        .unwrap()
+        .get(0)
         .unwrap();
     assert_eq!(mode, "wal");
 }
 
-#[test]
-fn reopening_keeps_data_and_does_not_rerun_migrations() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("g.db");
-    let id = Store::open(&path)
-        .unwrap()
+fn reopening_keeps_data_and_does_not_rerun_migrations(f: Fixture) {
+    let id = f
+        .open()
         .create_run(RunKind::Audit, &serde_json::json!({"jobs": 2}))
         .unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = f.open();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
     assert_eq!(store.run(&id).unwrap().config["jobs"], 2);
     let versions: i64 = store
         .lock()
         .unwrap()
-        .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+        .query_one("SELECT COUNT(*) FROM schema_version", &[])
+        .unwrap()
+        .get(0)
         .unwrap();
     assert_eq!(versions, schema::LATEST);
 }
@@ -77,7 +100,8 @@ fn a_version_1_database_gains_the_audit_detail_column_and_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+    conn.execute_batch(&db::Dialect::Sqlite.render(schema::MIGRATIONS[0]))
+        .unwrap();
     conn.execute_batch(
         "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT '');
          INSERT INTO schema_version (version) VALUES (1);
@@ -94,25 +118,24 @@ fn a_version_1_database_gains_the_audit_detail_column_and_keeps_its_rows() {
     assert_eq!((old[0].status.as_str(), &old[0].detail), ("failed", &None));
 }
 
-#[test]
-fn a_newer_database_is_refused_with_its_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("g.db");
-    drop(Store::open(&path).unwrap());
-    let conn = Connection::open(&path).unwrap();
-    conn.execute(
-        "INSERT INTO schema_version (version) VALUES (?1)",
-        [schema::LATEST + 5],
-    )
-    .unwrap();
-    drop(conn);
-    let err = Store::open(&path).unwrap_err().to_string();
-    assert!(err.contains("g.db") && err.contains("newer"), "{err}");
+fn a_newer_database_is_refused_with_its_path(f: Fixture) {
+    f.open()
+        .lock()
+        .unwrap()
+        .execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            db::params![schema::LATEST + 5],
+        )
+        .unwrap();
+    let err = Store::open(&f.db).unwrap_err().to_string();
+    let shown = f.db.display().to_string();
+    assert!(err.contains(&shown) && err.contains("newer"), "{err}");
+    let err = Store::open_read_only(&f.db).unwrap_err().to_string();
+    assert!(err.contains("newer"), "{err}");
 }
 
-#[test]
-fn runs_are_created_finished_and_listed_newest_first() {
-    let (_dir, store) = temp_store();
+fn runs_are_created_finished_and_listed_newest_first(f: Fixture) {
+    let store = f.open();
     let a = store
         .create_run(RunKind::Audit, &serde_json::json!({}))
         .unwrap();
@@ -147,9 +170,8 @@ fn runs_are_created_finished_and_listed_newest_first() {
     assert!(matches!(store.run("nope"), Err(StoreError::NoSuchRun(_))));
 }
 
-#[test]
-fn tasks_and_audit_results_round_trip() {
-    let (_dir, store) = temp_store();
+fn tasks_and_audit_results_round_trip(f: Fixture) {
+    let store = f.open();
     let run = store
         .create_run(RunKind::Audit, &serde_json::json!({}))
         .unwrap();
@@ -210,9 +232,8 @@ fn tasks_and_audit_results_round_trip() {
     assert_eq!(store.audit_results(&run).unwrap(), [cell, hardened]);
 }
 
-#[test]
-fn graded_rollouts_round_trip_with_labels_and_never_duplicate() {
-    let (_dir, store) = temp_store();
+fn graded_rollouts_round_trip_with_labels_and_never_duplicate(f: Fixture) {
+    let store = f.open();
     let run = store
         .create_run(RunKind::Grade, &serde_json::json!({}))
         .unwrap();
@@ -257,12 +278,9 @@ fn graded_rollouts_round_trip_with_labels_and_never_duplicate() {
     assert!(store.graded_ids(&other).unwrap().is_empty());
 }
 
-#[test]
-fn two_handles_on_one_file_see_each_others_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("g.db");
-    let a = Store::open(&path).unwrap();
-    let b = Store::open(&path).unwrap();
+fn two_handles_on_one_store_see_each_others_commits(f: Fixture) {
+    let a = f.open();
+    let b = f.open();
     let run = a
         .create_run(RunKind::Serve, &serde_json::json!({}))
         .unwrap();
@@ -291,9 +309,8 @@ fn default_path_honours_goodhart_home() {
     assert_eq!(p, PathBuf::from("/tmp/gh-home/goodhart.db"));
 }
 
-#[test]
-fn a_dead_owners_run_is_marked_interrupted_and_claimed_under_its_own_id() {
-    let (_dir, store) = temp_store();
+fn a_dead_owners_run_is_marked_interrupted_and_claimed_under_its_own_id(f: Fixture) {
+    let store = f.open();
     let id = store
         .create_run(RunKind::Grade, &serde_json::json!({}))
         .unwrap();
@@ -312,8 +329,8 @@ fn a_dead_owners_run_is_marked_interrupted_and_claimed_under_its_own_id() {
             .lock()
             .unwrap()
             .execute(
-                "UPDATE runs SET owner = ?2 WHERE id = ?1",
-                params![id, owner],
+                "UPDATE runs SET owner = $1 WHERE id = $2",
+                db::params![owner, id],
             )
             .unwrap();
     };
@@ -337,9 +354,8 @@ fn a_dead_owners_run_is_marked_interrupted_and_claimed_under_its_own_id() {
     assert_eq!((now.status.as_str(), now.invocations), ("running", 2));
 }
 
-#[test]
-fn journaled_rollouts_are_stored_once_per_request_key_and_answered_from_the_store() {
-    let (_dir, store) = temp_store();
+fn journaled_rollouts_are_stored_once_per_request_key_and_answered_from_the_store(f: Fixture) {
+    let store = f.open();
     let a = store
         .create_run(RunKind::Serve, &serde_json::json!({}))
         .unwrap();
@@ -363,9 +379,9 @@ fn schema_2_moves_old_eval_tables_into_the_common_runs_table() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
-        let mut conn = Connection::open(&path).unwrap();
+        let mut conn = Conn::Sqlite(Connection::open(&path).unwrap());
         schema::migrate_to(&mut conn, &path, 1).unwrap();
-        conn.execute_batch(
+        conn.batch(
             "CREATE TABLE eval_runs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL,
                  config TEXT NOT NULL, status TEXT NOT NULL);
              CREATE TABLE eval_samples (run_id TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
@@ -386,9 +402,8 @@ fn schema_2_moves_old_eval_tables_into_the_common_runs_table() {
     assert_eq!(rows[0].label, "aligned");
 }
 
-#[test]
-fn runs_carry_checkpoint_tags_and_a_resume_need_not_repeat_them() {
-    let (_dir, store) = temp_store();
+fn runs_carry_checkpoint_tags_and_a_resume_need_not_repeat_them(f: Fixture) {
+    let store = f.open();
     let id = store
         .create_run(RunKind::Eval, &serde_json::json!({}))
         .unwrap();
@@ -406,10 +421,8 @@ fn runs_carry_checkpoint_tags_and_a_resume_need_not_repeat_them() {
     ));
 }
 
-#[test]
-fn tagged_runs_come_in_training_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("t.db")).unwrap();
+fn tagged_runs_come_in_training_order(f: Fixture) {
+    let store = f.open();
     let cfg = serde_json::json!({});
     let late = store.create_run(RunKind::Eval, &cfg).unwrap();
     let early = store.create_run(RunKind::Sample, &cfg).unwrap();
@@ -425,4 +438,231 @@ fn tagged_runs_come_in_training_order() {
         [early.clone(), late.clone(), other]
     );
     assert_eq!(ids(store.tagged_runs(Some("a")).unwrap()), [early, late]);
+}
+
+fn the_llm_cache_and_failure_log_live_in_the_store(f: Fixture) {
+    {
+        let store = f.open();
+        assert_eq!(store.llm_cache_get("k1").unwrap(), None);
+        store
+            .llm_cache_put("k1", "openai/m", r#"{"text":"a"}"#)
+            .unwrap();
+        store
+            .llm_cache_put("k1", "openai/m", r#"{"text":"b"}"#)
+            .unwrap();
+        store
+            .llm_cache_put("k2", "openai/m", r#"{"text":"c"}"#)
+            .unwrap();
+        assert_eq!(store.llm_cache_len().unwrap(), 2);
+    }
+    let store = f.open();
+    assert_eq!(
+        store.llm_cache_get("k1").unwrap().as_deref(),
+        Some(r#"{"text":"b"}"#)
+    );
+    let failure = |run: &str, sample: &str, group: &str, kind: &str| LlmFailure {
+        run_id: run.into(),
+        sample_id: sample.into(),
+        group: group.into(),
+        kind: kind.into(),
+        message: format!("{kind} on {sample}"),
+    };
+    store
+        .record_llm_failure(&failure("r1", "neutral/t/0", "neutral", "http_500"))
+        .unwrap();
+    store
+        .record_llm_failure(&failure("r1", "neutral/t/0", "neutral", "timeout"))
+        .unwrap();
+    store
+        .record_llm_failure(&failure("r1", "dont_hack/t/0", "dont_hack", "http_500"))
+        .unwrap();
+    store
+        .record_llm_failure(&failure("r2", "neutral/t/0", "neutral", "http_500"))
+        .unwrap();
+    assert_eq!(store.llm_failures("r1").unwrap()[1].kind, "timeout");
+    assert_eq!(
+        store.llm_failure_counts("r1").unwrap(),
+        BTreeMap::from([("dont_hack".into(), 1), ("neutral".into(), 1)])
+    );
+    store.clear_llm_failure("r1", "neutral/t/0").unwrap();
+    assert_eq!(store.llm_failures("r1").unwrap().len(), 1);
+    assert_eq!(store.llm_failures("r2").unwrap().len(), 1);
+}
+
+fn code_run(code: &str) -> CodeRun {
+    CodeRun {
+        step: Some(3),
+        language: "python".into(),
+        status: "Success".into(),
+        return_code: Some(0),
+        execution_time: Some(0.25),
+        code: code.into(),
+        stdout: Some("ok\n".into()),
+        stderr: None,
+        ending: Some("ok".into()),
+        limit: None,
+        cpu_time: Some(0.125),
+    }
+}
+
+fn code_runs_with_a_result_key_are_stored_once(f: Fixture) {
+    let a = f.open();
+    let b = f.open();
+    let run_a = a
+        .create_run(RunKind::Serve, &serde_json::json!({}))
+        .unwrap();
+    let run_b = b
+        .create_run(RunKind::Serve, &serde_json::json!({}))
+        .unwrap();
+    assert!(a
+        .journal_code_run(&run_a, Some("c:1"), &code_run("print(1)"))
+        .unwrap());
+    // The retry reached another replica: same key, not stored again.
+    assert!(!b
+        .journal_code_run(&run_b, Some("c:1"), &code_run("print(1)"))
+        .unwrap());
+    assert!(b
+        .journal_code_run(&run_b, Some("c:2"), &code_run("print(2)"))
+        .unwrap());
+    // Without a key every execution is stored.
+    a.insert_code_run(&run_a, &code_run("print(3)")).unwrap();
+    a.insert_code_run(&run_a, &code_run("print(3)")).unwrap();
+    let stored = a.code_runs(&run_a).unwrap();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[0], code_run("print(1)"));
+    assert_eq!(b.code_runs(&run_b).unwrap(), [code_run("print(2)")]);
+}
+
+fn concurrent_writers_of_one_key_store_it_once(f: Fixture) {
+    const KEYS: usize = 40;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = f.open();
+            std::thread::spawn(move || {
+                let run = store
+                    .create_run(RunKind::Serve, &serde_json::json!({"replica": w}))
+                    .unwrap();
+                let mut answers = Vec::new();
+                for chunk in (0..KEYS).collect::<Vec<_>>().chunks(4) {
+                    let keyed: Vec<(String, GradedRollout)> = chunk
+                        .iter()
+                        .map(|i| {
+                            let g = graded(&format!("r{i}"), Some(w as f64), vec![]);
+                            (format!("key:{i}"), g)
+                        })
+                        .collect();
+                    answers.extend(store.journal_graded(&run, &keyed).unwrap());
+                }
+                (store, run, answers)
+            })
+        })
+        .collect();
+    let results: Vec<_> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut stored = Vec::new();
+    for (store, run, _) in &results {
+        stored.extend(store.graded_rollouts(run).unwrap());
+    }
+    assert_eq!(stored.len(), KEYS, "every key stored exactly once");
+    // Every writer was answered with the record the store holds for the key.
+    for (_, _, answers) in &results {
+        for (i, answer) in answers.iter().enumerate() {
+            let held = stored.iter().find(|g| g.rollout.id == format!("r{i}"));
+            assert_eq!(Some(answer), held, "key:{i}");
+        }
+    }
+}
+
+fn handles_opening_one_empty_store_together_migrate_it_once(f: Fixture) {
+    let db = f.db.clone();
+    let openers: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || Store::open(&db).map(|s| s.schema_version().unwrap()))
+        })
+        .collect();
+    for h in openers {
+        assert_eq!(h.join().unwrap().unwrap(), schema::LATEST);
+    }
+    let versions: i64 = f
+        .open()
+        .lock()
+        .unwrap()
+        .query_one("SELECT COUNT(*) FROM schema_version", &[])
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(versions, schema::LATEST);
+}
+
+fn a_reader_that_needs_a_store_is_refused_an_empty_database(f: Fixture) {
+    for err in [
+        Store::open_read_only(&f.db).unwrap_err(),
+        Store::open_existing(&f.db).unwrap_err(),
+    ] {
+        assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    }
+    let store = f.open();
+    let run = store
+        .create_run(RunKind::Grade, &serde_json::json!({}))
+        .unwrap();
+    drop(store);
+    let reader = Store::open_read_only(&f.db).unwrap();
+    assert_eq!(reader.run(&run).unwrap().kind, RunKind::Grade);
+    assert!(reader
+        .create_run(RunKind::Grade, &serde_json::json!({}))
+        .is_err());
+    assert!(Store::open_existing(&f.db).is_ok());
+}
+
+#[test]
+fn a_postgres_url_that_cannot_be_reached_is_an_error_naming_it_without_the_password() {
+    // Port 1 on loopback: nothing listens there, so this needs no server.
+    let err = Store::open("postgres://bob:hunter2@127.0.0.1:1/goodhart?connect_timeout=5")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("postgres://bob:***@127.0.0.1:1/goodhart") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let err = Store::open("postgresql://bob:hunter2@127.0.0.1:notaport/x")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("postgresql://bob:***@") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let err = Store::open("mysql://root@127.0.0.1/x")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mysql://root@127.0.0.1/x") && err.contains("neither"),
+        "{err}"
+    );
+}
+
+fn the_store_works_inside_async_code(f: Fixture) {
+    // The response cache and the server call the sync store from async tasks; the PostgreSQL driver
+    // must not try to start its runtime inside theirs (tokio panics on that).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = Store::open(&f.db).unwrap();
+        let run = store
+            .create_run(RunKind::Serve, &serde_json::json!({}))
+            .unwrap();
+        store
+            .insert_graded(&run, &graded("r1", Some(1.0), vec![]))
+            .unwrap();
+        let mut seen = 0;
+        store
+            .for_each_graded_json(&run, |_| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, 1);
+        store.llm_cache_put("k", "m", "{}").unwrap();
+        drop(store);
+    });
 }

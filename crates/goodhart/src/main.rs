@@ -5,6 +5,7 @@
 
 mod cmd;
 mod progress;
+mod store_cache;
 
 use clap::Parser;
 use std::process::ExitCode;

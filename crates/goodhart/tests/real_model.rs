@@ -148,10 +148,7 @@ fn sample_and_eval_against_a_real_model_account_for_every_sample() {
     );
     let store = Store::open(&db).unwrap();
     let graded = store.graded_rollouts(&run_id).unwrap();
-    let failures = goodhart_llm::FailureLog::open(&db)
-        .unwrap()
-        .failures(&run_id)
-        .unwrap();
+    let failures = store.llm_failures(&run_id).unwrap();
     assert_eq!(
         graded.len() + failures.len(),
         4,

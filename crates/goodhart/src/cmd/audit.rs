@@ -33,8 +33,8 @@ pub struct AuditArgs {
     /// Print one JSON object instead of the human report.
     #[arg(long)]
     json: bool,
-    /// The store to record the run in (default: $GOODHART_HOME/goodhart.db).
-    #[arg(long, value_name = "PATH")]
+    /// The store to record the run in: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db).
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     db: Option<PathBuf>,
     /// Grading threads and sandbox workers (default: one per core).
     #[arg(long, value_name = "N")]

@@ -30,8 +30,10 @@ pub struct MonitorBenchArgs {
     /// Seconds one monitor request may take. [default: 600]
     #[arg(long, value_name = "SECS", requires = "monitor")]
     pub monitor_timeout: Option<u64>,
-    /// The store whose response cache holds the monitor's answers (default: $GOODHART_HOME/goodhart.db).
-    #[arg(long, value_name = "PATH", requires = "monitor")]
+    /// The store whose response cache holds the monitor's answers: a SQLite file, or a postgres:// URL shared by many processes (default:
+    /// $GOODHART_HOME/goodhart.db).
+    #[arg(long, value_name = "PATH|URL", requires = "monitor", env = "GOODHART_DB",
+          value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Do not read or write the response cache.
     #[arg(long, requires = "monitor")]

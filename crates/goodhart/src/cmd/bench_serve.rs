@@ -26,6 +26,11 @@ pub struct ServeBenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also measure `/run_code` with every execution stored, as `serve` journals it: once in a
+    /// temporary SQLite file and once in the PostgreSQL database at this URL, in this same run, and
+    /// report their throughputs and ratio (exit 1 unless each stored every request once).
+    #[arg(long, value_name = "POSTGRES_URL", value_parser = super::DbLocation)]
+    stores: Option<std::path::PathBuf>,
 }
 
 /// The program of request `i`: verl's stdin-based shape, with an answer only the right input produces.
@@ -92,16 +97,24 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let figures = runtime.block_on(async {
         let config = ServerConfig {
-            gate: GateConfig { workers, max_queued: 1 << 20, max_wait: Duration::from_secs(3600) },
+            gate: GateConfig {
+                workers,
+                max_queued: 1 << 20,
+                max_wait: Duration::from_secs(3600),
+            },
             ..ServerConfig::default()
         };
         let state = Arc::new(AppState::new(Arc::clone(&sandbox) as _, config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(goodhart_server::serve(listener, Arc::clone(&state), async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(goodhart_server::serve(
+            listener,
+            Arc::clone(&state),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(args.concurrency)
             .timeout(Duration::from_secs(3600))
@@ -114,7 +127,14 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
         let ping_failures = futures_util::stream::iter(0..pings)
             .map(|_| {
                 let (client, url) = (client.clone(), format!("{base}/v1/ping"));
-                async move { client.get(url).send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+                async move {
+                    client
+                        .get(url)
+                        .send()
+                        .await
+                        .map(|r| r.status().is_success())
+                        .unwrap_or(false)
+                }
             })
             .buffer_unordered(args.concurrency)
             .filter(|ok| std::future::ready(!ok))
@@ -123,40 +143,33 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
         let ping_rps = pings as f64 / started.elapsed().as_secs_f64();
 
         // The measurement: verl-shaped `/run_code` requests, each checked against its own answer.
-        let started = Instant::now();
-        let results: Vec<(usize, Result<Duration, String>)> = futures_util::stream::iter(0..args.requests)
-            .map(|i| {
-                let (client, url) = (client.clone(), format!("{base}/run_code"));
-                async move {
-                    let body = json!({
-                        "compile_timeout": 10, "run_timeout": 10, "code": program_source(), "stdin": stdin_of(i),
-                        "memory_limit_MB": 1024, "language": "python", "files": {}, "fetch_files": [],
-                    });
-                    let sent = Instant::now();
-                    let outcome = async {
-                        let resp = client.post(url).json(&body).send().await.map_err(|e| e.to_string())?;
-                        let status = resp.status();
-                        let answer: Value = resp.json().await.map_err(|e| e.to_string())?;
-                        let stdout = answer["run_result"]["stdout"].as_str().unwrap_or_default();
-                        if !status.is_success() || answer["status"] != "Success" || stdout != expected_of(i) {
-                            return Err(format!("HTTP {status}: {answer}"));
-                        }
-                        Ok(sent.elapsed())
-                    }
-                    .await;
-                    (i, outcome)
-                }
-            })
-            .buffer_unordered(args.concurrency)
-            .collect()
-            .await;
-        let elapsed = started.elapsed();
+        let (results, elapsed) =
+            measure_run_code(&client, &base, args.requests, args.concurrency, None).await;
         let answered_by_server = state.metrics.requests_total();
         let _ = stop.send(());
         server.await??;
-        anyhow::Ok((results, elapsed, ping_rps, ping_failures, pings, answered_by_server))
+        anyhow::Ok((
+            results,
+            elapsed,
+            ping_rps,
+            ping_failures,
+            pings,
+            answered_by_server,
+        ))
     })?;
     let (results, elapsed, ping_rps, ping_failures, pings, answered_by_server) = figures;
+    let stores = match &args.stores {
+        Some(pg) => {
+            if !matches!(
+                goodhart_store::Location::parse(pg)?,
+                goodhart_store::Location::Postgres(_)
+            ) {
+                bail!("--stores takes a PostgreSQL URL (postgres://...), to compare with a SQLite file");
+            }
+            Some(compare_stores(&runtime, &sandbox, workers, pg, &args)?)
+        }
+        None => None,
+    };
 
     let mut seen = vec![false; args.requests];
     let mut latencies = Vec::with_capacity(results.len());
@@ -184,6 +197,10 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
         "baseline_ping_requests_per_s": ping_rps, "baseline_ping_failures": ping_failures,
         "ratio_vs_direct_sandbox": rps / direct_rps,
     });
+    let mut report = report;
+    if let Some((figures, _)) = &stores {
+        report["stores"] = figures.clone();
+    }
     if args.json {
         println!("{report}");
     } else {
@@ -208,11 +225,194 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
             println!("  error in request {i}: {e:.300}");
         }
     }
-    let failed =
-        !errors.is_empty() || lost > 0 || server_lost > 0 || direct_errors > 0 || ping_failures > 0;
+    let stores_ok = match &stores {
+        Some((figures, ok)) => {
+            if !args.json {
+                println!(
+                    "  stored /run_code: SQLite {:.1} req/s, PostgreSQL {:.1} req/s, ratio {:.3} (rows {} / {})",
+                    figures["sqlite_requests_per_s"].as_f64().unwrap_or(f64::NAN),
+                    figures["postgres_requests_per_s"].as_f64().unwrap_or(f64::NAN),
+                    figures["postgres_over_sqlite"].as_f64().unwrap_or(f64::NAN),
+                    figures["sqlite_rows"], figures["postgres_rows"],
+                );
+            }
+            *ok
+        }
+        None => true,
+    };
+    let failed = !errors.is_empty()
+        || lost > 0
+        || server_lost > 0
+        || direct_errors > 0
+        || ping_failures > 0
+        || !stores_ok;
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Sends `requests` verl-shaped `/run_code` requests to `base`, `concurrency` at a time, each checked
+/// against its own answer; returns each request's latency (or what was wrong) and the wall time.
+async fn measure_run_code(
+    client: &reqwest::Client,
+    base: &str,
+    requests: usize,
+    concurrency: usize,
+    step: Option<i64>,
+) -> (Vec<(usize, Result<Duration, String>)>, Duration) {
+    let started = Instant::now();
+    let results: Vec<(usize, Result<Duration, String>)> = futures_util::stream::iter(0..requests)
+            .map(|i| {
+                let (client, url) = (client.clone(), format!("{base}/run_code"));
+                async move {
+                    let body = json!({
+                        "compile_timeout": 10, "run_timeout": 10, "code": program_source(), "stdin": stdin_of(i),
+                        "memory_limit_MB": 1024, "language": "python", "files": {}, "fetch_files": [],
+                    });
+                    let sent = Instant::now();
+                    let outcome = async {
+                        let resp = {
+                            let mut post = client.post(url).json(&body);
+                            if let Some(step) = step {
+                                post = post.header("x-goodhart-step", step.to_string());
+                            }
+                            post
+                        }
+                        .send().await.map_err(|e| e.to_string())?;
+                        let status = resp.status();
+                        let answer: Value = resp.json().await.map_err(|e| e.to_string())?;
+                        let stdout = answer["run_result"]["stdout"].as_str().unwrap_or_default();
+                        if !status.is_success() || answer["status"] != "Success" || stdout != expected_of(i) {
+                            return Err(format!("HTTP {status}: {answer}"));
+                        }
+                        Ok(sent.elapsed())
+                    }
+                    .await;
+                    (i, outcome)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+    (results, started.elapsed())
+}
+
+/// A judge for servers that only run code: `/run_code` never grades.
+struct NoJudge;
+
+impl goodhart_server::Judge for NoJudge {
+    fn judge(
+        &self,
+        _: &goodhart_core::Task,
+        _: &goodhart_core::Rollout,
+    ) -> goodhart_server::Judged {
+        goodhart_server::Judged {
+            verdicts: Default::default(),
+            hack: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+
+/// `/run_code` throughput with every execution stored (as `goodhart serve` journals it) in `db`:
+/// requests per second and the rows the store then holds for the run.
+async fn stored_run_code(
+    sandbox: &Arc<Sandbox>,
+    workers: usize,
+    db: &std::path::Path,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<(f64, usize, usize)> {
+    let store = goodhart_store::Store::open(db)?;
+    let run_id = store.create_run(goodhart_store::RunKind::Serve, &json!({"bench": "serve"}))?;
+    let grading = goodhart_server::Grading::new(
+        Vec::new(),
+        Arc::new(NoJudge),
+        Some(goodhart_server::Journal {
+            store,
+            run_id: run_id.clone(),
+        }),
+        goodhart_server::RewardPolicy::Proxy,
+        goodhart_core::Profile::Assert,
+        1.0,
+    );
+    let config = ServerConfig {
+        gate: GateConfig {
+            workers,
+            max_queued: 1 << 20,
+            max_wait: Duration::from_secs(3600),
+        },
+        ..ServerConfig::default()
+    };
+    let state = Arc::new(AppState::new(Arc::clone(sandbox) as _, config).with_grading(grading));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(goodhart_server::serve(
+        listener,
+        Arc::clone(&state),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    // A step of this pass's own: the requests are the same in every bench run, and a store that kept
+    // an earlier run's executions would take them for retries (result keys include the step).
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (results, elapsed) =
+        measure_run_code(&client, &base, requests, concurrency, Some(step)).await;
+    let _ = stop.send(());
+    server.await??;
+    let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let stored = goodhart_store::Store::open(db)?.code_runs(&run_id)?.len();
+    Ok((ok as f64 / elapsed.as_secs_f64(), requests - ok, stored))
+}
+
+/// The same `/run_code` load stored in a temporary SQLite file and in the PostgreSQL database `pg`, one
+/// after the other in this run; the JSON figures and whether every request was answered and stored once.
+fn compare_stores(
+    runtime: &tokio::runtime::Runtime,
+    sandbox: &Arc<Sandbox>,
+    workers: usize,
+    pg: &std::path::Path,
+    args: &ServeBenchArgs,
+) -> anyhow::Result<(Value, bool)> {
+    let file = std::env::temp_dir().join(format!("goodhart-bench-serve-{}.db", std::process::id()));
+    let sqlite = runtime.block_on(stored_run_code(
+        sandbox,
+        workers,
+        &file,
+        args.requests,
+        args.concurrency,
+    ));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    let (sqlite_rps, sqlite_errors, sqlite_rows) = sqlite?;
+    let (pg_rps, pg_errors, pg_rows) = runtime.block_on(stored_run_code(
+        sandbox,
+        workers,
+        pg,
+        args.requests,
+        args.concurrency,
+    ))?;
+    let ok = sqlite_errors == 0
+        && pg_errors == 0
+        && sqlite_rows == args.requests
+        && pg_rows == args.requests;
+    Ok((
+        json!({
+            "sqlite_requests_per_s": sqlite_rps, "sqlite_errors": sqlite_errors, "sqlite_rows": sqlite_rows,
+            "postgres_requests_per_s": pg_rps, "postgres_errors": pg_errors, "postgres_rows": pg_rows,
+            "postgres_over_sqlite": pg_rps / sqlite_rps,
+        }),
+        ok,
+    ))
 }

@@ -32,8 +32,8 @@ pub struct CompareArgs {
     /// With --steps and no runs named: only the runs tagged with this checkpoint NAME.
     #[arg(long, value_name = "NAME", requires = "steps")]
     pub checkpoint: Option<String>,
-    /// The store (default $GOODHART_HOME/goodhart.db).
-    #[arg(long)]
+    /// The store: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db); it must exist.
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Bootstrap resamples.
     #[arg(long, default_value_t = 10_000)]

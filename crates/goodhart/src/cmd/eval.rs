@@ -7,6 +7,7 @@
 use super::checkpoint::CheckpointArgs;
 use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
+use crate::store_cache::StoreCache;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_evals::inspect_log::{write_logs, RunInfo};
@@ -18,7 +19,7 @@ use goodhart_evals::{
     load_betley_yaml, plan_protocol, run_jobs, Ctx, EvalName, EvalStore, Outcome, Protocol, Sample,
     Settings,
 };
-use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, SqliteCache, StructuredOutput};
+use goodhart_llm::{Client, ClientConfig, ModelSpec, RetryPolicy, StructuredOutput};
 use goodhart_report::stats::Bootstrap;
 use goodhart_store::{ledger, RunKind};
 use serde::{Deserialize, Serialize};
@@ -57,8 +58,9 @@ pub struct ClientArgs {
     /// Do not read or write the response cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// The store (default $GOODHART_HOME/goodhart.db); eval runs and the cache live there.
-    #[arg(long)]
+    /// The store: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db); runs and the response cache live
+    /// there.
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
 }
 
@@ -94,7 +96,7 @@ impl ClientArgs {
         };
         let mut client = Client::new(spec, config)?.with_cancel(cancel.clone());
         if !self.no_cache {
-            client = client.with_cache(Arc::new(SqliteCache::open(db)?));
+            client = client.with_cache(Arc::new(StoreCache::open(db)?));
         }
         Ok(client)
     }

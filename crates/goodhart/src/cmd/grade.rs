@@ -60,8 +60,8 @@ pub struct GradeArgs {
     /// What the `penalty` policy subtracts (a finite number). [default: 1]
     #[arg(long, value_parser = super::finite_f64)]
     penalty: Option<f64>,
-    /// The store to record the run in (default: $GOODHART_HOME/goodhart.db).
-    #[arg(long, value_name = "PATH")]
+    /// The store to record the run in: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db).
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     db: Option<PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]

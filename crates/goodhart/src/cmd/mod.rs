@@ -91,6 +91,33 @@ pub fn finite_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses `--db` (and `GOODHART_DB`): a SQLite file path or a `postgres://` / `postgresql://` URL; any
+/// other `scheme://` is refused here, before anything runs, naming the value with its password redacted
+/// (clap's own "invalid value" message would echo the password).
+#[derive(Clone)]
+pub struct DbLocation;
+
+impl clap::builder::TypedValueParser for DbLocation {
+    type Value = std::path::PathBuf;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let path = std::path::PathBuf::from(value);
+        match goodhart_store::Location::parse(&path) {
+            Ok(_) => Ok(path),
+            Err(e) => Err(clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--db: {e}\n"),
+            )
+            .with_cmd(cmd)),
+        }
+    }
+}
+
 /// Binds the listening socket of `serve` and `view`, naming the address when it cannot.
 pub async fn listen(addr: &str) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
     use anyhow::Context as _;

@@ -2,10 +2,11 @@
 //! that runs the LLM monitor (goodhart-monitor) after the offline detectors.
 
 use super::resume::Conflicts;
+use crate::store_cache::StoreCache;
 use anyhow::Context;
 use goodhart_core::{HackReport, Rollout, Task};
 use goodhart_detect::Submission;
-use goodhart_llm::{Cache, ModelSpec, RetryPolicy, SqliteCache};
+use goodhart_llm::{Cache, ModelSpec, RetryPolicy};
 use goodhart_monitor::{BlockingMonitor, Monitor, MonitorConfig, Policy};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -112,13 +113,13 @@ impl MonitorArgs {
 }
 
 impl MonitorSetup {
-    /// The monitor, caching answers in the store file `db` unless `no_cache`.
+    /// The monitor, caching answers in the store at `db` (a file or a PostgreSQL URL) unless `no_cache`.
     pub fn monitor(&self, db: &Path, no_cache: bool, timeout: Duration) -> anyhow::Result<Monitor> {
         let cache: Option<Arc<dyn Cache>> = if no_cache {
             None
         } else {
             Some(Arc::new(
-                SqliteCache::open(db).context("opening the response cache for the monitor")?,
+                StoreCache::open(db).context("opening the response cache for the monitor")?,
             ))
         };
         let config = MonitorConfig {

@@ -33,8 +33,8 @@ pub struct SelectArgs {
     /// Run ids to report on (default: every run that matches the filters).
     #[arg(value_name = "RUN")]
     pub runs: Vec<String>,
-    /// SQLite store to read (default: $GOODHART_HOME/goodhart.db); it must exist.
-    #[arg(long, value_name = "PATH", env = "GOODHART_DB")]
+    /// The store to read: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db); it must exist.
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Only runs of this kind (audit, grade, sample, eval, serve); repeatable.
     #[arg(long, value_name = "KIND")]

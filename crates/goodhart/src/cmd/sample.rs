@@ -13,7 +13,7 @@ use crate::progress::Progress;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use goodhart_core::{GradedRollout, HackKind, Profile, Rollout, Task};
-use goodhart_llm::{ChatRequest, Client, FailureLog, Framing, LlmError, Message, ModelSpec};
+use goodhart_llm::{ChatRequest, Client, Framing, LlmError, Message, ModelSpec};
 use goodhart_report::stats::{wilson95, Estimate};
 use goodhart_store::{ledger, RunKind, Store};
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,6 @@ struct Job {
 pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let db = args.client.db_path()?;
     let store = Arc::new(Store::open(&db)?);
-    let failures = FailureLog::open(&db)?;
     let (run_id, config, tasks) = match &args.resume {
         Some(id) => resume(&store, id, &args)?,
         None => start(&store, &args)?,
@@ -165,7 +164,6 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         &tasks,
         jobs,
         &store,
-        &failures,
         (&run_id, tagged.step),
         &cancel,
         &progress,
@@ -195,7 +193,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
     }
 
     let graded = store.graded_rollouts(&run_id)?;
-    let errors = failures.counts(&run_id)?;
+    let errors = store.llm_failure_counts(&run_id)?;
     let summary = summarise(&run_id, &framings, &graded, &errors);
     let mut log_error = None;
     let mut log = None;
@@ -390,7 +388,6 @@ fn sample_and_grade(
     tasks: &[Task],
     jobs: Vec<Job>,
     store: &Arc<Store>,
-    failures: &FailureLog,
     (run_id, step): (&str, Option<i64>),
     cancel: &CancellationToken,
     progress: &Progress,
@@ -460,7 +457,7 @@ fn sample_and_grade(
                 Ok(response) => {
                     finished += 1;
                     progress.inc(1);
-                    if let Err(e) = failures.clear(run_id, &job.id) {
+                    if let Err(e) = store.clear_llm_failure(run_id, &job.id) {
                         failure_log_errors.push(e.to_string());
                     }
                     let rollout = rollout(config, &tasks[job.task], &job, step, response);
@@ -470,7 +467,14 @@ fn sample_and_grade(
                 }
                 Err(LlmError::Cancelled) => {}
                 Err(e) => {
-                    if let Err(log) = failures.record(run_id, &job.id, job.framing.as_str(), &e) {
+                    let failure = goodhart_store::LlmFailure {
+                        run_id: run_id.to_string(),
+                        sample_id: job.id.clone(),
+                        group: job.framing.as_str().to_string(),
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    };
+                    if let Err(log) = store.record_llm_failure(&failure) {
                         failure_log_errors.push(log.to_string());
                     }
                     progress.inc(1);

@@ -31,8 +31,9 @@ pub struct ServeArgs {
     /// Default penalty subtracted by the `penalty` policy (a finite number).
     #[arg(long, default_value_t = 1.0, value_parser = super::finite_f64)]
     pub penalty: f64,
-    /// SQLite store for graded requests (default: $GOODHART_HOME/goodhart.db).
-    #[arg(long, value_name = "PATH")]
+    /// The store for graded requests: a SQLite file, or a postgres:// URL shared by many processes; replicas on one PostgreSQL store act as one
+    /// service (default: $GOODHART_HOME/goodhart.db).
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Programs run at once (default: the sandbox's pool size).
     #[arg(long)]

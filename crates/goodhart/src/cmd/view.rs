@@ -26,8 +26,9 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8765";
 /// Options of `goodhart view`.
 #[derive(clap::Args, Debug)]
 pub struct ViewArgs {
-    /// SQLite store to read (default: $GOODHART_HOME/goodhart.db); it must exist. Opened read-only.
-    #[arg(long, value_name = "PATH", env = "GOODHART_DB")]
+    /// The store to read: a SQLite file, or a postgres:// URL shared by many processes (default: $GOODHART_HOME/goodhart.db); it must exist. Opened
+    /// read-only.
+    #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
     /// Address to listen on. The default is loopback only; the viewer has no authentication, so think
     /// before binding it elsewhere. Port 0 picks a free port (the line printed on start says which).
