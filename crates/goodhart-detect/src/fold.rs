@@ -11,11 +11,11 @@
 //! version, which cannot be read without running (or reimplementing) that interpreter; the runtime layer
 //! sees what such code does.
 
+use crate::fast_hash::{FastMap as HashMap, FastSet as HashSet};
 use base64::Engine;
 use ruff_python_ast::{
     self as ast, Expr, FStringPart, InterpolatedStringElement, Number, Stmt, UnaryOp,
 };
-use std::collections::HashMap;
 
 /// Python builtins that matter to some detector; a bare name in this list resolves to `builtins.NAME`.
 const BUILTINS: &[&str] = &[
@@ -56,9 +56,9 @@ pub(crate) struct Bindings<'a> {
     /// Local name → the function it names (last definition wins).
     pub functions: HashMap<String, &'a ast::StmtFunctionDef>,
     /// Names assigned at module level (candidates for state shared between calls).
-    pub module_names: std::collections::HashSet<String>,
+    pub module_names: HashSet<String>,
     /// Modules brought in by `import X` / `import X as Y`, by qualified name (`os.path` and `os`).
-    pub modules: std::collections::HashSet<String>,
+    pub modules: HashSet<String>,
     /// Local name → the expression it is assigned, for names assigned exactly once (at any depth), so a
     /// detector can follow `p = Path(__file__).with_name(...)` to where `p` is used.
     pub exprs: HashMap<&'a str, Option<&'a Expr>>,
@@ -487,7 +487,7 @@ impl<'a> Bindings<'a> {
     }
 }
 
-fn collect_target_names(t: &Expr, out: &mut std::collections::HashSet<String>) {
+fn collect_target_names(t: &Expr, out: &mut HashSet<String>) {
     match t {
         Expr::Name(n) => {
             out.insert(n.id.to_string());
