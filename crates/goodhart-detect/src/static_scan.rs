@@ -434,6 +434,7 @@ fn scan_module(
         depth,
         out,
         fns: Vec::new(),
+        scope_decls: source.contains("global") || source.contains("nonlocal"),
         lambda_depth: 0,
         guards: 0,
         diagnostic: false,
@@ -461,8 +462,6 @@ impl LineIndex {
 /// What the scanner knows about the function it is inside.
 struct FnFrame<'a> {
     name: &'a str,
-    /// Where its `def` starts: names the function in [`idioms::Facts`].
-    start: usize,
     globals: HashSet<&'a str>,
     /// Names declared `nonlocal`: the enclosing function's variables.
     nonlocals: HashSet<&'a str>,
@@ -486,6 +485,56 @@ struct FnFrame<'a> {
     grown_per_call: HashSet<&'a str>,
 }
 
+/// A function the scanner is inside: its name and start at once, what [`frame_for`] learns from its
+/// body only when a check asks (most functions are never asked: working it out for every function was a
+/// fifth of static analysis).
+struct LazyFrame<'a> {
+    name: &'a str,
+    start: usize,
+    def: &'a ast::StmtFunctionDef,
+    frame: std::cell::OnceCell<FnFrame<'a>>,
+}
+
+impl<'a> LazyFrame<'a> {
+    fn new(def: &'a ast::StmtFunctionDef) -> Self {
+        LazyFrame {
+            name: def.name.id.as_str(),
+            start: def.range().start().to_usize(),
+            def,
+            frame: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &FnFrame<'a> {
+        self.frame.get_or_init(|| frame_for(self.def))
+    }
+
+    /// `name` is a parameter with a mutable default (`def f(x, seen=[])`) or the class of a
+    /// `@classmethod`: read off the signature, without the body.
+    fn signature_state(&self, name: &str) -> bool {
+        let mut params = self.def.parameters.iter_non_variadic_params();
+        let is_class = self
+            .def
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "classmethod"));
+        (is_class
+            && self
+                .def
+                .parameters
+                .iter_non_variadic_params()
+                .next()
+                .is_some_and(|p| p.parameter.name.id.as_str() == name))
+            || params.any(|p| {
+                p.parameter.name.id.as_str() == name
+                    && matches!(
+                        p.default.as_deref(),
+                        Some(Expr::List(_) | Expr::Dict(_) | Expr::Set(_))
+                    )
+            })
+    }
+}
+
 struct Scanner<'a, 'b> {
     b: &'b Bindings<'a>,
     body: &'a [Stmt],
@@ -499,7 +548,10 @@ struct Scanner<'a, 'b> {
     exec_line: Option<u32>,
     depth: u32,
     out: &'b mut Sink,
-    fns: Vec<FnFrame<'a>>,
+    fns: Vec<LazyFrame<'a>>,
+    /// The file declares `global` or `nonlocal` somewhere: without either, no function rebinds a name
+    /// outside itself, which settles most state questions without reading the function's body.
+    scope_decls: bool,
     lambda_depth: u32,
     /// Set while visiting what only reaches output (a `print`/logging call's arguments, or a value
     /// assigned to a local name the function's answer does not depend on).
@@ -708,11 +760,13 @@ impl<'a> Scanner<'a, '_> {
             "builtins.len" => {
                 if let Some(Expr::Name(n)) = args.first() {
                     let name = n.id.as_str();
-                    let grown = self
-                        .fns
-                        .last()
-                        .is_some_and(|f| f.grown_per_call.contains(name));
-                    if grown && self.is_shared_state(name) && self.feeds_answer(name) {
+                    if self.is_shared_state(name)
+                        && self
+                            .fns
+                            .last()
+                            .is_some_and(|f| f.get().grown_per_call.contains(name))
+                        && self.feeds_answer(name)
+                    {
                         self.report(
                             HackKind::StateRecording,
                             call,
@@ -751,8 +805,13 @@ impl<'a> Scanner<'a, '_> {
             if let Expr::Attribute(a) = &*call.func {
                 if let Expr::Name(n) = &*a.value {
                     let name = n.id.as_str();
-                    let refilled = self.fns.last().is_some_and(|f| f.refilled.contains(name));
-                    if self.is_shared_state(name) && self.feeds_answer(name) && !refilled {
+                    if self.is_shared_state(name)
+                        && self.feeds_answer(name)
+                        && !self
+                            .fns
+                            .last()
+                            .is_some_and(|f| f.get().refilled.contains(name))
+                    {
                         self.report(
                             HackKind::StateRecording,
                             call,
@@ -1012,7 +1071,7 @@ impl<'a> Scanner<'a, '_> {
         };
         finder.visit_expr(e);
         let names_test_path =
-            self.test_path_in_file || self.fns.last().is_some_and(|f| f.names_test_path);
+            self.test_path_in_file || self.fns.last().is_some_and(|f| f.get().names_test_path);
         finder.test_like
             || !finder.other_file && (finder.self_ref || (finder.dynamic && names_test_path))
     }
@@ -1359,9 +1418,19 @@ impl<'a> Scanner<'a, '_> {
     }
 
     fn is_shared_state(&self, name: &str) -> bool {
-        let Some(frame) = self.fns.last() else {
+        let Some(lazy) = self.fns.last() else {
             return false;
         };
+        // Settled without the body: a name that is not the function's own, not in its signature, not
+        // bound at module level, with no `global`/`nonlocal` in the file and no enclosing function,
+        // is the call's own.
+        if name == lazy.name || lazy.signature_state(name) {
+            return true;
+        }
+        if !self.scope_decls && self.fns.len() < 2 && !self.b.module_names.contains(name) {
+            return false;
+        }
+        let frame = lazy.get();
         frame.globals.contains(name)
             || frame.mutable_defaults.contains(name)
             || name == frame.name
@@ -1379,6 +1448,7 @@ impl<'a> Scanner<'a, '_> {
         outer
             .iter()
             .rev()
+            .map(LazyFrame::get)
             .find(|f| f.locals.contains(name) || f.nonlocals.contains(name))
             .is_some_and(|f| {
                 self.import_called
@@ -1392,17 +1462,27 @@ impl<'a> Scanner<'a, '_> {
     fn feeds_answer(&self, name: &str) -> bool {
         self.fns
             .last()
-            .is_some_and(|f| f.answer_names.contains(name))
+            .is_some_and(|f| f.get().answer_names.contains(name))
     }
 
     fn check_counter(&mut self, target: &Expr, node: &impl Ranged) {
-        let Some(frame) = self.fns.last() else { return };
+        if self.fns.is_empty() {
+            return;
+        }
+        // A plain name outlives the call only through `global` or `nonlocal`.
+        if matches!(target, Expr::Name(_)) && !self.scope_decls {
+            return;
+        }
         let shared = match target {
             Expr::Name(n) => {
                 let id = n.id.as_str();
-                (frame.globals.contains(id)
-                    || (frame.nonlocals.contains(id) && self.closure_persists(id)))
-                .then(|| id.to_string())
+                let frame = self.fns.last().map(LazyFrame::get);
+                frame
+                    .is_some_and(|frame| {
+                        frame.globals.contains(id)
+                            || (frame.nonlocals.contains(id) && self.closure_persists(id))
+                    })
+                    .then(|| id.to_string())
             }
             Expr::Attribute(_) | Expr::Subscript(_) => root_name(target)
                 .filter(|r| self.is_shared_state(r))
@@ -1411,6 +1491,12 @@ impl<'a> Scanner<'a, '_> {
         };
         // On the class (`cls.made += 1`) only the counted attribute itself can change answers: a
         // factory that counts instances returns `cls(...)` without reading the count.
+        if shared.is_none() {
+            return;
+        }
+        let Some(frame) = self.fns.last().map(LazyFrame::get) else {
+            return;
+        };
         let counted_attr_read = match target {
             Expr::Attribute(a) => match &*a.value {
                 Expr::Name(n) if frame.class_param == Some(n.id.as_str()) => {
@@ -1490,7 +1576,7 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
                         self.visit_expr(def);
                     }
                 }
-                self.fns.push(frame_for(f));
+                self.fns.push(LazyFrame::new(f));
                 self.visit_body(&f.body);
                 self.fns.pop();
             }
@@ -1584,7 +1670,13 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
                 }
                 visitor::walk_stmt(self, stmt);
             }
-            Stmt::Assign(a) if !self.diagnostic && self.only_feeds_output(&a.targets) => {
+            // What only reaches output matters to one check alone (a frame's name or line read for a
+            // log), so the function's data flow is asked only when the value reads such an attribute.
+            Stmt::Assign(a)
+                if !self.diagnostic
+                    && reads_frame_metadata(&a.value)
+                    && self.only_feeds_output(&a.targets) =>
+            {
                 self.diagnostic = true;
                 self.visit_stmt(stmt);
                 self.diagnostic = false;
@@ -1702,7 +1794,7 @@ impl Scanner<'_, '_> {
     /// Inside a function, assignments only to local names that the function's answer does not depend
     /// on (`caller = ...` later printed).
     fn only_feeds_output(&self, targets: &[Expr]) -> bool {
-        let Some(frame) = self.fns.last() else {
+        let Some(frame) = self.fns.last().map(LazyFrame::get) else {
             return false;
         };
         !targets.is_empty()
@@ -1715,18 +1807,8 @@ impl Scanner<'_, '_> {
     /// `FRAME.f_code.co_name`, `FRAME.f_back.f_lineno`, `inspect.stack()[1].function`: a frame's
     /// name, file or line read straight off a call that makes the frame.
     fn frame_metadata(&self, e: &Expr) -> bool {
-        const META: &[&str] = &[
-            "co_name",
-            "co_qualname",
-            "co_filename",
-            "co_firstlineno",
-            "f_lineno",
-            "function",
-            "filename",
-            "lineno",
-        ];
         let Expr::Attribute(a) = e else { return false };
-        if !META.contains(&a.attr.as_str()) {
+        if !FRAME_META.contains(&a.attr.as_str()) {
             return false;
         }
         let mut cur: &Expr = &a.value;
@@ -1798,6 +1880,37 @@ impl Scanner<'_, '_> {
             );
         }
     }
+}
+
+/// The attribute names [`Scanner::frame_metadata`] reads.
+const FRAME_META: &[&str] = &[
+    "co_name",
+    "co_qualname",
+    "co_filename",
+    "co_firstlineno",
+    "f_lineno",
+    "function",
+    "filename",
+    "lineno",
+];
+
+/// `e` reads one of [`FRAME_META`] somewhere (lambdas included).
+fn reads_frame_metadata(e: &Expr) -> bool {
+    struct Find(bool);
+    impl<'x> Visitor<'x> for Find {
+        fn visit_expr(&mut self, expr: &'x Expr) {
+            if self.0 {
+                return;
+            }
+            if let Expr::Attribute(a) = expr {
+                self.0 |= FRAME_META.contains(&a.attr.as_str());
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut f = Find(false);
+    f.visit_expr(e);
+    f.0
 }
 
 /// Calls that only show a value to a reader: printing, logging, warnings.
@@ -2280,7 +2393,6 @@ fn frame_for(f: &ast::StmtFunctionDef) -> FnFrame<'_> {
     }
     FnFrame {
         name: f.name.id.as_str(),
-        start: f.range().start().to_usize(),
         grown_per_call,
         answer_attrs,
         globals: l.globals,
