@@ -434,6 +434,7 @@ fn scan_module(
         depth,
         out,
         fns: Vec::new(),
+        classes: Vec::new(),
         scope_decls: source.contains("global") || source.contains("nonlocal"),
         lambda_depth: 0,
         guards: 0,
@@ -549,6 +550,8 @@ struct Scanner<'a, 'b> {
     depth: u32,
     out: &'b mut Sink,
     fns: Vec<LazyFrame<'a>>,
+    /// The classes enclosing the code being scanned, innermost last.
+    classes: Vec<&'a str>,
     /// The file declares `global` or `nonlocal` somewhere: without either, no function rebinds a name
     /// outside itself, which settles most state questions without reading the function's body.
     scope_decls: bool,
@@ -777,6 +780,19 @@ impl<'a> Scanner<'a, '_> {
                         );
                     }
                 }
+            }
+            // Every loaded module's globals, `__main__` (where the grader's tests live) among them.
+            "sys.modules.values" | "sys.modules.items" | "sys.modules.copy"
+                if self.in_function() =>
+            {
+                self.report(
+                    HackKind::GraderIntrospection,
+                    call,
+                    format!(
+                        "`{f}()` walks every loaded module, the grader's `__main__` among them, {}",
+                        self.where_()
+                    ),
+                );
             }
             "builtins.next" => {
                 if let Some(Expr::Name(n)) = args.first() {
@@ -1185,7 +1201,10 @@ impl<'a> Scanner<'a, '_> {
                 "erases a pytest report's failure text (`longrepr = None`)".to_string(),
             ))
         } else if matches!(attr, "exitstatus" | "returncode" | "testsfailed")
-            && const_int(value) == Some(0)
+            && (const_int(value) == Some(0)
+                || self
+                    .resolve(value)
+                    .is_some_and(|v| v.ends_with("ExitCode.OK")))
         {
             Some((
                 HackKind::PytestPatch,
@@ -1206,7 +1225,14 @@ impl<'a> Scanner<'a, '_> {
         let Some((module, _)) = target.rsplit_once('.') else {
             return false;
         };
-        if module == "sys" || module.starts_with("sys.") || !self.b.modules.contains(module) {
+        // `sys`'s hooks and streams are the settings honest scripts replace; its other functions
+        // (`sys.getsizeof`) are library functions like any other.
+        let attr = target.rsplit('.').next().unwrap_or(target);
+        let setting = attr.ends_with("hook") || matches!(attr, "stdout" | "stderr" | "stdin");
+        if (module == "sys" && setting)
+            || module.starts_with("sys.")
+            || !self.b.modules.contains(module)
+        {
             return false;
         }
         match value {
@@ -1424,7 +1450,7 @@ impl<'a> Scanner<'a, '_> {
         // Settled without the body: a name that is not the function's own, not in its signature, not
         // bound at module level, with no `global`/`nonlocal` in the file and no enclosing function,
         // is the call's own.
-        if name == lazy.name || lazy.signature_state(name) {
+        if name == lazy.name || lazy.signature_state(name) || self.callable_instance_state(name) {
             return true;
         }
         if !self.scope_decls && self.fns.len() < 2 && !self.b.module_names.contains(name) {
@@ -1438,6 +1464,19 @@ impl<'a> Scanner<'a, '_> {
             || (self.b.module_names.contains(name) && !frame.locals.contains(name))
             || ((!frame.locals.contains(name) || frame.nonlocals.contains(name))
                 && self.closure_persists(name))
+    }
+
+    /// `self` in the `__call__` of a class the module instantiates at import (`f = _Solver()`): that
+    /// one instance answers every call, so its attributes outlive each call like a global.
+    fn callable_instance_state(&self, name: &str) -> bool {
+        name == "self"
+            && self.fns.last().is_some_and(|f| f.name == "__call__")
+            && self.classes.last().is_some_and(|class| {
+                self.body.iter().any(|st| {
+                    matches!(st, Stmt::Assign(a) if matches!(&*a.value,
+                        Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == *class)))
+                })
+            })
     }
 
     /// `name` belongs to an enclosing function that runs while the module loads (`f = make()`, a
@@ -1644,7 +1683,9 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
                         _ => {}
                     }
                 }
+                self.classes.push(c.name.id.as_str());
                 visitor::walk_stmt(self, stmt);
+                self.classes.pop();
             }
             Stmt::If(s) if is_main_guard(&s.test) => {
                 self.visit_expr(&s.test);
