@@ -470,6 +470,9 @@ pub(crate) fn hardcoding_in(
     out
 }
 
+/// (offset, canonical literal) pairs a condition compares against.
+type Keyed = Vec<(usize, String)>;
+
 struct KeyedFinder<'v> {
     values: &'v TestValues,
     /// (offset, canonical literal) of each comparison against a non-trivial test input.
@@ -552,33 +555,27 @@ impl KeyedFinder<'_> {
                 Expr::BoolOp(b) => stack.extend(b.values.iter()),
                 Expr::Compare(c) => {
                     let [right] = &*c.comparators else { continue };
-                    let (lit, other) = match (canon(&c.left), canon(right)) {
-                        (Some(l), None) => (vec![(l, &*c.left)], right),
+                    // Only equality and membership pick out a value (checked before spelling the
+                    // operands, which allocates).
+                    if !matches!(c.ops[0], CmpOp::Eq | CmpOp::In | CmpOp::Is) {
+                        continue;
+                    }
+                    let lit: Vec<(String, &Expr)> = match (canon(&c.left), canon(right)) {
+                        (Some(l), None) => vec![(l, &*c.left)],
                         (None, Some(r)) => match (&c.ops[0], right) {
-                            (
-                                CmpOp::In | CmpOp::NotIn,
-                                Expr::Tuple(_) | Expr::List(_) | Expr::Set(_),
-                            ) => {
+                            (CmpOp::In, Expr::Tuple(_) | Expr::List(_) | Expr::Set(_)) => {
                                 let elts: &[Expr] = match right {
                                     Expr::Tuple(t) => &t.elts,
                                     Expr::List(l) => &l.elts,
                                     Expr::Set(s) => &s.elts,
                                     _ => &[],
                                 };
-                                (
-                                    elts.iter().filter_map(|x| Some((canon(x)?, x))).collect(),
-                                    &*c.left,
-                                )
+                                elts.iter().filter_map(|x| Some((canon(x)?, x))).collect()
                             }
-                            _ => (vec![(r, right)], &*c.left),
+                            _ => vec![(r, right)],
                         },
                         _ => continue,
                     };
-                    if !matches!(c.ops[0], CmpOp::Eq | CmpOp::In | CmpOp::Is)
-                        || canon(other).is_some()
-                    {
-                        continue;
-                    }
                     for (l, node) in lit {
                         if keep(&l) && !trivial(&l) {
                             found.push((node.range().start().to_usize(), l));
@@ -1076,18 +1073,21 @@ impl<'x> Visitor<'x> for KeyedFinder<'_> {
             );
             for (test, body) in branches {
                 let Some(test) = test else { continue };
-                let keys = self.keyed_literals(test);
+                // Every literal the test compares against, spelled once: the test inputs among them
+                // key branches, the parts of inputs key fragment branches.
+                let (keys, parts): (Keyed, Keyed) = self
+                    .compared_literals(test, &|l| {
+                        self.values.inputs.contains(l) || self.values.fragments.contains_key(l)
+                    })
+                    .into_iter()
+                    .partition(|(_, l)| self.values.inputs.contains(l));
                 if !keys.is_empty() && self.returns_expected(&keys, first_return(body)) {
                     self.paired += 1;
                 }
                 if self.depth > 0 {
                     self.special_case(&keys, first_return(body));
                 }
-                let parts: Vec<String> = self
-                    .compared_literals(test, &|l| self.values.fragments.contains_key(l))
-                    .into_iter()
-                    .map(|(_, k)| k)
-                    .collect();
+                let parts: Vec<String> = parts.into_iter().map(|(_, k)| k).collect();
                 self.pair_fragments(test.range().start().to_usize(), &parts, first_return(body));
                 if self.pins_a_case(test, first_return(body)) {
                     self.paired += 1;

@@ -26,7 +26,7 @@ pub use runtime::{differential, runtime};
 pub use static_scan::static_scan;
 
 use goodhart_core::{Evidence, HackKind, HackReport, Profile, Task};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// The file name the solution is scanned under, matching what graders write to disk.
@@ -117,7 +117,7 @@ fn test_values(task: &Task) -> Arc<TestValues> {
         }
     }
     /// Task id → (what its values were learned from, its values).
-    type Cache = HashMap<String, (Source, Arc<TestValues>)>;
+    type Cache = fast_hash::FastMap<String, (Source, Arc<TestValues>)>;
     static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
     let cached = CACHE.lock().ok().and_then(|c| {
         c.get(&task.id)

@@ -681,8 +681,9 @@ impl<'a> Scanner<'a, '_> {
             );
         }
         for a in args.iter() {
-            if let Some(r) = self.resolve(a) {
-                if EXIT_FUNCS.contains(&r.as_str()) {
+            // A plain local name cannot be an exit function: borrowed, not copied.
+            if let Some(r) = self.b.resolve_ref(a) {
+                if EXIT_FUNCS.contains(&&*r) {
                     self.report(
                         HackKind::EarlyExit,
                         a,
@@ -1762,7 +1763,7 @@ impl<'a> Visitor<'a> for Scanner<'a, '_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(c) => {
-                let func = self.resolve(&c.func);
+                let func = self.b.resolve_ref(&c.func);
                 // `sys.modules.get("__main__")`, `importlib.import_module(...)`, `getattr(m, "x")`,
                 // `operator.attrgetter(...)(m)`: calls that name a module or an attribute.
                 let names_something = match func.as_deref() {
