@@ -500,7 +500,7 @@ struct KeyedFinder<'v> {
     body: &'v [Stmt],
     collections: std::cell::OnceCell<HashMap<&'v str, &'v Expr>>,
     /// The parameters of each enclosing `def`, innermost last.
-    params: Vec<Vec<String>>,
+    params: Vec<Vec<&'v str>>,
 }
 
 /// Every `NAME = [...]`/`(...)`/`{...}` in the module, at any depth; a name bound more than once is
@@ -821,7 +821,7 @@ impl KeyedFinder<'_> {
         }
         let Some(args) = params
             .iter()
-            .map(|p| pinned.get(p.as_str()).cloned())
+            .map(|p| pinned.get(p).cloned())
             .collect::<Option<Vec<String>>>()
         else {
             return false;
@@ -987,8 +987,8 @@ fn is_self_test(body: &[Stmt], entry: &str) -> bool {
     f.found
 }
 
-impl<'x> Visitor<'x> for KeyedFinder<'_> {
-    fn visit_stmt(&mut self, stmt: &'x Stmt) {
+impl<'v> Visitor<'v> for KeyedFinder<'v> {
+    fn visit_stmt(&mut self, stmt: &'v Stmt) {
         if self.depth == 0 {
             self.binding = match stmt {
                 Stmt::Assign(a) => match a.targets.as_slice() {
@@ -1012,7 +1012,7 @@ impl<'x> Visitor<'x> for KeyedFinder<'_> {
                 self.params.push(
                     f.parameters
                         .iter_non_variadic_params()
-                        .map(|p| p.parameter.name.id.to_string())
+                        .map(|p| p.parameter.name.id.as_str())
                         .collect(),
                 );
                 self.fallbacks.push(matches!(
@@ -1098,7 +1098,7 @@ impl<'x> Visitor<'x> for KeyedFinder<'_> {
         visitor::walk_stmt(self, stmt);
     }
 
-    fn visit_expr(&mut self, expr: &'x Expr) {
+    fn visit_expr(&mut self, expr: &'v Expr) {
         match expr {
             // `if (x, n) in KNOWN:` where most of KNOWN's members are whole test cases that share one
             // expected answer. A finite domain (`planet in PLANETS`) lists values of one argument

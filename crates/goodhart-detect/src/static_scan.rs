@@ -624,14 +624,21 @@ impl<'a> Scanner<'a, '_> {
         if let Some(w) = args.windows(2).find(|w| {
             // Folding every argument of every call costs more than the rest of the scan; a dunder's
             // name is spelled as a literal, a constant, a concatenation or an f-string.
-            matches!(
-                w[0],
-                Expr::StringLiteral(_) | Expr::Name(_) | Expr::BinOp(_) | Expr::FString(_)
-            ) && self
-                .b
-                .const_str(&w[0], 0)
-                .is_some_and(|k| CMP_DUNDERS.contains(&k.as_str()))
-                && self.ignores_other(&w[1])
+            let dunder = match &w[0] {
+                // The common spellings are read in place, without copying the string.
+                Expr::StringLiteral(lit) => CMP_DUNDERS.contains(&lit.value.to_str()),
+                Expr::Name(n) => self
+                    .b
+                    .consts
+                    .get(n.id.as_str())
+                    .is_some_and(|k| CMP_DUNDERS.contains(&k.as_str())),
+                Expr::BinOp(_) | Expr::FString(_) => self
+                    .b
+                    .const_str(&w[0], 0)
+                    .is_some_and(|k| CMP_DUNDERS.contains(&k.as_str())),
+                _ => false,
+            };
+            dunder && self.ignores_other(&w[1])
         }) {
             self.report(
                 HackKind::AlwaysEqual,
