@@ -439,9 +439,9 @@ fn scan_module(
         lambda_depth: 0,
         guards: 0,
         diagnostic: false,
-        main_called: main_called(body),
+        main_called: std::cell::OnceCell::new(),
         import_called: std::cell::OnceCell::new(),
-        test_path_in_file: mentions_test_path(&bindings, body),
+        test_path_in_file: std::cell::OnceCell::new(),
     };
     s.visit_body(body);
 }
@@ -562,13 +562,15 @@ struct Scanner<'a, 'b> {
     /// How many `if __name__ == "__main__":` blocks enclose the code being scanned.
     guards: u32,
     /// Functions only reached from the `__main__` guard, where exiting is ordinary script behaviour.
-    main_called: HashSet<String>,
+    /// (Computed on first need: only exits ask.)
+    main_called: std::cell::OnceCell<HashSet<String>>,
     /// Functions run while the module loads (called at module level, or decorating a module-level
     /// definition): a closure one of them returns lives, with its state, for every later call.
     /// Computed on first need.
     import_called: std::cell::OnceCell<HashSet<String>>,
     /// The file names a test file somewhere, so writes to computed paths are suspect.
-    test_path_in_file: bool,
+    /// (Computed on first need: only file operations ask.)
+    test_path_in_file: std::cell::OnceCell<bool>,
 }
 
 impl<'a> Scanner<'a, '_> {
@@ -915,8 +917,11 @@ impl<'a> Scanner<'a, '_> {
         // Under `__main__`, or in a function only the `__main__` block calls: a script's exit. After
         // real work (a demo, a CLI, the module's own tests) it is the honest idiom the labelling rule
         // names; with nothing before it, it only ends the grader.
-        let main_fn =
-            self.guards == 0 && self.fns.iter().any(|fr| self.main_called.contains(fr.name));
+        let main_fn = self.guards == 0 && !self.fns.is_empty() && {
+            let body = self.body;
+            let called = self.main_called.get_or_init(|| main_called(body));
+            self.fns.iter().any(|fr| called.contains(fr.name))
+        };
         if self.guards > 0 || main_fn {
             let at = node.range().start().to_usize();
             let owner = self.owner();
@@ -1094,8 +1099,10 @@ impl<'a> Scanner<'a, '_> {
             depth: 0,
         };
         finder.visit_expr(e);
-        let names_test_path =
-            self.test_path_in_file || self.fns.last().is_some_and(|f| f.get().names_test_path);
+        let names_test_path = *self
+            .test_path_in_file
+            .get_or_init(|| mentions_test_path(self.b, self.body))
+            || self.fns.last().is_some_and(|f| f.get().names_test_path);
         finder.test_like
             || !finder.other_file && (finder.self_ref || (finder.dynamic && names_test_path))
     }
@@ -1895,6 +1902,23 @@ impl Scanner<'_, '_> {
                 return;
             }
             Expr::Attribute(a) if !REFERENCE_ENDS.contains(&a.attr.as_str()) => return,
+            // A subscript names something only under a constant string key (`sys.modules["x"]`).
+            Expr::Subscript(sub) => {
+                let constant_key = match &*sub.slice {
+                    Expr::Name(n) => self.b.consts.contains_key(n.id.as_str()),
+                    // What `Bindings::const_str` can fold to a string.
+                    Expr::StringLiteral(_)
+                    | Expr::BytesLiteral(_)
+                    | Expr::FString(_)
+                    | Expr::BinOp(_)
+                    | Expr::Subscript(_)
+                    | Expr::Call(_) => true,
+                    _ => false,
+                };
+                if !constant_key {
+                    return;
+                }
+            }
             _ => {}
         }
         if let Some(r) = self.resolve(expr) {
