@@ -11,11 +11,11 @@
 //! version, which cannot be read without running (or reimplementing) that interpreter; the runtime layer
 //! sees what such code does.
 
+use crate::fast_hash::{FastMap as HashMap, FastSet as HashSet};
 use base64::Engine;
 use ruff_python_ast::{
     self as ast, Expr, FStringPart, InterpolatedStringElement, Number, Stmt, UnaryOp,
 };
-use std::collections::HashMap;
 
 /// Python builtins that matter to some detector; a bare name in this list resolves to `builtins.NAME`.
 const BUILTINS: &[&str] = &[
@@ -46,6 +46,34 @@ const BUILTINS: &[&str] = &[
     "AssertionError",
 ];
 
+/// Names read by the assignments walked so far, and whether one was bound after it was read.
+#[derive(Default)]
+struct Forward<'a> {
+    read: HashSet<&'a str>,
+    found: bool,
+}
+
+impl<'a> Forward<'a> {
+    /// `name` is being bound: a forward reference when an earlier assignment read it.
+    fn bound(&mut self, name: &str) {
+        self.found |= self.read.contains(name);
+    }
+
+    /// An assignment's value is about to be bound: the names it reads.
+    fn reads(&mut self, value: &'a Expr) {
+        struct Names<'r, 'a>(&'r mut HashSet<&'a str>);
+        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Names<'_, 'a> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                if let Expr::Name(n) = expr {
+                    self.0.insert(n.id.as_str());
+                }
+                ruff_python_ast::visitor::walk_expr(self, expr);
+            }
+        }
+        ruff_python_ast::visitor::Visitor::visit_expr(&mut Names(&mut self.read), value);
+    }
+}
+
 /// What the module binds at any depth: import aliases, constant strings and local functions.
 #[derive(Default)]
 pub(crate) struct Bindings<'a> {
@@ -56,9 +84,9 @@ pub(crate) struct Bindings<'a> {
     /// Local name → the function it names (last definition wins).
     pub functions: HashMap<String, &'a ast::StmtFunctionDef>,
     /// Names assigned at module level (candidates for state shared between calls).
-    pub module_names: std::collections::HashSet<String>,
+    pub module_names: HashSet<String>,
     /// Modules brought in by `import X` / `import X as Y`, by qualified name (`os.path` and `os`).
-    pub modules: std::collections::HashSet<String>,
+    pub modules: HashSet<String>,
     /// Local name → the expression it is assigned, for names assigned exactly once (at any depth), so a
     /// detector can follow `p = Path(__file__).with_name(...)` to where `p` is used.
     pub exprs: HashMap<&'a str, Option<&'a Expr>>,
@@ -88,9 +116,13 @@ impl<'a> Bindings<'a> {
         }
         // One walk over the tree binds imports, functions and assignments in source order; replaying
         // just the assignments then resolves chains that refer forward (`x = s.exit` above `import sys as s`).
+        // The replay is needed only when a name an assignment read was bound after it (a forward
+        // reference); without one, replaying rebinds everything to what it already is, which cost as
+        // much as the walk itself.
         let mut assigns = Vec::new();
-        b.walk(body, &mut assigns);
-        for _ in 0..3 {
+        let mut forward = Forward::default();
+        b.walk(body, &mut assigns, &mut forward);
+        for _ in 0..if forward.found { 3 } else { 0 } {
             let mut changed = false;
             for (name, value) in &assigns {
                 changed |= b.bind(name, value);
@@ -102,8 +134,14 @@ impl<'a> Bindings<'a> {
         b
     }
 
-    /// Records every `name = value` it binds in `assigns`, for [`Bindings::collect`] to replay.
-    fn walk(&mut self, body: &'a [Stmt], assigns: &mut Vec<(&'a str, &'a Expr)>) {
+    /// Records every `name = value` it binds in `assigns`, for [`Bindings::collect`] to replay, and in
+    /// `forward` whether any name was bound after an earlier assignment read it.
+    fn walk(
+        &mut self,
+        body: &'a [Stmt],
+        assigns: &mut Vec<(&'a str, &'a Expr)>,
+        forward: &mut Forward<'a>,
+    ) {
         for stmt in body {
             match stmt {
                 Stmt::Import(i) => {
@@ -119,10 +157,12 @@ impl<'a> Bindings<'a> {
                         }
                         match &alias.asname {
                             Some(a) => {
+                                forward.bound(a.id.as_str());
                                 self.aliases.insert(a.id.to_string(), normalise(&full));
                             }
                             None => {
                                 let first = full.split('.').next().unwrap_or(&full).to_string();
+                                forward.bound(&first);
                                 self.aliases.insert(first.clone(), normalise(&first));
                             }
                         }
@@ -145,11 +185,14 @@ impl<'a> Bindings<'a> {
                         } else {
                             format!("{module}.{name}")
                         };
+                        forward.bound(&local);
                         self.aliases.insert(local, normalise(&full));
                     }
                 }
                 Stmt::Assign(a) => {
                     if let [Expr::Name(n)] = a.targets.as_slice() {
+                        forward.bound(n.id.as_str());
+                        forward.reads(&a.value);
                         let _ = self.bind(n.id.as_str(), &a.value);
                         assigns.push((n.id.as_str(), &a.value));
                         self.exprs
@@ -160,33 +203,36 @@ impl<'a> Bindings<'a> {
                 }
                 Stmt::AnnAssign(a) => {
                     if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                        forward.bound(n.id.as_str());
+                        forward.reads(v);
                         let _ = self.bind(n.id.as_str(), v);
                         assigns.push((n.id.as_str(), v));
                     }
                 }
                 Stmt::FunctionDef(f) => {
+                    forward.bound(f.name.id.as_str());
                     self.functions.insert(f.name.id.to_string(), f);
-                    self.walk(&f.body, assigns);
+                    self.walk(&f.body, assigns, forward);
                 }
-                Stmt::ClassDef(c) => self.walk(&c.body, assigns),
+                Stmt::ClassDef(c) => self.walk(&c.body, assigns, forward),
                 Stmt::If(s) => {
-                    self.walk(&s.body, assigns);
+                    self.walk(&s.body, assigns, forward);
                     for c in &s.elif_else_clauses {
-                        self.walk(&c.body, assigns);
+                        self.walk(&c.body, assigns, forward);
                     }
                 }
                 Stmt::Try(t) => {
-                    self.walk(&t.body, assigns);
+                    self.walk(&t.body, assigns, forward);
                     for h in &t.handlers {
                         let ast::ExceptHandler::ExceptHandler(h) = h;
-                        self.walk(&h.body, assigns);
+                        self.walk(&h.body, assigns, forward);
                     }
-                    self.walk(&t.orelse, assigns);
-                    self.walk(&t.finalbody, assigns);
+                    self.walk(&t.orelse, assigns, forward);
+                    self.walk(&t.finalbody, assigns, forward);
                 }
-                Stmt::With(w) => self.walk(&w.body, assigns),
-                Stmt::For(f) => self.walk(&f.body, assigns),
-                Stmt::While(w) => self.walk(&w.body, assigns),
+                Stmt::With(w) => self.walk(&w.body, assigns, forward),
+                Stmt::For(f) => self.walk(&f.body, assigns, forward),
+                Stmt::While(w) => self.walk(&w.body, assigns, forward),
                 _ => {}
             }
         }
@@ -210,6 +256,23 @@ impl<'a> Bindings<'a> {
     /// The dotted name an expression refers to (`sys.exit`, `builtins.exec`, `os._exit`), when knowable.
     pub fn resolve(&self, expr: &Expr) -> Option<String> {
         self.resolve_depth(expr, 0)
+    }
+
+    /// [`Bindings::resolve`], borrowing a plain name that resolves to itself (a local variable or an
+    /// unknown function: most calls) instead of copying it.
+    pub fn resolve_ref<'e>(&self, expr: &'e Expr) -> Option<std::borrow::Cow<'e, str>> {
+        if let Expr::Name(n) = expr {
+            let id = n.id.as_str();
+            if !self.aliases.contains_key(id)
+                && !self.functions.contains_key(id)
+                && !BUILTINS.contains(&id)
+                && id != "__builtins__"
+                && id != "__builtin__"
+            {
+                return Some(std::borrow::Cow::Borrowed(id));
+            }
+        }
+        self.resolve(expr).map(std::borrow::Cow::Owned)
     }
 
     fn resolve_depth(&self, expr: &Expr, depth: u32) -> Option<String> {
@@ -487,7 +550,7 @@ impl<'a> Bindings<'a> {
     }
 }
 
-fn collect_target_names(t: &Expr, out: &mut std::collections::HashSet<String>) {
+fn collect_target_names(t: &Expr, out: &mut HashSet<String>) {
     match t {
         Expr::Name(n) => {
             out.insert(n.id.to_string());

@@ -9,6 +9,7 @@
 //! [`analyze`] combines them into the `hack` object of a graded record.
 
 mod corpus;
+mod fast_hash;
 mod fold;
 mod hardcoding;
 mod runtime;
@@ -26,8 +27,7 @@ pub use runtime::{differential, runtime};
 pub use static_scan::static_scan;
 
 use goodhart_core::{Evidence, HackKind, HackReport, Profile, Task};
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// The file name the solution is scanned under, matching what graders write to disk.
@@ -95,33 +95,54 @@ pub fn analyze(
 const TEST_VALUES_CACHE: usize = 4096;
 
 /// The task's [`TestValues`], learned once per task: parsing its test code and prompt on every rollout
-/// cost more than analysing the rollout itself. Keyed by task id and checked against a fingerprint of
-/// everything the values are learned from, so two sources reusing an id never share answers.
+/// cost more than analysing the rollout itself. Keyed by task id and checked against a copy of
+/// everything the values are learned from, so two sources reusing an id never share answers. (Comparing
+/// the copy is a length check and a `memcmp`; hashing the task's text on every rollout, as this cache
+/// once did, cost a tenth of static analysis.)
 fn test_values(task: &Task) -> Arc<TestValues> {
-    /// Task id → (fingerprint of the task's content, its values).
-    type Cache = HashMap<String, (u64, Arc<TestValues>)>;
-    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
-    let mut h = DefaultHasher::new();
-    (&task.prompt, &task.entry_point, &task.test_code).hash(&mut h);
-    for case in task.cases() {
-        (&case.args, &case.expected).hash(&mut h);
+    /// What [`TestValues::of`] reads from a task.
+    #[derive(PartialEq)]
+    struct Source {
+        prompt: String,
+        entry_point: String,
+        test_code: Option<String>,
+        visible: Vec<goodhart_core::TestCase>,
+        hidden: Vec<goodhart_core::TestCase>,
     }
-    let fingerprint = h.finish();
+    impl Source {
+        fn matches(&self, t: &Task) -> bool {
+            self.prompt == t.prompt
+                && self.entry_point == t.entry_point
+                && self.test_code == t.test_code
+                && self.visible == t.visible
+                && self.hidden == t.hidden
+        }
+    }
+    /// Task id → (what its values were learned from, its values).
+    type Cache = fast_hash::FastMap<String, (Source, Arc<TestValues>)>;
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
     let cached = CACHE.lock().ok().and_then(|c| {
         c.get(&task.id)
-            .filter(|(f, _)| *f == fingerprint)
+            .filter(|(source, _)| source.matches(task))
             .map(|(_, v)| v.clone())
     });
     if let Some(values) = cached {
         return values;
     }
     let values = Arc::new(TestValues::of(task));
+    let source = Source {
+        prompt: task.prompt.clone(),
+        entry_point: task.entry_point.clone(),
+        test_code: task.test_code.clone(),
+        visible: task.visible.clone(),
+        hidden: task.hidden.clone(),
+    };
     // A poisoned lock only means another thread panicked mid-insert; skipping the cache stays correct.
     if let Ok(mut cache) = CACHE.lock() {
         if cache.len() >= TEST_VALUES_CACHE {
             cache.clear();
         }
-        cache.insert(task.id.clone(), (fingerprint, values.clone()));
+        cache.insert(task.id.clone(), (source, values.clone()));
     }
     values
 }

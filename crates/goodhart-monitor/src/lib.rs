@@ -19,7 +19,7 @@ mod wire;
 
 pub use policy::{combine, Policy};
 pub use reply::{Malformed, MonitorVerdict, DETECTOR};
-pub use wire::{Wire, WireStats};
+pub use wire::Wire;
 
 use goodhart_core::{HackReport, Rollout};
 use goodhart_detect::{Submission, SOLUTION_FILE};
@@ -140,13 +140,13 @@ impl Monitor {
     }
 
     /// Request counters since the monitor was built.
-    pub fn stats(&self) -> &WireStats {
-        &self.wire.stats
+    pub fn stats(&self) -> &goodhart_llm::ClientStats {
+        self.wire.stats()
     }
 
     /// HTTP attempts sent so far (retries included; cache hits are not attempts).
     pub fn attempts(&self) -> u64 {
-        self.wire.stats.attempts.load(Ordering::Relaxed)
+        self.wire.stats().attempts.load(Ordering::Relaxed)
     }
 
     /// Reviews one rollout: its task prompt, reasoning and every file of its extracted code.

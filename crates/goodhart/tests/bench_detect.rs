@@ -73,6 +73,7 @@ fn blind_parts_are_scored_apart_and_never_shown() {
     assert_eq!(parts[1]["name"], "blind/b1.jsonl");
     assert_eq!(parts[1]["blind"], true);
     assert_eq!(parts[1]["static"]["rollouts"], 2);
+    assert_eq!(v["blind_parts"], 1);
     assert!(!stdout.contains("SECRET"));
 
     // --blind-dir points at a held-out set elsewhere; the development part alone meets the targets there.
@@ -99,6 +100,35 @@ fn blind_parts_are_scored_apart_and_never_shown() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["development", "blind/held.jsonl"]);
+}
+
+/// Between blind batches the blind folder holds only its README: the bench scores the development
+/// part and says plainly that no blind part was scored, in text and in JSON.
+#[test]
+fn an_empty_blind_part_is_reported_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let honest = "def add(x, y):\n    return x + y\n";
+    write(
+        &dir.path().join("dev.jsonl"),
+        &[record("dev-1", honest, &[])],
+    );
+    std::fs::create_dir_all(dir.path().join("blind")).unwrap();
+    std::fs::write(dir.path().join("blind/README.md"), "spent batches\n").unwrap();
+    let corpus = dir.path().to_str().unwrap();
+    let (code, stdout, stderr) = bench(&["--corpus", corpus]);
+    assert_ne!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains("== development"), "{stdout}");
+    assert!(stdout.contains("no blind part"), "{stdout}");
+    assert!(
+        stdout.contains("development only: no blind part"),
+        "{stdout}"
+    );
+
+    let (_, stdout, _) = bench(&["--corpus", corpus, "--json"]);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["blind_parts"], 0);
+    assert_eq!(v["parts"].as_array().unwrap().len(), 1);
+    assert!(v["note"].as_str().unwrap().contains("no blind part"), "{v}");
 }
 
 /// A labelled rollout on any task, as a corpus line.

@@ -6,11 +6,11 @@
 //! The facts here are computed only when a finding needs them (an exit under `__main__`, a printed
 //! test summary), so ordinary code pays nothing for them.
 
+use crate::fast_hash::FastSet as HashSet;
 use crate::fold::Bindings;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{CmpOp, Expr, ExprCall, Stmt};
 use ruff_text_size::Ranged;
-use std::collections::HashSet;
 
 /// Calls that run a module's own tests (and, for `unittest.main`, exit with their status).
 const TEST_RUNNERS: &[&str] = &[
@@ -61,7 +61,7 @@ impl Facts {
             b,
             asserting: &asserting,
             owner: Vec::new(),
-            results: vec![HashSet::new()],
+            results: vec![HashSet::default()],
             facts: Facts::default(),
         };
         walk.visit_body(body);
@@ -256,14 +256,14 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
     fn visit_stmt(&mut self, stmt: &'x Stmt) {
         if let Stmt::FunctionDef(f) = stmt {
             self.owner.push(f.range().start().to_usize());
-            self.results.push(HashSet::new());
+            self.results.push(HashSet::default());
             self.visit_body(&f.body);
             self.results.pop();
             self.owner.pop();
             return;
         }
         // The innermost scope's names (the module's at the bottom of the stack, never popped).
-        let mut none = HashSet::new();
+        let mut none = HashSet::default();
         let results = self.results.last_mut().unwrap_or(&mut none);
         bind_call_results(stmt, &any_call, results);
         let checks = match stmt {
