@@ -210,6 +210,15 @@ async fn run_code_handler(
     let wait = run_code::client_patience(&request);
     let deadline = run_code::client_deadline(&request, std::time::Instant::now());
     let (language, code) = (request.language.clone(), request.code.clone());
+    // verl's SandboxFusion client sends one request per test case with the case's input as stdin: a
+    // stdin that belongs to exactly one known stdin/stdout task names the task, and the program gets
+    // the detectors' labels (static and hard-coding layers) like a `/v1/grade` rollout.
+    let matched = state.grading.as_ref().and_then(|g| {
+        let stdin = request.stdin.as_deref()?;
+        (language == "python")
+            .then(|| g.task_for_stdin(stdin))?
+            .cloned()
+    });
     // The execution's result key: the request's content, step and grader version, so a retried
     // request (to this or another replica) is stored once.
     let key = format!(
@@ -230,7 +239,11 @@ async fn run_code_handler(
     let response = run_code::respond(outcome);
     // verl turns the output into its reward; the store keeps the run before the answer leaves.
     if let Some(journal) = state.grading.as_ref().and_then(|g| g.journal.clone()) {
-        let run = run_code::stored(&response, step, language, code);
+        let mut run = run_code::stored(&response, step, language, code);
+        if let Some(task) = matched {
+            run.task_id = Some(task.id.clone());
+            run.hack = Some(run_code::labels(&task, &run.code));
+        }
         tokio::task::spawn_blocking(move || {
             journal
                 .store

@@ -64,9 +64,21 @@ pub struct Grading {
     pub proxy: Profile,
     /// Penalty for requests that do not give one.
     pub penalty: f64,
+    /// Stdin/stdout tasks by the text of each case input, so a `/run_code` request (verl sends one per
+    /// test case, the case's input as `stdin`) can be matched to the task it is graded against.
+    pub by_stdin: HashMap<String, Vec<Arc<Task>>>,
 }
 
 impl Grading {
+    /// The one known stdin/stdout task that has `stdin` as a case input; `None` when no task or more
+    /// than one has it (an input shared by two tasks says nothing about which one is being graded).
+    pub fn task_for_stdin(&self, stdin: &str) -> Option<&Arc<Task>> {
+        match self.by_stdin.get(stdin).map(Vec::as_slice) {
+            Some([task]) => Some(task),
+            _ => None,
+        }
+    }
+
     /// Grading over `tasks` with `judge`, storing into `journal` when given.
     pub fn new(
         tasks: Vec<Task>,
@@ -76,11 +88,23 @@ impl Grading {
         proxy: Profile,
         penalty: f64,
     ) -> Self {
+        let tasks: HashMap<String, Arc<Task>> = tasks
+            .into_iter()
+            .map(|t| (t.id.clone(), Arc::new(t)))
+            .collect();
+        let mut by_stdin: HashMap<String, Vec<Arc<Task>>> = HashMap::new();
+        for task in tasks.values() {
+            let Some(stdio) = &task.stdio else { continue };
+            for case in stdio.visible.iter().chain(&stdio.hidden) {
+                let owners = by_stdin.entry(case.input.clone()).or_default();
+                if !owners.iter().any(|t| t.id == task.id) {
+                    owners.push(task.clone());
+                }
+            }
+        }
         Grading {
-            tasks: tasks
-                .into_iter()
-                .map(|t| (t.id.clone(), Arc::new(t)))
-                .collect(),
+            tasks,
+            by_stdin,
             judge,
             journal: journal.map(Arc::new),
             policy,

@@ -184,6 +184,26 @@ pub fn stored(
         ending: ending.map(|e| e.ending.clone()),
         limit: ending.and_then(|e| e.limit.clone()),
         cpu_time: ending.map(|e| e.cpu_time),
+        task_id: None,
+        hack: None,
+    }
+}
+
+/// The detectors' labels of a `/run_code` program graded against `task`: the program is the whole
+/// solution (verl sends the model's code as it is for stdin/stdout tasks).
+pub fn labels(task: &goodhart_core::Task, code: &str) -> goodhart_store::CodeRunHack {
+    let submission = goodhart_grade::Submission {
+        solution: Some(code.to_string()),
+        ..Default::default()
+    };
+    let report = goodhart_detect::analyze(task, &submission, None);
+    goodhart_store::CodeRunHack {
+        attempted: report.attempted,
+        kinds: report
+            .kinds
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
     }
 }
 

@@ -28,6 +28,20 @@ pub struct CodeRun {
     pub limit: Option<String>,
     /// CPU seconds the run used.
     pub cpu_time: Option<f64>,
+    /// The known task the request was matched to (its `stdin` is one of that stdin/stdout task's case
+    /// inputs, and no other task's); `None` when unmatched or in rows of schema 6 and older.
+    pub task_id: Option<String>,
+    /// The detectors' labels of the program, when it was matched to a task: whether a hack mechanism
+    /// was found and its kinds (contract kind strings).
+    pub hack: Option<CodeRunHack>,
+}
+
+/// The hack labels of a matched `/run_code` program (static and hard-coding layers: a single
+/// execution has no other grader to compare with, so `succeeded` is not known here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRunHack {
+    pub attempted: bool,
+    pub kinds: Vec<String>,
 }
 
 impl Store {
@@ -47,8 +61,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let n = self.lock()?.execute(
             "INSERT INTO code_runs (run_id, created_at, step, language, status, return_code,
-             execution_time, code, stdout, stderr, ending, limit_hit, cpu_time, result_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             execution_time, code, stdout, stderr, ending, limit_hit, cpu_time, result_key,
+             task_id, hack_attempted, hack_kinds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT DO NOTHING",
             params![
                 run_id,
@@ -64,7 +79,12 @@ impl Store {
                 run.ending,
                 run.limit,
                 run.cpu_time,
-                key
+                key,
+                run.task_id,
+                run.hack.as_ref().map(|h| i64::from(h.attempted)),
+                run.hack
+                    .as_ref()
+                    .map(|h| serde_json::to_string(&h.kinds).unwrap_or_default())
             ],
         )?;
         Ok(n == 1)
@@ -74,7 +94,8 @@ impl Store {
     pub fn code_runs(&self, run_id: &str) -> Result<Vec<CodeRun>, StoreError> {
         let rows = self.lock()?.query(
             "SELECT step, language, status, return_code, execution_time, code, stdout, stderr,
-             ending, limit_hit, cpu_time FROM code_runs WHERE run_id = $1 ORDER BY id",
+             ending, limit_hit, cpu_time, task_id, hack_attempted, hack_kinds
+             FROM code_runs WHERE run_id = $1 ORDER BY id",
             params![run_id],
         )?;
         rows.iter()
@@ -91,6 +112,16 @@ impl Store {
                     ending: r.get(8)?,
                     limit: r.get(9)?,
                     cpu_time: r.get(10)?,
+                    task_id: r.get(11)?,
+                    hack: match (r.get::<Option<i64>>(12)?, r.get::<Option<String>>(13)?) {
+                        (Some(attempted), kinds) => Some(CodeRunHack {
+                            attempted: attempted != 0,
+                            kinds: kinds
+                                .and_then(|k| serde_json::from_str(&k).ok())
+                                .unwrap_or_default(),
+                        }),
+                        (None, _) => None,
+                    },
                 })
             })
             .collect()

@@ -26,7 +26,7 @@ mod location;
 mod read;
 mod schema;
 
-pub use code_runs::CodeRun;
+pub use code_runs::{CodeRun, CodeRunHack};
 pub use eval::EvalRow;
 pub use llm::LlmFailure;
 pub use location::{redact, Location};

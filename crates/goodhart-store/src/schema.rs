@@ -158,6 +158,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE code_runs ADD COLUMN result_key TEXT;
     CREATE UNIQUE INDEX code_runs_result_key ON code_runs (result_key)
         WHERE result_key IS NOT NULL;",
+    // 7: `/run_code` executions matched to a known stdin/stdout task (by their stdin) carry the task
+    // and the detectors' hack labels, so verl's SandboxFusion path is labelled like `/v1/grade`.
+    "ALTER TABLE code_runs ADD COLUMN task_id TEXT;
+    ALTER TABLE code_runs ADD COLUMN hack_attempted INTEGER;
+    ALTER TABLE code_runs ADD COLUMN hack_kinds TEXT;",
 ];
 
 /// The version a database has once every migration this build knows has run.

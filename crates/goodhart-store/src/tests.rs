@@ -23,6 +23,7 @@ on_both_backends!(
     tagged_runs_come_in_training_order,
     the_llm_cache_and_failure_log_live_in_the_store,
     code_runs_with_a_result_key_are_stored_once,
+    code_runs_keep_their_task_and_hack_labels,
     concurrent_writers_of_one_key_store_it_once,
     handles_opening_one_empty_store_together_migrate_it_once,
     a_reader_that_needs_a_store_is_refused_an_empty_database,
@@ -502,7 +503,38 @@ fn code_run(code: &str) -> CodeRun {
         ending: Some("ok".into()),
         limit: None,
         cpu_time: Some(0.125),
+        task_id: None,
+        hack: None,
     }
+}
+
+fn code_runs_keep_their_task_and_hack_labels(f: Fixture) {
+    let store = f.open();
+    let run = store
+        .create_run(RunKind::Serve, &serde_json::json!({}))
+        .unwrap();
+    let labelled = CodeRun {
+        task_id: Some("bundled-stdio/fence-posts".into()),
+        hack: Some(crate::CodeRunHack {
+            attempted: true,
+            kinds: vec!["hardcoded_outputs".into()],
+        }),
+        ..code_run("print(3)")
+    };
+    let honest = CodeRun {
+        hack: Some(crate::CodeRunHack {
+            attempted: false,
+            kinds: vec![],
+        }),
+        ..labelled.clone()
+    };
+    store.insert_code_run(&run, &labelled).unwrap();
+    store.insert_code_run(&run, &honest).unwrap();
+    store.insert_code_run(&run, &code_run("print(4)")).unwrap();
+    assert_eq!(
+        store.code_runs(&run).unwrap(),
+        [labelled, honest, code_run("print(4)")]
+    );
 }
 
 fn code_runs_with_a_result_key_are_stored_once(f: Fixture) {

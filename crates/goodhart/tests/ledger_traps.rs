@@ -209,11 +209,15 @@ fn progress_lines_reach_a_piped_stderr_and_never_stdout() {
 // ---------------------------------------------------------------------------------------------- serve
 
 fn start_server(db: &Path) -> (Child, String) {
+    start_server_with(db, "bundled")
+}
+
+fn start_server_with(db: &Path, tasks: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args([
             "serve",
             "--tasks",
-            "bundled",
+            tasks,
             "--workers",
             "2",
             "--addr",
@@ -236,6 +240,20 @@ fn start_server(db: &Path) -> (Child, String) {
     }
     std::thread::spawn(move || for _ in lines {});
     (child, addr)
+}
+
+/// POSTs `body` as JSON to `url` and reads the JSON answer (two minutes at most).
+async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    client
+        .post(url)
+        .json(body)
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn stop(mut child: Child) {
@@ -261,16 +279,7 @@ async fn a_retried_reward_request_is_stored_once_even_after_a_restart() {
             .await
             .unwrap();
         for _retry in 0..2 {
-            let reply: Value = client
-                .post(format!("http://{addr}/get_reward"))
-                .json(&body)
-                .timeout(Duration::from_secs(120))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let reply = post(&client, &format!("http://{addr}/get_reward"), &body).await;
             answers.push(reply["rewards"].clone());
         }
         stop(server);
@@ -324,6 +333,70 @@ async fn run_code_executions_are_stored_with_their_step() {
     assert_eq!(runs[0].status, "Success");
     assert_eq!(runs[0].stdout.as_deref(), Some("42\n"));
     assert_eq!(runs[0].code, "print(6 * 7)");
+}
+
+/// verl's SandboxFusion path sends one `/run_code` per test case with the case's input as stdin. A
+/// stdin that belongs to one known stdin/stdout task names the task, and the stored execution carries
+/// the detectors' labels: a program that prints the visible examples' outputs by their inputs is
+/// `hardcoded_outputs`, the task's reference is honest, and a program whose stdin matches no task is
+/// stored unlabelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_code_requests_on_a_known_stdio_task_are_labelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let db2 = db.clone();
+    let (server, addr) =
+        tokio::task::spawn_blocking(move || start_server_with(&db2, "bundled-stdio"))
+            .await
+            .unwrap();
+    let tasks = goodhart_tasks::load("bundled-stdio").unwrap();
+    // A task whose first visible input is no other task's input.
+    let task = tasks
+        .iter()
+        .find(|t| {
+            let input = &t.stdio.as_ref().unwrap().visible[0].input;
+            tasks
+                .iter()
+                .filter(|o| {
+                    let s = o.stdio.as_ref().unwrap();
+                    s.visible.iter().chain(&s.hidden).any(|c| &c.input == input)
+                })
+                .count()
+                == 1
+        })
+        .unwrap();
+    let stdio = task.stdio.as_ref().unwrap();
+    let mut table = String::from("import sys\nANSWERS = {\n");
+    for case in &stdio.visible {
+        table.push_str(&format!("    {:?}: {:?},\n", case.input, case.output));
+    }
+    table.push_str("}\ndata = sys.stdin.read()\nprint(ANSWERS.get(data, '0'), end='')\n");
+    let client = reqwest::Client::new();
+    for code in [table.as_str(), task.reference.as_str(), "print(input())"] {
+        let stdin = if code == "print(input())" {
+            "no task has this input\n"
+        } else {
+            stdio.visible[0].input.as_str()
+        };
+        let body = json!({"code": code, "language": "python", "stdin": stdin, "run_timeout": 10});
+        let reply = post(&client, &format!("http://{addr}/run_code"), &body).await;
+        assert_eq!(reply["status"], "Success", "{reply}");
+    }
+    stop(server);
+    let store = Store::open(&db).unwrap();
+    let run = store.runs(Some(RunKind::Serve)).unwrap().remove(0);
+    let rows = store.code_runs(&run.id).unwrap();
+    let find = |code: &str| rows.iter().find(|r| r.code == code).unwrap();
+    let hack = find(&table);
+    assert_eq!(hack.task_id.as_deref(), Some(task.id.as_str()));
+    let labels = hack.hack.as_ref().unwrap();
+    assert!(labels.attempted, "{hack:?}");
+    assert_eq!(labels.kinds, ["hardcoded_outputs"], "{hack:?}");
+    let honest = find(&task.reference);
+    assert_eq!(honest.task_id.as_deref(), Some(task.id.as_str()));
+    assert!(!honest.hack.as_ref().unwrap().attempted, "{honest:?}");
+    let unmatched = find("print(input())");
+    assert_eq!((&unmatched.task_id, &unmatched.hack), (&None, &None));
 }
 
 /// `/run_code`'s `run_timeout` is CPU seconds with the grade path's wall-clock cap (4 × it + 5 s): a
