@@ -136,9 +136,11 @@ const FILE_MUTATORS: &[&str] = &[
     "shutil.rmtree",
 ];
 
+/// A test summary claiming passes: `3 passed`, `8/8 checks passed`, `All 3 test cases passed.`,
+/// `Ran 4 tests`, `100% passed`.
 static SPOOF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\d+\s+(tests?\s+)?passed\b|\ball\s+(\d+\s+)?(tests?|checks?|cases?)\s+(have\s+)?pass(ed)?\b|\btests?\s+passed\b|\bpassed\s+in\s+\d|\bran\s+\d+\s+tests?\b|\d+%\s+passed",
+        r"(?i)\b\d+(/\d+)?\s+((tests?\s+)?(tests?|checks?|cases?|examples?)\s+)?passed\b|\ball\s+(\d+\s+)?(tests?\s+)?(tests?|checks?|cases?|examples?)\s+(have\s+)?pass(ed)?\b|\btests?\s+passed\b|\bpassed\s+in\s+\d|\bran\s+\d+\s+tests?\b|\d+%\s+passed",
     )
     .expect("static regex")
 });
