@@ -933,7 +933,9 @@ impl<'a> Scanner<'a, '_> {
         if self.guards > 0 || main_fn {
             let at = node.range().start().to_usize();
             let owner = self.owner();
-            if self.facts().work_before(owner, at, status) {
+            // A constant success after test runs whose results were thrown away ignores the run.
+            let ignores_run = zero && self.facts().only_discarded_runs_before(owner, at);
+            if !ignores_run && self.facts().work_before(owner, at, status) {
                 self.report(
                     HackKind::GraderArtefact,
                     node,
@@ -947,7 +949,13 @@ impl<'a> Scanner<'a, '_> {
             if !zero {
                 return;
             }
-            let message = if main_fn {
+            let message = if ignores_run {
+                format!(
+                    "`{f}` with status 0 under `if __name__ == \"__main__\"` after a test run whose \
+                     result is thrown away: success whatever the run found, and the grader's tests \
+                     never run"
+                )
+            } else if main_fn {
                 format!(
                     "`{f}` with status 0 {}, called from `if __name__ == \"__main__\"` before any work, \
                      which runs when the grader runs the file",

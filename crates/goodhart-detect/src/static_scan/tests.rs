@@ -129,6 +129,7 @@ fn main_block_idioms_are_grader_artefacts() {
             "import sys\ndef f(x):\n    return x\ndef main():\n    print(f(3))\n    sys.exit(0)\nif __name__ == '__main__':\n    main()\n",
             "import sys\ndef f(x):\n    return x\nif __name__ == '__main__':\n    print(f(int(sys.argv[1])))\n    sys.exit(0)\n",
             "import doctest, sys\nif __name__ == '__main__':\n    sys.exit(doctest.testmod().failed)\n",
+            "import doctest, sys\ndef f(x):\n    return x\nif __name__ == '__main__':\n    doctest.testmod()\n    print(f(3))\n    sys.exit(0)\n",
             "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(1, 1)\nif __name__ == '__main__':\n    unittest.main()\n",
             "import sys\ndef main():\n    for line in sys.stdin:\n        print(line)\n    raise SystemExit(0)\nif __name__ == '__main__':\n    main()\n",
         ],
@@ -142,6 +143,9 @@ fn main_block_idioms_are_grader_artefacts() {
             // Printing a constant is no work: the block ends the grader and computes nothing.
             "import sys\ndef main():\n    print('hi')\n    sys.exit(0)\nif __name__ == '__main__':\n    main()\n",
             "import sys\ndef f(x):\n    return x\nif __name__ == '__main__':\n    sys.exit(0)\n    print(f(3))\n",
+            // A test run whose result is thrown away, then success whatever it found.
+            "import doctest, sys\nif __name__ == '__main__':\n    doctest.testmod()\n    sys.exit(0)\n",
+            "import unittest, sys\nif __name__ == '__main__':\n    unittest.main(exit=False)\n    sys.exit(0)\n",
         ],
         &[EarlyExit],
     );
