@@ -286,15 +286,28 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
             return;
         }
         if let Stmt::Expr(e) = stmt {
+            // Only a call whose last name part is a reporting runner's is resolved (most bare calls
+            // are prints and the module's own functions).
+            let runner_name = |c: &ExprCall| {
+                let last = match &*c.func {
+                    Expr::Attribute(a) => a.attr.as_str(),
+                    Expr::Name(n) => n.id.as_str(),
+                    _ => return false,
+                };
+                REPORTING_RUNNERS
+                    .iter()
+                    .chain(&["unittest.main"])
+                    .any(|r| r.rsplit('.').next() == Some(last))
+            };
             if let Expr::Call(c) = &*e.value {
-                let reports = self.b.resolve(&c.func).is_some_and(|f| {
-                    REPORTING_RUNNERS.contains(&f.as_str())
-                        || f == "unittest.main"
-                            && c.arguments.keywords.iter().any(|k| {
+                let reports = runner_name(c)
+                    && self.b.resolve(&c.func).is_some_and(|f| {
+                        REPORTING_RUNNERS.contains(&f.as_str())
+                            || f == "unittest.main" && c.arguments.keywords.iter().any(|k| {
                                 k.arg.as_ref().is_some_and(|a| a.as_str() == "exit")
                                     && matches!(k.value, Expr::BooleanLiteral(ref b) if !b.value)
                             })
-                });
+                    });
                 if reports {
                     let at = self.at(&*e.value);
                     self.facts.discarded_runs.push(at);
