@@ -2326,13 +2326,39 @@ fn mentions_test_path(b: &Bindings<'_>, body: &[Stmt]) -> bool {
             }
         }
         fn visit_expr(&mut self, expr: &'x Expr) {
-            self.0 |= literal_names_test_file(expr);
+            self.0 |= literal_names_test_file(expr) || filters_test_files(expr);
             visitor::walk_expr(self, expr);
         }
     }
     let mut l = Literals(false);
     l.visit_body(body);
     l.0 || b.consts.values().any(|v| looks_like_test_path(v))
+}
+
+/// `name.startswith("test") and name.endswith(".py")`: a file name filtered down to test files, the
+/// pattern `test*.py` spelled as two checks.
+fn filters_test_files(e: &Expr) -> bool {
+    let Expr::BoolOp(b) = e else { return false };
+    let method_arg = |v: &Expr, method: &str| match v {
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Attribute(a) if a.attr.as_str() == method)
+                && match c.arguments.args.first() {
+                    Some(Expr::StringLiteral(l)) => Some(l.value.to_str().to_string()),
+                    _ => None,
+                }
+                .is_some_and(|l| {
+                    if method == "startswith" {
+                        l.starts_with("test")
+                    } else {
+                        l == ".py"
+                    }
+                })
+        }
+        _ => false,
+    };
+    b.op == ast::BoolOp::And
+        && b.values.iter().any(|v| method_arg(v, "startswith"))
+        && b.values.iter().any(|v| method_arg(v, "endswith"))
 }
 
 /// A string literal, or a literal part of an f-string, that names a test file (see [`names_test_file`]).
