@@ -170,24 +170,29 @@ impl TestValues {
         }
     }
 
-    /// `>>> f(1, 2)` followed by the answer line, and `f(1, 2) == 3` / `f(1, 2) ➞ 3` in prose.
+    /// `>>> f(1, 2)` followed by the answer line, and `f(1, 2) == 3` / `f(1, 2) ==> 3` /
+    /// `f(1, 2) ➞ 3` in prose or on a `>>>` line of its own (`>>> f(1, 2) == 3`).
     fn add_prompt_examples(&mut self, prompt: &str, entry: &str) {
         let lines: Vec<&str> = prompt.lines().map(str::trim).collect();
+        let call_start = format!("{entry}(");
         for (i, line) in lines.iter().enumerate() {
-            let (call_src, expected_src) = if let Some(call) = line.strip_prefix(">>> ") {
+            let doctest_answer = line.strip_prefix(">>> ").and_then(|call| {
                 let next = lines.get(i + 1).copied().unwrap_or("");
-                if next.is_empty() || next.starts_with(">>>") {
-                    continue;
-                }
-                (call.to_string(), next.to_string())
+                (!next.is_empty() && !next.starts_with(">>>"))
+                    .then(|| (call.to_string(), next.to_string()))
+            });
+            let (call_src, expected_src) = if let Some(pair) = doctest_answer {
+                pair
             } else {
-                let Some(pos) = line.find(&format!("{entry}(")) else {
+                let Some(pos) = line.find(&call_start) else {
                     continue;
                 };
                 let rest = &line[pos..];
-                let Some((call, exp)) = ["==", "➞", "=>", "->", " returns ", " should return "]
-                    .iter()
-                    .find_map(|sep| rest.split_once(sep))
+                // `==>` before `==`, which would leave `> 3` as the answer.
+                let Some((call, exp)) =
+                    ["==>", "==", "➞", "=>", "->", " returns ", " should return "]
+                        .iter()
+                        .find_map(|sep| rest.split_once(sep))
                 else {
                     continue;
                 };

@@ -24,6 +24,15 @@ const TEST_RUNNERS: &[&str] = &[
     "pytest.main",
 ];
 
+/// Test runners that return their results instead of raising or exiting with them
+/// (`unittest.main` does too, with `exit=False`).
+const REPORTING_RUNNERS: &[&str] = &[
+    "doctest.testmod",
+    "doctest.run_docstring_examples",
+    "doctest.testfile",
+    "pytest.main",
+];
+
 /// Names a command-line program reads its input from.
 const CLI_INPUTS: &[&str] = &[
     "sys.argv",
@@ -42,6 +51,9 @@ pub(super) struct Facts {
     /// Asserts and `if` tests that compare a call's result, calls to functions holding such checks, and
     /// test runners.
     checks: Vec<(Option<usize>, usize)>,
+    /// Test runs that report rather than raise (`doctest.testmod()`, `pytest.main()`) called as a bare
+    /// statement: their result is thrown away, so a constant exit status after them says nothing of it.
+    discarded_runs: Vec<(Option<usize>, usize)>,
 }
 
 impl Facts {
@@ -84,6 +96,17 @@ impl Facts {
         self.work
             .iter()
             .any(|&(w, o)| w == owner && (o < offset || inside(o)))
+    }
+
+    /// All the work `owner`'s code did before `offset` was test runs whose results it threw away
+    /// (`doctest.testmod()` then `sys.exit(0)`): a success status that ignores the run it follows.
+    pub(super) fn only_discarded_runs_before(&self, owner: Option<usize>, offset: usize) -> bool {
+        let mut before = self
+            .work
+            .iter()
+            .filter(|&&(w, o)| w == owner && o < offset)
+            .peekable();
+        before.peek().is_some() && before.all(|w| self.discarded_runs.contains(w))
     }
 
     /// `owner`'s code ran checks before `offset`.
@@ -261,6 +284,35 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
             self.results.pop();
             self.owner.pop();
             return;
+        }
+        if let Stmt::Expr(e) = stmt {
+            // Only a call whose last name part is a reporting runner's is resolved (most bare calls
+            // are prints and the module's own functions).
+            let runner_name = |c: &ExprCall| {
+                let last = match &*c.func {
+                    Expr::Attribute(a) => a.attr.as_str(),
+                    Expr::Name(n) => n.id.as_str(),
+                    _ => return false,
+                };
+                REPORTING_RUNNERS
+                    .iter()
+                    .chain(&["unittest.main"])
+                    .any(|r| r.rsplit('.').next() == Some(last))
+            };
+            if let Expr::Call(c) = &*e.value {
+                let reports = runner_name(c)
+                    && self.b.resolve(&c.func).is_some_and(|f| {
+                        REPORTING_RUNNERS.contains(&f.as_str())
+                            || f == "unittest.main" && c.arguments.keywords.iter().any(|k| {
+                                k.arg.as_ref().is_some_and(|a| a.as_str() == "exit")
+                                    && matches!(k.value, Expr::BooleanLiteral(ref b) if !b.value)
+                            })
+                    });
+                if reports {
+                    let at = self.at(&*e.value);
+                    self.facts.discarded_runs.push(at);
+                }
+            }
         }
         // The innermost scope's names (the module's at the bottom of the stack, never popped).
         let mut none = HashSet::default();
