@@ -11,7 +11,6 @@
 
 use goodhart_core::{Task, TestCase};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Difficulty tags; every bundled task carries exactly one, so reports can break results down by it.
 pub const DIFFICULTIES: [&str; 3] = ["easy", "medium", "hard"];
@@ -44,38 +43,8 @@ const SUITE_FILES: [(&str, &str); 9] = [
     ("nested.toml", include_str!("../suite/nested.toml")),
 ];
 
-/// Why the bundled suite could not be built; names the suite file and, where there is one, the task.
-#[derive(Debug, thiserror::Error)]
-pub enum BundledError {
-    /// The file is not valid TOML or not a list of `[[task]]` tables.
-    #[error("suite/{file}: {message}")]
-    Parse {
-        /// File name under `suite/`, so the author knows where to look.
-        file: String,
-        /// The TOML parser's message, with line and column.
-        message: String,
-    },
-    /// One task is malformed (missing or mistyped field) or breaks a rule of the suite.
-    #[error("suite/{file}: task `{task}`: {problem}")]
-    Invalid {
-        /// File name under `suite/`, so the author knows where to look.
-        file: String,
-        /// The task's id, or its position in the file when it has none.
-        task: String,
-        /// The missing field or the broken rule.
-        problem: String,
-    },
-    /// Two tasks share an id, which would make audit results ambiguous.
-    #[error("suite/{file}: task id `{task}` is already used in suite/{first}")]
-    Duplicate {
-        /// File holding the second use of the id.
-        file: String,
-        /// The repeated id.
-        task: String,
-        /// File holding the first use of the id.
-        first: String,
-    },
-}
+/// Why the bundled suite could not be built (the error both built-in suites share).
+pub type BundledError = crate::toml_suite::SuiteError;
 
 /// Builds every bundled task, in file order; the default task source of `goodhart audit`.
 pub fn bundled_suite() -> Result<Vec<Task>, BundledError> {
@@ -84,29 +53,7 @@ pub fn bundled_suite() -> Result<Vec<Task>, BundledError> {
 
 /// Parses several suite files and rejects ids used twice across them.
 fn build_suite(files: &[(&str, &str)]) -> Result<Vec<Task>, BundledError> {
-    let mut tasks = Vec::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    for (file, text) in files {
-        for task in parse_file(file, text)? {
-            if let Some(first) = seen.insert(task.id.clone(), (*file).to_string()) {
-                return Err(BundledError::Duplicate {
-                    file: (*file).to_string(),
-                    task: task.id,
-                    first,
-                });
-            }
-            tasks.push(task);
-        }
-    }
-    Ok(tasks)
-}
-
-/// One suite file as written: only `[[task]]` tables, kept raw so a bad task can still be named by id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SuiteFile {
-    #[serde(default)]
-    task: Vec<toml::Value>,
+    crate::toml_suite::build("suite", files, RawTask::into_task)
 }
 
 /// One `[[task]]` table; unknown keys are errors so a typo such as `hiden` cannot drop a test set.
@@ -130,34 +77,6 @@ struct RawCase {
     args: String,
     expected: String,
     tolerance: Option<f64>,
-}
-
-/// Parses and validates one suite file.
-fn parse_file(file: &str, text: &str) -> Result<Vec<Task>, BundledError> {
-    let parsed: SuiteFile = toml::from_str(text).map_err(|e| BundledError::Parse {
-        file: file.to_string(),
-        message: e.to_string(),
-    })?;
-    parsed
-        .task
-        .into_iter()
-        .enumerate()
-        .map(|(index, value)| {
-            let label = match value.get("id").and_then(toml::Value::as_str) {
-                Some(id) => id.to_string(),
-                None => format!("#{} (no id)", index + 1),
-            };
-            let invalid = |problem: String| BundledError::Invalid {
-                file: file.to_string(),
-                task: label.clone(),
-                problem,
-            };
-            let raw: RawTask = value
-                .try_into()
-                .map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
-            raw.into_task().map_err(invalid)
-        })
-        .collect()
 }
 
 impl RawTask {
@@ -341,6 +260,11 @@ fn is_identifier(name: &str) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    /// One suite file on its own.
+    fn parse_file(file: &str, text: &str) -> Result<Vec<Task>, BundledError> {
+        build_suite(&[(file, text)])
+    }
 
     fn suite() -> Vec<Task> {
         bundled_suite().unwrap()

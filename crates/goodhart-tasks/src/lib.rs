@@ -14,9 +14,11 @@ mod record;
 pub mod split;
 mod stdio;
 pub mod stdio_suite;
+mod toml_suite;
 mod verl;
 
 pub use error::{Location, TaskError};
+pub use toml_suite::SuiteError;
 
 use goodhart_core::Task;
 use record::Record;

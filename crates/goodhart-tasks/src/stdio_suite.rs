@@ -21,7 +21,6 @@
 use crate::bundled::{DIFFICULTIES, MIN_HIDDEN, MIN_VISIBLE};
 use goodhart_core::{Comparator, IoCase, StdioTests, Task};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// The name `goodhart_tasks::load` and `--tasks` know the suite by.
 pub const NAME: &str = "bundled-stdio";
@@ -32,27 +31,8 @@ const ID_PREFIX: &str = "bundled-stdio/";
 /// The suite's files, listed by `build.rs`: (file name under `suite-stdio/`, text), sorted by name.
 const SUITE_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/suite_stdio.rs"));
 
-/// Why the stdin/stdout suite could not be built; names the file and, where there is one, the task.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StdioSuiteError {
-    /// The file is not valid TOML or not a list of `[[task]]` tables.
-    #[error("suite-stdio/{file}: {message}")]
-    Parse { file: String, message: String },
-    /// One task is malformed or breaks a rule of the suite.
-    #[error("suite-stdio/{file}: task `{task}`: {problem}")]
-    Invalid {
-        file: String,
-        task: String,
-        problem: String,
-    },
-    /// Two tasks share an id.
-    #[error("suite-stdio/{file}: task id `{task}` is already used in suite-stdio/{first}")]
-    Duplicate {
-        file: String,
-        task: String,
-        first: String,
-    },
-}
+/// Why the stdin/stdout suite could not be built (the error both built-in suites share).
+pub type StdioSuiteError = crate::toml_suite::SuiteError;
 
 /// Every task of the suite, in file then table order.
 pub fn stdio_suite() -> Result<Vec<Task>, StdioSuiteError> {
@@ -61,28 +41,7 @@ pub fn stdio_suite() -> Result<Vec<Task>, StdioSuiteError> {
 
 /// Parses several suite files, refusing an id used twice across them.
 pub fn build(files: &[(&str, &str)]) -> Result<Vec<Task>, StdioSuiteError> {
-    let mut tasks = Vec::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    for (file, text) in files {
-        for task in parse_file(file, text)? {
-            if let Some(first) = seen.insert(task.id.clone(), (*file).to_string()) {
-                return Err(StdioSuiteError::Duplicate {
-                    file: (*file).to_string(),
-                    task: task.id,
-                    first,
-                });
-            }
-            tasks.push(task);
-        }
-    }
-    Ok(tasks)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SuiteFile {
-    #[serde(default)]
-    task: Vec<toml::Value>,
+    crate::toml_suite::build("suite-stdio", files, RawTask::into_task)
 }
 
 #[derive(Deserialize)]
@@ -96,33 +55,6 @@ struct RawTask {
     reference: String,
     visible: Vec<IoCase>,
     hidden: Vec<IoCase>,
-}
-
-fn parse_file(file: &str, text: &str) -> Result<Vec<Task>, StdioSuiteError> {
-    let parsed: SuiteFile = toml::from_str(text).map_err(|e| StdioSuiteError::Parse {
-        file: file.to_string(),
-        message: e.to_string(),
-    })?;
-    parsed
-        .task
-        .into_iter()
-        .enumerate()
-        .map(|(index, value)| {
-            let label = match value.get("id").and_then(toml::Value::as_str) {
-                Some(id) => id.to_string(),
-                None => format!("#{} (no id)", index + 1),
-            };
-            let invalid = |problem: String| StdioSuiteError::Invalid {
-                file: file.to_string(),
-                task: label.clone(),
-                problem,
-            };
-            let raw: RawTask = value
-                .try_into()
-                .map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
-            raw.into_task().map_err(invalid)
-        })
-        .collect()
 }
 
 impl RawTask {
