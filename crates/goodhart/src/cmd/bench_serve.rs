@@ -96,30 +96,11 @@ pub fn run(args: ServeBenchArgs) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let figures = runtime.block_on(async {
-        let config = ServerConfig {
-            gate: GateConfig {
-                workers,
-                max_queued: 1 << 20,
-                max_wait: Duration::from_secs(3600),
-            },
-            ..ServerConfig::default()
-        };
-        let state = Arc::new(AppState::new(Arc::clone(&sandbox) as _, config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(goodhart_server::serve(
-            listener,
-            Arc::clone(&state),
-            async move {
-                let _ = stopped.await;
-            },
+        let state = Arc::new(AppState::new(
+            Arc::clone(&sandbox) as _,
+            bench_config(workers),
         ));
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(args.concurrency)
-            .timeout(Duration::from_secs(3600))
-            .build()?;
-        let base = format!("http://{addr}");
+        let (base, client, stop, server) = start(&state, args.concurrency).await?;
 
         // Baseline 2: the HTTP stack alone (`/v1/ping`), same client and concurrency.
         let pings = args.requests.min(20_000);
@@ -338,29 +319,10 @@ async fn stored_run_code(
         goodhart_core::Profile::Assert,
         1.0,
     );
-    let config = ServerConfig {
-        gate: GateConfig {
-            workers,
-            max_queued: 1 << 20,
-            max_wait: Duration::from_secs(3600),
-        },
-        ..ServerConfig::default()
-    };
-    let state = Arc::new(AppState::new(Arc::clone(sandbox) as _, config).with_grading(grading));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(goodhart_server::serve(
-        listener,
-        Arc::clone(&state),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .timeout(Duration::from_secs(3600))
-        .build()?;
+    let state = Arc::new(
+        AppState::new(Arc::clone(sandbox) as _, bench_config(workers)).with_grading(grading),
+    );
+    let (base, client, stop, server) = start(&state, concurrency).await?;
     // A step of this pass's own: the requests are the same in every bench run, and a store that kept
     // an earlier run's executions would take them for retries (result keys include the step).
     let step = std::time::SystemTime::now()
@@ -415,4 +377,45 @@ fn compare_stores(
         }),
         ok,
     ))
+}
+
+/// The server configuration every bench pass uses: `workers` sandbox runs at once and a queue that never
+/// refuses or times out, so the figure measures throughput, not back-pressure.
+fn bench_config(workers: usize) -> ServerConfig {
+    ServerConfig {
+        gate: GateConfig {
+            workers,
+            max_queued: 1 << 20,
+            max_wait: Duration::from_secs(3600),
+        },
+        ..ServerConfig::default()
+    }
+}
+
+/// A running bench server on 127.0.0.1: its base URL, a client sized for `concurrency`, the sender that
+/// stops it and its task.
+type Running = (
+    String,
+    reqwest::Client,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+);
+
+/// Serves `state` on a free port of 127.0.0.1 until the returned sender fires.
+async fn start(state: &Arc<AppState>, concurrency: usize) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(goodhart_server::serve(
+        listener,
+        Arc::clone(state),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    Ok((base, client, stop, server))
 }
