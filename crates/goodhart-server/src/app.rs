@@ -240,11 +240,13 @@ async fn run_code_handler(
     // verl turns the output into its reward; the store keeps the run before the answer leaves.
     if let Some(journal) = state.grading.as_ref().and_then(|g| g.journal.clone()) {
         let mut run = run_code::stored(&response, step, language, code);
-        if let Some(task) = matched {
-            run.task_id = Some(task.id.clone());
-            run.hack = Some(run_code::labels(&task, &run.code));
-        }
+        // Static analysis is CPU work: it runs on the blocking pool with the store write, not on the
+        // async workers that answer other requests.
         tokio::task::spawn_blocking(move || {
+            if let Some(task) = matched {
+                run.task_id = Some(task.id.clone());
+                run.hack = Some(run_code::labels(&task, &run.code));
+            }
             journal
                 .store
                 .journal_code_run(&journal.run_id, Some(&key), &run)
