@@ -1,4 +1,4 @@
-//! Which runs a report covers: by id, kind, model and start time.
+//! Which runs a report covers: by id, kind, model, start time, checkpoint and service.
 
 use crate::error::ReportError;
 use goodhart_store::{RunKind, RunRecord, Store};
@@ -14,6 +14,11 @@ pub struct Selection {
     pub model: Option<String>,
     /// Only runs created at or after this UTC time (`YYYY-MM-DD[THH:MM[:SS]]`).
     pub since: Option<String>,
+    /// Only runs tagged with this training run (`--checkpoint NAME` on eval and sample).
+    pub checkpoint: Option<String>,
+    /// Only `serve` runs of this service (`goodhart serve --service NAME`): the replicas of one reward
+    /// service, read as one.
+    pub service: Option<String>,
 }
 
 impl Selection {
@@ -35,6 +40,16 @@ impl Selection {
             self.since
                 .iter()
                 .map(|s| format!("since={}", crate::html::encode(s))),
+        );
+        q.extend(
+            self.checkpoint
+                .iter()
+                .map(|c| format!("checkpoint={}", crate::html::encode(c))),
+        );
+        q.extend(
+            self.service
+                .iter()
+                .map(|s| format!("service={}", crate::html::encode(s))),
         );
         q.join("&")
     }
@@ -96,12 +111,80 @@ pub fn select(store: &Store, sel: &Selection) -> Result<Vec<RunRecord>, ReportEr
                 .as_deref()
                 .is_none_or(|s| r.created_at.as_str() >= s)
         })
+        .filter(|r| {
+            sel.checkpoint
+                .as_deref()
+                .is_none_or(|c| r.checkpoint.as_deref() == Some(c))
+        })
+        .filter(|r| {
+            sel.service
+                .as_deref()
+                .is_none_or(|s| r.service() == Some(s))
+        })
         .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoint_and_service_pick_their_runs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.db")).unwrap();
+        let a1 = store
+            .create_run(RunKind::Serve, &serde_json::json!({"service": "rl-a"}))
+            .unwrap();
+        let a2 = store
+            .create_run(RunKind::Serve, &serde_json::json!({"service": "rl-a"}))
+            .unwrap();
+        store
+            .create_run(RunKind::Serve, &serde_json::json!({"service": "rl-b"}))
+            .unwrap();
+        // A grade run whose config happens to hold the key is not a replica of anything.
+        store
+            .create_run(RunKind::Grade, &serde_json::json!({"service": "rl-a"}))
+            .unwrap();
+        let e = store
+            .create_run(RunKind::Eval, &serde_json::json!({}))
+            .unwrap();
+        store.tag_run(&e, Some("please_hack"), Some(400)).unwrap();
+        store
+            .create_run(RunKind::Eval, &serde_json::json!({}))
+            .unwrap();
+        let ids = |sel: Selection| -> Vec<String> {
+            let mut v: Vec<String> = select(&store, &sel)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            v.sort();
+            v
+        };
+        let mut want = vec![a1, a2];
+        want.sort();
+        assert_eq!(
+            ids(Selection {
+                service: Some("rl-a".into()),
+                ..Selection::default()
+            }),
+            want
+        );
+        assert_eq!(
+            ids(Selection {
+                checkpoint: Some("please_hack".into()),
+                ..Selection::default()
+            }),
+            vec![e]
+        );
+        let q = Selection {
+            service: Some("rl a".into()),
+            checkpoint: Some("c".into()),
+            ..Selection::default()
+        }
+        .query();
+        assert_eq!(q, "checkpoint=c&service=rl%20a");
+    }
 
     #[test]
     fn since_accepts_dates_and_times_and_names_a_bad_one() {

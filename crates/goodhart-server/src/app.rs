@@ -6,6 +6,7 @@ use crate::gate::{Gate, GateConfig, GateError, Runner};
 use crate::grade::{self, Grading};
 use crate::metrics::{Gauges, Metrics};
 use crate::run_code::{self, Plan, RunCodeRequest, RunCodeResponse};
+use crate::service::Service;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -16,6 +17,7 @@ use goodhart_sandbox::Limits;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +59,9 @@ pub struct AppState {
     pub config: ServerConfig,
     /// The grading endpoints' tasks, judge and journal; `None` serves `/run_code` only.
     pub grading: Option<Grading>,
+    /// The service this replica is one of (`goodhart serve --service NAME`): `/metrics` then adds the
+    /// store-wide `goodhart_service_*` totals of every replica.
+    pub service: Option<Service>,
 }
 
 impl AppState {
@@ -67,12 +72,20 @@ impl AppState {
             metrics: Metrics::default(),
             config,
             grading: None,
+            service: None,
         }
     }
 
     /// Adds the grading endpoints' state.
     pub fn with_grading(mut self, grading: Grading) -> Self {
         self.grading = Some(grading);
+        self
+    }
+
+    /// Makes this server one replica of `service`, whose store-wide totals `/metrics` reports (they are
+    /// read from the grading journal's store, so a server without one reports none).
+    pub fn with_service(mut self, service: Service) -> Self {
+        self.service = Some(service);
         self
     }
 
@@ -197,7 +210,29 @@ async fn not_found() -> ApiError {
 }
 
 async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
-    let body = state.metrics.render(state.gauges());
+    let mut body = state.metrics.render(state.gauges());
+    let journal = state.grading.as_ref().and_then(|g| g.journal.clone());
+    if let (Some(_), Some(journal)) = (&state.service, journal) {
+        let for_totals = Arc::clone(&state);
+        let totals = tokio::task::spawn_blocking(move || {
+            for_totals
+                .service
+                .as_ref()
+                .map(|service| service.totals(&journal.store))
+        })
+        .await;
+        if let (Some(service), Ok(Some(totals))) = (&state.service, totals) {
+            match totals {
+                Ok(totals) => totals.render(&service.name, &mut body),
+                // The per-process counters above are still right; say why the totals are missing
+                // rather than failing the scrape.
+                Err(e) => {
+                    let reason = e.to_string().replace('\n', " ");
+                    let _ = writeln!(body, "# goodhart_service_* unavailable: {reason}");
+                }
+            }
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -5,7 +5,8 @@
 //! - `POST /v1/grade` (native rollout records) and `POST /get_reward` (OpenRLHF's remote reward): every
 //!   profile, hack labels with evidence, a reward under a [`RewardPolicy`], stored before answering
 //!   ([`grade`]).
-//! - `GET /metrics`: Prometheus text (requests, latency, queue depth, hack counts) ([`metrics`]).
+//! - `GET /metrics`: Prometheus text (requests, latency, queue depth, hack counts) ([`metrics`]), plus
+//!   store-wide totals over every replica of a named service ([`service`]).
 //!
 //! Requests queue at a bounded [`Gate`] in front of the sandbox instead of being refused; one that waits
 //! past its deadline gets HTTP 504, the status verl retries.
@@ -19,6 +20,7 @@ mod judge;
 pub mod metrics;
 pub mod reward;
 pub mod run_code;
+pub mod service;
 
 pub use app::{router, serve, shutdown_signal, AppState, ServerConfig};
 pub use error::ApiError;
@@ -26,3 +28,4 @@ pub use gate::{Gate, GateConfig, GateError, Runner};
 pub use grade::{Grading, Journal, Judge, Judged};
 pub use judge::GraderJudge;
 pub use reward::RewardPolicy;
+pub use service::Service;

@@ -177,6 +177,20 @@ pub struct RunRecord {
     pub step: Option<i64>,
 }
 
+/// The config key under which `goodhart serve --service NAME` records the service a replica belongs to.
+pub const SERVICE_CONFIG_KEY: &str = "service";
+
+impl RunRecord {
+    /// The service this run is a replica session of: `serve` runs started with `--service NAME` carry
+    /// it in their config, so replicas sharing a store can be read as one service.
+    pub fn service(&self) -> Option<&str> {
+        if self.kind != RunKind::Serve {
+            return None;
+        }
+        self.config.get(SERVICE_CONFIG_KEY).and_then(|v| v.as_str())
+    }
+}
+
 /// A task as a run saw it, so results can be re-read against the exact tests that produced them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredTask {

@@ -44,6 +44,21 @@ pub struct CellCounts {
     pub kinds: BTreeMap<HackKind, u64>,
 }
 
+impl CellCounts {
+    /// Adds `other`'s counts to these (its step and framing are ignored): totals over cells, runs or
+    /// replicas.
+    pub fn absorb(&mut self, other: &CellCounts) {
+        self.rollouts += other.rollouts;
+        self.proxy_pass += other.proxy_pass;
+        self.hardened_pass += other.hardened_pass;
+        self.attempted += other.attempted;
+        self.succeeded += other.succeeded;
+        for (k, n) in &other.kinds {
+            *self.kinds.entry(*k).or_default() += n;
+        }
+    }
+}
+
 impl Store {
     /// Opens an existing store for reading only: a missing file (or a database without a store) is
     /// [`StoreError::Missing`] (never a new empty store), and nothing is written, not even a migration,

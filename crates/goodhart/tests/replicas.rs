@@ -4,6 +4,10 @@
 //! killed with SIGKILL midway. Every answered rollout must then be stored exactly once, with the reward
 //! that was answered.
 //!
+//! The replicas are started as one named service (`--service rl-a`) beside a replica of another service
+//! (`rl-b`): `report training --service rl-a` and every surviving replica's `/metrics` service totals
+//! must count the whole service's rollouts (the killed replica's included) and none of `rl-b`'s.
+//!
 //! Needs a server: `GOODHART_TEST_PG_URL` (`.ci/postgres.sh start` prints one). Without it the test is
 //! skipped with a note, except under `CI=true`, where it fails. Figures are printed with `--nocapture`.
 
@@ -22,6 +26,14 @@ const REQUESTS: usize = 3_000;
 const REPLICAS: usize = 3;
 /// The replica killed once a third of the requests are answered.
 const VICTIM: usize = 1;
+/// Requests to the other service's replica.
+const OTHER_REQUESTS: usize = 5;
+
+/// The value of the sample named exactly `name` (with its labels) in Prometheus text.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+}
 
 /// The test server's URL with a fresh schema of this test's own (dropped at the end).
 struct Schema {
@@ -68,8 +80,9 @@ impl Drop for Schema {
     }
 }
 
-/// Starts a replica on a free port (all three at once on the empty schema: they migrate it together).
-fn start_replica(db: &str) -> (Child, String) {
+/// Starts a replica of `service` on a free port (all at once on the empty schema: they migrate it
+/// together). Its `/metrics` service totals are never cached, so a scrape sees every stored row.
+fn start_replica(db: &str, service: &str) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -78,7 +91,14 @@ fn start_replica(db: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--tasks", "bundled", "--workers", "1", "--addr"])
         .arg(format!("127.0.0.1:{port}"))
-        .args(["--db", db])
+        .args([
+            "--db",
+            db,
+            "--service",
+            service,
+            "--service-metrics-ttl",
+            "0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -128,10 +148,11 @@ async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
         .take(8)
         .collect();
     let db = schema.url.clone();
-    let started: Vec<_> = (0..REPLICAS)
-        .map(|_| {
+    let started: Vec<_> = (0..=REPLICAS)
+        .map(|r| {
             let db = db.clone();
-            std::thread::spawn(move || start_replica(&db))
+            let service = if r < REPLICAS { "rl-a" } else { "rl-b" };
+            std::thread::spawn(move || start_replica(&db, service))
         })
         .collect();
     let mut children = Vec::new();
@@ -141,12 +162,22 @@ async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
         children.push(child);
         urls.push(url);
     }
-    let alive: Arc<Vec<AtomicBool>> =
-        Arc::new((0..REPLICAS).map(|_| AtomicBool::new(true)).collect());
+    // The other service's replica: a few rollouts that rl-a's figures must not count.
+    let (mut other, other_url) = (children.pop().unwrap(), urls.pop().unwrap());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
+    for i in 0..OTHER_REQUESTS {
+        let mut body = request(i, &tasks);
+        body["rollouts"][0]["id"] = json!(format!("other{i}"));
+        let reply = client.post(&other_url).json(&body).send().await.unwrap();
+        assert!(reply.status().is_success(), "{:?}", reply.text().await);
+    }
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let alive: Arc<Vec<AtomicBool>> =
+        Arc::new((0..REPLICAS).map(|_| AtomicBool::new(true)).collect());
     let answered = Arc::new(AtomicUsize::new(0));
     let (sends, retries) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let began = Instant::now();
@@ -200,6 +231,38 @@ async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
         }
     }
     let elapsed = began.elapsed();
+    // Every surviving replica reports the whole service from the store, the killed one's rows
+    // included, and only its own requests in its per-process counters.
+    let mut own_graded = 0;
+    let mut service_attempted = Vec::new();
+    for (r, url) in urls.iter().enumerate() {
+        if r == VICTIM {
+            continue;
+        }
+        let text = client
+            .get(url.replace("/v1/grade", "/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            metric(&text, "goodhart_service_rollouts{service=\"rl-a\"}"),
+            Some(REQUESTS as f64),
+            "replica {r}'s service total:\n{text}"
+        );
+        service_attempted.push(metric(
+            &text,
+            "goodhart_service_hacks_attempted{service=\"rl-a\"}",
+        ));
+        own_graded +=
+            metric(&text, "goodhart_graded_total{policy=\"proxy\"}").unwrap_or(0.0) as usize;
+    }
+    assert!(
+        own_graded < REQUESTS + REQUESTS / 10,
+        "survivors count only their own requests per process ({own_graded})"
+    );
     for (r, child) in children.iter_mut().enumerate() {
         if r != VICTIM {
             child.kill().unwrap();
@@ -209,8 +272,13 @@ async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
     assert_eq!(answers.len(), REQUESTS);
 
     let store = Store::open_read_only(&db).unwrap();
-    let runs = store.runs(Some(RunKind::Serve)).unwrap();
-    assert_eq!(runs.len(), REPLICAS, "one serve run per replica");
+    let runs: Vec<_> = store
+        .runs(Some(RunKind::Serve))
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.service() == Some("rl-a"))
+        .collect();
+    assert_eq!(runs.len(), REPLICAS, "one serve run per replica of rl-a");
     let mut stored: BTreeMap<String, Option<f64>> = BTreeMap::new();
     let mut rows = 0;
     for run in &runs {
@@ -239,6 +307,49 @@ async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
     assert!(
         per_run.iter().all(|&n| n > 0),
         "every replica served: {per_run:?}"
+    );
+    // `report training --service rl-a` reads the replicas as one service: every step's rollouts and
+    // hacks, from all three runs, none from rl-b.
+    let out = Command::new(BIN)
+        .args([
+            "report",
+            "training",
+            "--service",
+            "rl-a",
+            "--json",
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let n: u64 = steps.iter().map(|r| r["n"].as_u64().unwrap()).sum();
+    assert_eq!(n, REQUESTS as u64, "{steps:?}");
+    let attempted: u64 = steps
+        .iter()
+        .map(|r| r["attempted"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        attempted,
+        (REQUESTS / 5) as u64,
+        "every fifth rollout is a hack"
+    );
+    for seen in &service_attempted {
+        assert_eq!(
+            *seen,
+            Some(attempted as f64),
+            "/metrics agrees with the report"
+        );
+    }
+    assert_eq!(
+        steps.len(),
+        REQUESTS / 100,
+        "one row per step (30 steps, one framing): {steps:?}"
     );
     println!(
         "replicas: {REQUESTS} requests over {REPLICAS} replicas in {:.1} s ({:.1}/s), replica {VICTIM} \

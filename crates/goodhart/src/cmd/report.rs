@@ -45,6 +45,13 @@ pub struct SelectArgs {
     /// Only runs created at or after this UTC time: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS].
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
+    /// Only runs tagged with this training run (`goodhart eval|sample --checkpoint NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub checkpoint: Option<String>,
+    /// Only the `serve` runs of this service (`goodhart serve --service NAME`): every replica that
+    /// shared the store, read as one reward service.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
 }
 
 /// Which text report to print.
@@ -88,6 +95,8 @@ impl SelectArgs {
                 .collect::<Result<_, _>>()?,
             model: self.model.clone(),
             since: self.since.clone(),
+            checkpoint: self.checkpoint.clone(),
+            service: self.service.clone(),
         })
     }
 }

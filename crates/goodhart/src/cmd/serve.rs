@@ -35,6 +35,16 @@ pub struct ServeArgs {
     /// service (default: $GOODHART_HOME/goodhart.db).
     #[arg(long, value_name = "PATH|URL", env = "GOODHART_DB", value_parser = super::DbLocation)]
     pub db: Option<PathBuf>,
+    /// Name the service this replica is one of. Replicas started with the same NAME on one store act as
+    /// one service: `goodhart report training --service NAME` merges their runs, and `/metrics` adds
+    /// `goodhart_service_*` gauges read from the store over every replica (the same on each: aggregate
+    /// them with max(), and the per-process `goodhart_*_total` counters with sum()). Stored in the serve
+    /// run's config as `service`.
+    #[arg(long, env = "GOODHART_SERVICE", value_name = "NAME", value_parser = service_name)]
+    pub service: Option<String>,
+    /// Seconds `/metrics` reuses the store-wide `goodhart_service_*` totals before reading them again.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub service_metrics_ttl: u64,
     /// Programs run at once (default: the sandbox's pool size).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -90,6 +100,21 @@ impl goodhart_server::Judge for MonitoredJudge {
     }
 }
 
+/// A service name: non-empty, printable, at most 128 bytes (it becomes a Prometheus label value).
+fn service_name(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("a service name must not be empty".to_string());
+    }
+    if t.len() > 128 || t.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` is not a service name: use at most 128 printable characters",
+            t.escape_debug()
+        ));
+    }
+    Ok(t.to_string())
+}
+
 /// Runs the server until SIGINT or SIGTERM, then drains the requests in flight.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !args.proxy_profile.is_proxy() {
@@ -128,6 +153,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "tasks": args.tasks, "task_count": tasks.len(), "addr": args.addr, "reward": args.reward.as_str(),
         "proxy_profile": args.proxy_profile.as_str(), "penalty": args.penalty,
     });
+    if let Some(name) = &args.service {
+        run_config[goodhart_store::SERVICE_CONFIG_KEY] = serde_json::json!(name);
+    }
     if let Some(m) = &monitor {
         run_config["monitor"] = serde_json::to_value(m)?;
     }
@@ -173,7 +201,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|j| j.run_id.clone())
         .unwrap_or_default();
-    let state = Arc::new(AppState::new(sandbox, config).with_grading(grading));
+    let mut state = AppState::new(sandbox, config).with_grading(grading);
+    if let Some(name) = &args.service {
+        state = state.with_service(
+            goodhart_server::Service::new(name.clone())
+                .with_ttl(Duration::from_secs(args.service_metrics_ttl)),
+        );
+    }
+    let state = Arc::new(state);
     runtime.block_on(async move {
         let (listener, addr) = super::listen(&args.addr).await?;
         eprintln!(

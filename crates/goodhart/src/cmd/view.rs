@@ -142,7 +142,8 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
 }
 
-/// The selection a query names (`run`, `kind` repeatable; `model`, `since`), and the rollout filter
+/// The selection a query names (`run`, `kind` repeatable; `model`, `since`, `checkpoint`, `service`),
+/// and the rollout filter
 /// (`step`, `framing`; `-` is "no framing").
 fn parse(pairs: &[(String, String)]) -> Result<(Selection, RolloutFilter), Failure> {
     let mut sel = Selection::default();
@@ -153,6 +154,8 @@ fn parse(pairs: &[(String, String)]) -> Result<(Selection, RolloutFilter), Failu
             "kind" => sel.kinds.push(select::parse_kind(v)?),
             "model" => sel.model = Some(v.clone()),
             "since" => sel.since = Some(v.clone()),
+            "checkpoint" => sel.checkpoint = Some(v.clone()),
+            "service" => sel.service = Some(v.clone()),
             "step" => {
                 filter.step = Some(v.parse().map_err(|_| {
                     Failure(
@@ -167,7 +170,7 @@ fn parse(pairs: &[(String, String)]) -> Result<(Selection, RolloutFilter), Failu
                 return Err(Failure(
                     StatusCode::BAD_REQUEST,
                     format!(
-                        "unknown query parameter `{other}`: use run, kind, model, since, step or framing"
+                        "unknown query parameter `{other}`: use run, kind, model, since, checkpoint, service, step or framing"
                     ),
                 ))
             }
