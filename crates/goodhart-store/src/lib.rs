@@ -25,6 +25,7 @@ mod llm;
 mod location;
 mod read;
 mod schema;
+pub mod tls;
 
 pub use code_runs::{CodeRun, CodeRunHack};
 pub use eval::EvalRow;
@@ -67,8 +68,10 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("store query failed: {0}")]
     Postgres(postgres::Error),
-    #[error("cannot connect to the PostgreSQL store {url}: {cause}")]
+    #[error("cannot connect to the PostgreSQL store {url}: {}", with_causes(.cause))]
     Connect { url: String, cause: postgres::Error },
+    #[error("TLS settings of the PostgreSQL store {url}: {message}")]
+    Tls { url: String, message: String },
     #[error(
         "`{value}` is neither a PostgreSQL URL (postgres://... or postgresql://...) nor a file \
          path; --db and GOODHART_DB take a SQLite file or a PostgreSQL URL"
@@ -701,15 +704,32 @@ fn open_sqlite(path: &Path, mode: Mode) -> Result<Conn, StoreError> {
     Ok(Conn::Sqlite(conn))
 }
 
-/// Connects to PostgreSQL (no TLS; `sslmode=require` is refused by the driver) with a 10 s connect
-/// timeout unless the URL sets one; a read-only store's session refuses every write.
+/// `e` followed by every cause under it that it does not already say (the driver's "error performing TLS
+/// handshake" says nothing of the certificate problem that its source names).
+fn with_causes(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Connects to PostgreSQL, encrypted as the URL's `sslmode` asks (libpq's meanings, [`tls`]), with a
+/// 10 s connect timeout unless the URL sets one; a read-only store's session refuses every write.
 fn open_postgres(url: &str, mode: Mode) -> Result<Conn, StoreError> {
     let shown = location::redact(url);
     let connect_err = |cause| StoreError::Connect {
         url: shown.clone(),
         cause,
     };
-    let mut config: postgres::Config = url.parse().map_err(connect_err)?;
+    let tls_params = tls::params(url, &shown)?;
+    let tls_config = tls::client_config(&tls_params, &shown)?;
+    let mut config: postgres::Config = tls_params.driver_url.parse().map_err(connect_err)?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
@@ -717,7 +737,10 @@ fn open_postgres(url: &str, mode: Mode) -> Result<Conn, StoreError> {
         config.application_name("goodhart");
     }
     let client = db::off_runtime(|| {
-        let mut client = config.connect(postgres::NoTls)?;
+        let mut client = match tls_config {
+            Some(c) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(c))?,
+            None => config.connect(postgres::NoTls)?,
+        };
         if mode == Mode::ReadOnly {
             client.batch_execute("SET default_transaction_read_only = on")?;
         }
