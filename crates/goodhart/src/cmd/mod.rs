@@ -18,6 +18,7 @@ pub mod compare;
 pub mod eval;
 pub mod export;
 pub mod grade;
+pub mod join;
 pub mod judge_check;
 pub mod monitor;
 pub mod report;
