@@ -38,12 +38,14 @@ pub struct GradeArgs {
     /// `completion`, optional `files`, `reasoning`, `framing`, `step`, `model` and `metadata` (any
     /// object, carried through), and the fields `goodhart sample` and the trainer shims add; any other
     /// field is an error naming it and the line (docs/contract.md). Graded records are accepted too.
-    /// Required unless --resume.
+    /// Required unless --resume. With --join, a file every worker reads at the same path (a shared
+    /// volume); the first worker queues one item per gradeable line and reports the bad ones.
     #[arg(long, value_name = "PATH")]
     input: Option<PathBuf>,
     /// Where graded records go, one per line (default: standard output). It must not exist yet (or be
     /// empty): to continue a run that was writing it, use --resume RUN_ID, which rebuilds it from the
-    /// store.
+    /// store. Required with --join: written once, from the store, by the worker that sees the last
+    /// rollout stored (never partly by several), so give a path every worker can reach.
     #[arg(long, value_name = "PATH")]
     output: Option<PathBuf>,
     /// Grader profiles to run, comma-separated. [default: assert,pytest,hardened]
@@ -82,9 +84,7 @@ pub struct GradeArgs {
     /// A models TOML file naming endpoints, for --monitor NAME.
     #[arg(long, env = "GOODHART_MODELS", value_name = "PATH")]
     models: Option<PathBuf>,
-    /// With --join, every worker reads --input at the same path (a shared volume) and --output is
-    /// required: it is written once, from the store, by the worker that finishes the run's last
-    /// rollout, so it must be a path that worker can reach too.
+    // --join RUN_ID and --lease: see --input and --output for what grade workers share.
     #[command(flatten)]
     queue: super::join::JoinArgs,
 }
@@ -660,7 +660,7 @@ fn read_rollouts(
             progress.inc(1);
             true
         }
-        Line::Rollout { rollout, .. } => jobs.send(Job { rollout }).is_ok(),
+        Line::Rollout { rollout, .. } => jobs.send(Job { rollout: *rollout }).is_ok(),
     })?;
     Ok(stats)
 }
@@ -668,7 +668,7 @@ fn read_rollouts(
 /// One non-empty input line as the reader found it.
 enum Line {
     /// A rollout to grade, with where its line is in the input.
-    Rollout { rollout: Rollout, at: LineAt },
+    Rollout { rollout: Box<Rollout>, at: LineAt },
     /// A line that cannot be graded (not UTF-8, not a rollout, unknown task, too long, a repeated id).
     Problem(Problem),
 }
@@ -754,7 +754,10 @@ fn scan_rollouts(
         };
         let line = match reject {
             Some(message) => problem(message),
-            None => Line::Rollout { rollout, at },
+            None => Line::Rollout {
+                rollout: Box::new(rollout),
+                at,
+            },
         };
         if !visit(line) {
             break;
