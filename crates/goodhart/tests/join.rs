@@ -483,3 +483,45 @@ fn a_grade_worker_killed_holding_a_rollout_leaves_it_to_the_other() {
     check_grade(db, "grade-kill", &[out], &output, &single);
     check_taken_over(db, "grade-kill", &held, victim_pid);
 }
+
+#[test]
+fn a_grade_worker_on_sqlite_completes_a_run_and_one_with_other_options_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = goodhart_tasks::load("bundled").unwrap();
+    let t = &tasks[0];
+    let input = dir.path().join("two.jsonl");
+    let lines: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|id| {
+            json!({"id": id, "task_id": t.id,
+                   "completion": format!("```python\n{}\n```", t.reference.trim())})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let output = dir.path().join("graded.jsonl");
+    let db = dir.path().join("shared.db");
+    let db = db.to_str().unwrap();
+    let args = grade_args(&input, &output);
+    let out = finish(worker(&args, "g", db), "grade worker");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(result_json(&out, "grade worker")["graded"], 2);
+    assert_eq!(records(&output).len(), 2);
+
+    let mut other = args.clone();
+    other.extend(["--reward", "hardened"]);
+    let out = finish(worker(&other, "g", db), "worker with another reward");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--join g: --reward hardened differs from the run's --reward proxy"),
+        "{err}"
+    );
+    // The refused worker changed nothing: the output is still the run's two records.
+    assert_eq!(records(&output).len(), 2);
+}
