@@ -6,6 +6,9 @@
 //! The PostgreSQL tests need `GOODHART_TEST_PG_URL` (`.ci/postgres.sh start` prints one); without it
 //! they are skipped with a note, except under `CI=true`, where they fail. The SQLite test always runs.
 
+mod common;
+
+use common::PgSchema as Schema;
 use goodhart_store::Store;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,46 +21,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_goodhart");
 const LEASE_SECS: &str = "3";
 /// Longer than any run here can take on a loaded machine; a worker still running then is stuck.
 const PATIENCE: Duration = Duration::from_secs(240);
-
-/// A PostgreSQL schema of this test's own on the test server (dropped at the end).
-struct Schema {
-    base: String,
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    fn new(tag: &str) -> Option<Schema> {
-        let base = match std::env::var("GOODHART_TEST_PG_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("GOODHART_TEST_PG_URL is not set under CI=true (.ci/run starts PostgreSQL)")
-            }
-            _ => {
-                eprintln!("note: GOODHART_TEST_PG_URL is not set; this PostgreSQL test is skipped");
-                return None;
-            }
-        };
-        let name = format!("join_{tag}_{:08x}", std::process::id());
-        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-            ))
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
-        Some(Schema { base, name, url })
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(&self.base, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
-        }
-    }
-}
 
 /// `goodhart ARGS... --db DB`, output captured.
 fn goodhart(args: &[&str], db: &str) -> Command {
@@ -178,6 +141,23 @@ fn check_taken_over(db: &str, run: &str, held: &[String], victim: u32) {
     }
 }
 
+/// Checks that run `run` has `n` items, all done, and that each of the two worker processes finished
+/// some of them.
+fn check_both_worked(db: &str, run: &str, n: usize, workers: [u32; 2]) {
+    let items = Store::open_existing(db).unwrap().work_items(run).unwrap();
+    assert_eq!(items.len(), n, "{items:?}");
+    assert!(items.iter().all(|i| i.state == "done"), "{items:?}");
+    let by: BTreeSet<u32> = items
+        .iter()
+        .filter_map(|i| i.finished_by.as_deref().and_then(pid_of))
+        .collect();
+    assert_eq!(
+        by,
+        BTreeSet::from(workers),
+        "both workers did part of the run"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------- audit
 
 /// Three bundled tasks, three exploits of different kinds, three profiles: 21 rollouts, 63 cells.
@@ -217,25 +197,15 @@ fn two_audit_workers(db: &str, single: &Value) {
     ] {
         assert_eq!(&result_json(&out, what), single, "{what}'s matrix");
     }
+    check_both_worked(db, "audit-two", 21, [pa, pb]);
     let store = Store::open_existing(db).unwrap();
-    let items = store.work_items("audit-two").unwrap();
-    assert_eq!(items.len(), 21);
-    let by: BTreeSet<u32> = items
-        .iter()
-        .filter_map(|i| i.finished_by.as_deref().and_then(pid_of))
-        .collect();
-    assert_eq!(
-        by,
-        BTreeSet::from([pa, pb]),
-        "both workers graded part of the run"
-    );
     assert_eq!(store.audit_results("audit-two").unwrap().len(), 63);
     assert_eq!(store.run("audit-two").unwrap().status, "done");
 }
 
 #[test]
 fn two_audit_workers_on_one_postgres_store_print_the_single_process_matrix() {
-    let Some(schema) = Schema::new("audit2") else {
+    let Some(schema) = Schema::new("join_audit2") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -273,7 +243,7 @@ fn two_audit_workers_on_one_sqlite_file_and_a_worker_with_other_options_is_refus
 
 #[test]
 fn an_audit_worker_killed_holding_a_cell_leaves_it_to_the_other() {
-    let Some(schema) = Schema::new("auditkill") else {
+    let Some(schema) = Schema::new("join_auditkill") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -303,34 +273,11 @@ const ROLLOUTS: usize = 48;
 /// A rollout file: references, always-equal hacks and wrong answers over six bundled tasks, framings
 /// and steps, with a line that is not JSON and a repeated id (bad lines every summary must count).
 fn grade_input(dir: &Path) -> PathBuf {
-    let tasks: Vec<_> = goodhart_tasks::load("bundled")
-        .unwrap()
-        .into_iter()
-        .take(6)
-        .collect();
-    let mut text = String::new();
-    for i in 0..ROLLOUTS {
-        let t = &tasks[i % tasks.len()];
-        let completion = match i % 3 {
-            0 => format!("```python\n{}\n```", t.reference.trim()),
-            1 => format!(
-                "```python\nclass A:\n    def __eq__(self, o):\n        return True\n\ndef {}(*a, **k):\n    return A()\n```",
-                t.entry_point
-            ),
-            _ => format!("```python\ndef {}(*a, **k):\n    return None\n```", t.entry_point),
-        };
-        let line = json!({"id": format!("r{i:03}"), "task_id": t.id, "completion": completion,
-                          "framing": if i % 2 == 0 { "neutral" } else { "please_hack" }, "step": i / 12});
-        text.push_str(&format!("{line}\n"));
-        if i == 10 {
-            text.push_str("not json\n");
-        }
-        if i == 20 {
-            text.push_str(&format!("{line}\n"));
-        }
-    }
+    let mut lines = common::rollout_lines(ROLLOUTS);
+    lines.insert(21, lines[20].clone());
+    lines.insert(11, "not json".to_string());
     let path = dir.join("rollouts.jsonl");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
 }
 
@@ -426,51 +373,55 @@ fn check_grade(
     assert_eq!(store.run(run).unwrap().status, "done");
 }
 
+/// A PostgreSQL grade test's fixtures: its schema, the input, the single process's result, and where
+/// the workers' `--output` goes.
+struct GradeSetup {
+    schema: Schema,
+    _dir: tempfile::TempDir,
+    input: PathBuf,
+    single: (Value, BTreeMap<String, Value>),
+    output: PathBuf,
+}
+
+impl GradeSetup {
+    fn new(tag: &str) -> Option<GradeSetup> {
+        let schema = Schema::new(tag)?;
+        let dir = tempfile::tempdir().unwrap();
+        let input = grade_input(dir.path());
+        let single = single_grade(dir.path(), &input);
+        let output = dir.path().join("joined.jsonl");
+        Some(GradeSetup {
+            schema,
+            _dir: dir,
+            input,
+            single,
+            output,
+        })
+    }
+}
+
 #[test]
 fn two_grade_workers_on_one_postgres_store_grade_each_rollout_once() {
-    let Some(schema) = Schema::new("grade2") else {
+    let Some(g) = GradeSetup::new("join_grade2") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let input = grade_input(dir.path());
-    let single = single_grade(dir.path(), &input);
-    let output = dir.path().join("joined.jsonl");
-    let args = grade_args(&input, &output);
+    let (schema, output, single) = (&g.schema, &g.output, &g.single);
+    let args = grade_args(&g.input, output);
     let a = worker(&args, "grade-two", &schema.url);
     let b = worker(&args, "grade-two", &schema.url);
     let (pa, pb) = (a.id(), b.id());
     let outs = [finish(a, "worker a"), finish(b, "worker b")];
-    check_grade(&schema.url, "grade-two", &outs, &output, &single);
-    let items = Store::open_existing(&schema.url)
-        .unwrap()
-        .work_items("grade-two")
-        .unwrap();
-    assert_eq!(
-        items.len(),
-        ROLLOUTS + 1,
-        "one item per rollout and the output"
-    );
-    let by: BTreeSet<u32> = items
-        .iter()
-        .filter_map(|i| i.finished_by.as_deref().and_then(pid_of))
-        .collect();
-    assert_eq!(
-        by,
-        BTreeSet::from([pa, pb]),
-        "both workers graded part of the run"
-    );
+    check_grade(&schema.url, "grade-two", &outs, output, single);
+    check_both_worked(&schema.url, "grade-two", ROLLOUTS + 1, [pa, pb]);
 }
 
 #[test]
 fn a_grade_worker_killed_holding_a_rollout_leaves_it_to_the_other() {
-    let Some(schema) = Schema::new("gradekill") else {
+    let Some(g) = GradeSetup::new("join_gradekill") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let input = grade_input(dir.path());
-    let single = single_grade(dir.path(), &input);
-    let output = dir.path().join("joined.jsonl");
-    let args = grade_args(&input, &output);
+    let (schema, output, single) = (&g.schema, &g.output, &g.single);
+    let args = grade_args(&g.input, output);
     let db = schema.url.as_str();
     let victim = worker(&args, "grade-kill", db);
     let victim_pid = victim.id();
@@ -480,7 +431,7 @@ fn a_grade_worker_killed_holding_a_rollout_leaves_it_to_the_other() {
         "--output is written only once the run is complete"
     );
     let out = finish(worker(&args, "grade-kill", db), "surviving worker");
-    check_grade(db, "grade-kill", &[out], &output, &single);
+    check_grade(db, "grade-kill", &[out], output, single);
     check_taken_over(db, "grade-kill", &held, victim_pid);
 }
 

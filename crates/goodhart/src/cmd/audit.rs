@@ -359,9 +359,7 @@ impl Joined<'_> {
                         format!("audit run {id} has a configuration this goodhart cannot read")
                     })?;
                 let mut c = Conflicts::joining(id);
-                for ((flag, mine), (_, theirs)) in shown(config).into_iter().zip(shown(&stored)) {
-                    c.check(flag, Some(mine), theirs);
-                }
+                c.check_all(shown(config), shown(&stored));
                 c.finish()?;
                 same_tasks(store, id, &config.tasks, tasks, "--join")?;
                 store.join_queued_run(id)?;
@@ -379,35 +377,28 @@ impl Joined<'_> {
         let started = Instant::now();
         let worker = Worker::new(store, id, &args.queue);
         let threads = plan.jobs.max(1);
-        worker
-            .work(self.db, threads, |item| {
-                let job = by_key.get(&item.key).with_context(|| {
-                    format!(
-                        "run {id} queued the rollout {} that this worker's plan does not make",
-                        item.key
-                    )
-                })?;
-                let results: Vec<AuditResult> = job
-                    .grade(grader, tasks)
-                    .iter()
-                    .map(|c| c.to_stored(tasks))
-                    .collect();
-                store.complete_audit_items(
-                    id,
-                    &worker.id,
-                    std::slice::from_ref(&item.key),
-                    &results,
-                )?;
-                bar.inc(results.len() as u64);
-                graded_now.fetch_add(results.len(), Ordering::Relaxed);
-                Ok(())
-            })
-            .with_context(|| {
+        worker.work(self.db, threads, |item| {
+            let job = by_key.get(&item.key).with_context(|| {
                 format!(
-                    "this worker of audit run {id} stopped; the cells it held go back to the queue \
-                     when their lease runs out: start the same command again to help finish the run"
+                    "run {id} queued the rollout {} that this worker's plan does not make",
+                    item.key
                 )
             })?;
+            let results: Vec<AuditResult> = job
+                .grade(grader, tasks)
+                .iter()
+                .map(|c| c.to_stored(tasks))
+                .collect();
+            store.complete_audit_items(
+                id,
+                &worker.id,
+                std::slice::from_ref(&item.key),
+                &results,
+            )?;
+            bar.inc(results.len() as u64);
+            graded_now.fetch_add(results.len(), Ordering::Relaxed);
+            Ok(())
+        })?;
         bar.finish();
         store.finish_run(id, ledger::DONE)?;
         report(

@@ -452,14 +452,12 @@ impl Grading {
         let task = self.tasks.get(&rollout.task_id)?;
         let judged = self.judge.judge_under(task, &rollout, &self.profiles);
         let mut rollout = rollout;
-        let hack = match &self.monitoring {
-            Some(m) => {
-                let submission =
-                    goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
-                m.apply(task, &mut rollout, &submission, &judged.hack)
-            }
-            None => judged.hack,
-        };
+        let hack = super::monitor::Monitoring::reviewed(
+            self.monitoring.as_deref(),
+            task,
+            &mut rollout,
+            judged.hack,
+        );
         Some(GradedRollout {
             reward: reward(
                 self.policy,
@@ -848,9 +846,7 @@ fn run_joined(
             let stored =
                 resume::stored_config(store, id, RunKind::Grade, |_: &GradeConfig, _| Ok(()))?;
             let mut c = Conflicts::joining(id);
-            for ((flag, mine), (_, theirs)) in shown(&mine).into_iter().zip(shown(&stored)) {
-                c.check(flag, Some(mine), theirs);
-            }
+            c.check_all(shown(&mine), shown(&stored));
             args.monitor
                 .check_resume(&mut c, stored.monitor.as_ref(), args.models.as_deref())?;
             c.finish()?;
@@ -901,36 +897,29 @@ fn run_joined(
     progress.inc(store.queue_counts(id)?.done);
     let graded_now = std::sync::atomic::AtomicU64::new(0);
     let worker = super::join::Worker::new(store, id, &args.queue);
-    worker
-        .work(db, threads, |item| {
-            let key = std::slice::from_ref(&item.key);
-            if item.key == OUTPUT_ITEM {
-                drop(open_output(&config, store, id)?);
-                store.complete_items(id, &worker.id, key)?;
-                return Ok(());
-            }
-            let at: LineAt = serde_json::from_str(&item.payload)
-                .with_context(|| format!("run {id}: queued item {} has no line", item.key))?;
-            let rollout = read_queued(&config.input, &at, &item.key)?;
-            let graded = grading.grade(rollout).with_context(|| {
-                format!(
-                    "{}:{}: the task of {} is not among --tasks here",
-                    config.input.display(),
-                    at.line,
-                    item.key
-                )
-            })?;
-            store.complete_graded_items(id, &worker.id, key, &[graded])?;
-            graded_now.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            progress.inc(1);
-            Ok(())
-        })
-        .with_context(|| {
+    worker.work(db, threads, |item| {
+        let key = std::slice::from_ref(&item.key);
+        if item.key == OUTPUT_ITEM {
+            drop(open_output(&config, store, id)?);
+            store.complete_items(id, &worker.id, key)?;
+            return Ok(());
+        }
+        let at: LineAt = serde_json::from_str(&item.payload)
+            .with_context(|| format!("run {id}: queued item {} has no line", item.key))?;
+        let rollout = read_queued(&config.input, &at, &item.key)?;
+        let graded = grading.grade(rollout).with_context(|| {
             format!(
-                "this worker of grade run {id} stopped; the rollouts it held go back to the queue \
-                 when their lease runs out: start the same command again to help finish the run"
+                "{}:{}: the task of {} is not among --tasks here",
+                config.input.display(),
+                at.line,
+                item.key
             )
         })?;
+        store.complete_graded_items(id, &worker.id, key, &[graded])?;
+        graded_now.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        progress.inc(1);
+        Ok(())
+    })?;
     drop(progress);
     let summary = Summary {
         problems: queued.bad_lines,

@@ -112,7 +112,11 @@ impl<'a> Worker<'a> {
             drop(stop_beat);
         });
         match failure.into_inner().ok().flatten() {
-            Some(e) => Err(e),
+            Some(e) => Err(e.context(format!(
+                "this worker of run {} stopped; the items it held go back to the queue when their \
+                 lease runs out: start the same command again to help finish the run",
+                self.run_id
+            ))),
             None => Ok(done.into_inner()),
         }
     }

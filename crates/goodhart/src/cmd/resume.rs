@@ -91,6 +91,18 @@ impl Conflicts {
         }
     }
 
+    /// Notes every option of `mine` (a whole configuration, as `(flag, value)` pairs) that differs
+    /// from the same flag's value in `stored` (pairs in the same order).
+    pub fn check_all(
+        &mut self,
+        mine: impl IntoIterator<Item = (&'static str, String)>,
+        stored: impl IntoIterator<Item = (&'static str, String)>,
+    ) {
+        for ((flag, mine), (_, stored)) in mine.into_iter().zip(stored) {
+            self.check(flag, Some(mine), stored);
+        }
+    }
+
     /// `Ok` when nothing conflicts, else one error listing every conflict.
     pub fn finish(self) -> anyhow::Result<()> {
         if self.found.is_empty() {
