@@ -239,6 +239,21 @@ fn two_audit_workers_on_one_sqlite_file_and_a_worker_with_other_options_is_refus
             && err.contains("--profiles assert,hardened differs from the run's --profiles assert,pytest,hardened"),
         "{err}"
     );
+
+    // A run made without --join has no queue: joining it would report its stored cells as the whole
+    // audit, so it is refused.
+    let single_db = dir.path().join("single.db");
+    let single_db = single_db.to_str().unwrap();
+    let plain = Store::open_existing(single_db).unwrap().runs(None).unwrap()[0]
+        .id
+        .clone();
+    let out = finish(
+        worker(AUDIT, &plain, single_db),
+        "worker joining a plain run",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("started without --join"), "{err}");
 }
 
 #[test]

@@ -361,6 +361,11 @@ impl Joined<'_> {
                 let mut c = Conflicts::joining(id);
                 c.check_all(shown(config), shown(&stored));
                 c.finish()?;
+                anyhow::ensure!(
+                    store.queue_counts(id)?.total() > 0,
+                    "run {id} is an audit run started without --join, so it has no queue to join; \
+                     continue it with `goodhart audit --resume {id}`"
+                );
                 same_tasks(store, id, &config.tasks, tasks, "--join")?;
                 store.join_queued_run(id)?;
                 eprintln!("goodhart audit: joined run {id}");
