@@ -265,10 +265,12 @@ fn an_audit_worker_killed_holding_a_cell_leaves_it_to_the_other() {
     let single = single_audit(dir.path());
     let db = schema.url.as_str();
     let started = Instant::now();
+    // Both start together; one is killed midway while the other works on.
     let victim = worker(AUDIT, "audit-kill", db);
+    let survivor = worker(AUDIT, "audit-kill", db);
     let victim_pid = victim.id();
     let held = kill_while_holding(victim, db, "audit-kill");
-    let out = finish(worker(AUDIT, "audit-kill", db), "surviving worker");
+    let out = finish(survivor, "surviving worker");
     assert_eq!(result_json(&out, "surviving worker"), single);
     check_taken_over(db, "audit-kill", &held, victim_pid);
     let store = Store::open_existing(db).unwrap();
@@ -438,14 +440,17 @@ fn a_grade_worker_killed_holding_a_rollout_leaves_it_to_the_other() {
     let (schema, output, single) = (&g.schema, &g.output, &g.single);
     let args = grade_args(&g.input, output);
     let db = schema.url.as_str();
+    // Both start together; one is killed midway while the other works on.
     let victim = worker(&args, "grade-kill", db);
+    let survivor = worker(&args, "grade-kill", db);
     let victim_pid = victim.id();
     let held = kill_while_holding(victim, db, "grade-kill");
+    // What the killed worker held is not stored yet, so the output cannot have been written.
     assert!(
         !output.exists(),
         "--output is written only once the run is complete"
     );
-    let out = finish(worker(&args, "grade-kill", db), "surviving worker");
+    let out = finish(survivor, "surviving worker");
     check_grade(db, "grade-kill", &[out], output, single);
     check_taken_over(db, "grade-kill", &held, victim_pid);
 }
