@@ -97,7 +97,13 @@ impl<'a> Worker<'a> {
             let workers: Vec<_> = (0..threads.max(1))
                 .map(|_| {
                     s.spawn(|| {
-                        if let Err(e) = self.pull(&handle, &stop, &done, poll) {
+                        // A panicking thread must stop the others too: its item stays claimed and
+                        // this process's heartbeat would keep renewing it, so they would wait for ever.
+                        let pulled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.pull(&handle, &stop, &done, poll)
+                        }))
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a grading thread panicked")));
+                        if let Err(e) = pulled {
                             stop.store(true, Ordering::Relaxed);
                             if let Ok(mut f) = failure.lock() {
                                 f.get_or_insert(e);
