@@ -77,6 +77,25 @@ impl Dialect {
             .fold(sql.to_string(), |s, (from, to)| s.replace(from, to))
     }
 
+    /// The database's clock in milliseconds since the Unix epoch, as an SQL expression: leases are
+    /// compared on one clock (the server's), never on the clocks of the machines that hold them.
+    pub(crate) fn now_ms(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+
+    /// What a `SELECT` that claims rows ends with: on PostgreSQL the rows are locked and rows another
+    /// transaction has locked are skipped (so concurrent claimers never wait on, or take, each
+    /// other's rows); SQLite's `BEGIN IMMEDIATE` already serializes the whole transaction.
+    pub(crate) fn claim_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// The current UTC time as the store writes times (`2026-12-07T16:30:00.123Z`), as an SQL default.
     pub(crate) fn now_default(self) -> &'static str {
         match self {

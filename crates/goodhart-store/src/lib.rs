@@ -23,6 +23,7 @@ mod eval;
 pub mod ledger;
 mod llm;
 mod location;
+mod queue;
 mod read;
 mod schema;
 pub mod tls;
@@ -31,6 +32,7 @@ pub use code_runs::{CodeRun, CodeRunHack};
 pub use eval::EvalRow;
 pub use llm::LlmFailure;
 pub use location::{redact, Location};
+pub use queue::{ItemState, NewItem, QueueCounts, WorkItem};
 pub use read::{CellCounts, RolloutSummary};
 
 use db::{params, Conn};
@@ -457,19 +459,8 @@ impl Store {
         source: &str,
         tasks: &[Task],
     ) -> Result<(), StoreError> {
-        self.lock()?.transaction(|tx| {
-            for task in tasks {
-                let json = to_json(task, "task")?;
-                tx.execute(
-                    "INSERT INTO tasks (run_id, task_id, source, hardened_isolated, task)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (run_id, task_id) DO UPDATE SET source = excluded.source,
-                         hardened_isolated = excluded.hardened_isolated, task = excluded.task",
-                    params![run_id, task.id, source, task.hardened_isolated(), json],
-                )?;
-            }
-            Ok(())
-        })
+        self.lock()?
+            .transaction(|tx| put_tasks(tx, run_id, source, tasks))
     }
 
     /// Reads back the tasks of a run, in task-id order.
@@ -495,34 +486,9 @@ impl Store {
         results: &[AuditResult],
     ) -> Result<(), StoreError> {
         self.lock()?.transaction(|tx| {
-            for r in results {
-                let kinds = to_json(&r.kinds, "audit kinds")?;
-                tx.execute(
-                    "INSERT INTO audit_results
-                     (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total,
-                      status, duration_ms, detail)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                     ON CONFLICT (run_id, task_id, exploit, profile) DO UPDATE SET
-                         kinds = excluded.kinds, passed = excluded.passed,
-                         tests_passed = excluded.tests_passed, tests_total = excluded.tests_total,
-                         status = excluded.status, duration_ms = excluded.duration_ms,
-                         detail = excluded.detail",
-                    params![
-                        run_id,
-                        r.task_id,
-                        r.exploit,
-                        kinds,
-                        r.profile.as_str(),
-                        r.passed,
-                        r.tests_passed,
-                        r.tests_total,
-                        r.status,
-                        r.duration_ms,
-                        r.detail
-                    ],
-                )?;
-            }
-            Ok(())
+            results
+                .iter()
+                .try_for_each(|r| put_audit_result(tx, run_id, r, Conflict::Replace))
         })
     }
 
@@ -691,17 +657,37 @@ fn open_sqlite(path: &Path, mode: Mode) -> Result<Conn, StoreError> {
     } else {
         Connection::open(path).map_err(open_err)?
     };
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     if mode != Mode::ReadOnly {
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
+        set_wal(&conn).map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
     }
     Ok(Conn::Sqlite(conn))
+}
+
+/// How long a SQLite connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Puts a SQLite file in WAL mode. Several processes opening one new file together (workers of one
+/// `--join` run) race for this switch, and SQLite answers the losers `database is locked` at once,
+/// without waiting in the busy handler (seen 5 times in 150 runs of four threads opening one new
+/// file), so a busy answer is retried here for up to [`BUSY_TIMEOUT`].
+fn set_wal(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `e` followed by every cause under it that it does not already say (the driver's "error performing TLS
@@ -750,13 +736,74 @@ fn open_postgres(url: &str, mode: Mode) -> Result<Conn, StoreError> {
     Ok(Conn::Postgres(Box::new(db::Pg::new(client))))
 }
 
-/// What to do when a graded row's key or rollout id is already stored.
+/// What to do when a result row's key (a graded row's request key or rollout id, an audit cell) is
+/// already stored.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Conflict {
     /// Keep the stored row (insert-if-absent).
     Keep,
     /// An error: the caller removed the old row first.
     Fail,
+    /// Overwrite the stored row with the new values (audit cells re-recorded by a resumed run).
+    Replace,
+}
+
+/// Records the tasks a run used inside `tx` (a task recorded again is updated).
+fn put_tasks(tx: &mut Conn, run_id: &str, source: &str, tasks: &[Task]) -> Result<(), StoreError> {
+    for task in tasks {
+        let json = to_json(task, "task")?;
+        tx.execute(
+            "INSERT INTO tasks (run_id, task_id, source, hardened_isolated, task)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (run_id, task_id) DO UPDATE SET source = excluded.source,
+                 hardened_isolated = excluded.hardened_isolated, task = excluded.task",
+            params![run_id, task.id, source, task.hardened_isolated(), json],
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes one audit cell inside `tx`; with [`Conflict::Keep`] a cell already stored stays as it is.
+fn put_audit_result(
+    tx: &mut Conn,
+    run_id: &str,
+    r: &AuditResult,
+    conflict: Conflict,
+) -> Result<(), StoreError> {
+    let kinds = to_json(&r.kinds, "audit kinds")?;
+    let on_conflict = match conflict {
+        Conflict::Keep => "ON CONFLICT DO NOTHING",
+        Conflict::Fail => "",
+        Conflict::Replace => {
+            "ON CONFLICT (run_id, task_id, exploit, profile) DO UPDATE SET
+                 kinds = excluded.kinds, passed = excluded.passed,
+                 tests_passed = excluded.tests_passed, tests_total = excluded.tests_total,
+                 status = excluded.status, duration_ms = excluded.duration_ms,
+                 detail = excluded.detail"
+        }
+    };
+    tx.execute(
+        &format!(
+            "INSERT INTO audit_results
+             (run_id, task_id, exploit, kinds, profile, passed, tests_passed, tests_total,
+              status, duration_ms, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {on_conflict}"
+        ),
+        params![
+            run_id,
+            r.task_id,
+            r.exploit,
+            kinds,
+            r.profile.as_str(),
+            r.passed,
+            r.tests_passed,
+            r.tests_total,
+            r.status,
+            r.duration_ms,
+            r.detail
+        ],
+    )?;
+    Ok(())
 }
 
 /// Inserts a graded row; `false` when [`Conflict::Keep`] found one already stored.
@@ -770,7 +817,8 @@ fn insert_graded_row(
     let r = &g.rollout;
     let record = to_json(g, "graded rollout")?;
     let sql = match conflict {
-        Conflict::Keep => concat!(
+        // Graded rows are replaced by deleting the old one first (see `put_graded`).
+        Conflict::Keep | Conflict::Replace => concat!(
             "INSERT INTO graded_rollouts (run_id, rollout_id, task_id, framing, step, model, record, ",
             "reward, hack_attempted, hack_succeeded, request_key) ",
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"

@@ -163,6 +163,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE code_runs ADD COLUMN task_id TEXT;
     ALTER TABLE code_runs ADD COLUMN hack_attempted INTEGER;
     ALTER TABLE code_runs ADD COLUMN hack_kinds TEXT;",
+    // 8: a work queue per run, so many processes on many machines share one audit or grade
+    // (`--join RUN_ID`; see the `queue` module). `item` is an opaque key, `payload` opaque text, `seq`
+    // the enqueue order claims follow; `state` is `pending`, `claimed` (by `claimed_by` until
+    // `lease_until`, milliseconds since the Unix epoch on the database's clock) or `done` (by
+    // `finished_by`); `attempts` counts claims. A `barrier` item is claimable only once every other
+    // item of its run is done.
+    "CREATE TABLE work_items (
+        run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        item        TEXT NOT NULL,
+        seq         {int} NOT NULL,
+        payload     TEXT NOT NULL,
+        barrier     {int} NOT NULL DEFAULT 0,
+        state       TEXT NOT NULL DEFAULT 'pending',
+        claimed_by  TEXT,
+        lease_until {int},
+        attempts    {int} NOT NULL DEFAULT 0,
+        finished_by TEXT,
+        PRIMARY KEY (run_id, item)
+    );
+    CREATE INDEX work_items_claim ON work_items (run_id, state, seq);",
 ];
 
 /// The version a database has once every migration this build knows has run.

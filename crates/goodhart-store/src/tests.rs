@@ -28,6 +28,11 @@ on_both_backends!(
     handles_opening_one_empty_store_together_migrate_it_once,
     a_reader_that_needs_a_store_is_refused_an_empty_database,
     the_store_works_inside_async_code,
+    concurrent_starters_enqueue_a_queued_run_once,
+    concurrent_workers_claim_each_item_exactly_once,
+    an_expired_lease_is_claimed_again_and_a_renewed_one_is_not,
+    an_item_finished_twice_stores_its_results_once,
+    a_barrier_waits_for_every_other_item,
 );
 
 fn graded(id: &str, reward: Option<f64>, evidence: Vec<Evidence>) -> GradedRollout {
@@ -697,4 +702,213 @@ fn the_store_works_inside_async_code(f: Fixture) {
         store.llm_cache_put("k", "m", "{}").unwrap();
         drop(store);
     });
+}
+
+// ------------------------------------------------------------------------------------------ the queue
+
+fn items(n: usize) -> Vec<NewItem> {
+    (0..n)
+        .map(|i| NewItem {
+            key: format!("item{i:03}"),
+            payload: format!("payload {i}"),
+            barrier: false,
+        })
+        .collect()
+}
+
+fn queued(store: &Store, id: &str, n: usize) {
+    let created = store
+        .create_queued_run(
+            id,
+            RunKind::Audit,
+            &serde_json::json!({"n": n}),
+            None,
+            &items(n),
+        )
+        .unwrap();
+    assert!(created.is_none(), "{id} existed already");
+}
+
+fn concurrent_starters_enqueue_a_queued_run_once(f: Fixture) {
+    let starters: Vec<_> = (0..4)
+        .map(|w| {
+            let store = f.open();
+            std::thread::spawn(move || {
+                let config = serde_json::json!({"starter": w});
+                store
+                    .create_queued_run("shared", RunKind::Audit, &config, None, &items(50))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let outcomes: Vec<Option<RunRecord>> =
+        starters.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_none()).count(), 1);
+    let store = f.open();
+    let winner = store.run("shared").unwrap();
+    for existing in outcomes.into_iter().flatten() {
+        assert_eq!(
+            existing.config, winner.config,
+            "joiners see the creator's run"
+        );
+    }
+    assert_eq!(store.work_items("shared").unwrap().len(), 50);
+    assert_eq!(store.queue_counts("shared").unwrap().pending, 50);
+    let err = store
+        .create_queued_run("shared", RunKind::Grade, &serde_json::json!({}), None, &[])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::WrongKind { .. }), "{err:?}");
+    store.join_queued_run("shared").unwrap();
+    assert_eq!(store.run("shared").unwrap().invocations, 2);
+}
+
+fn concurrent_workers_claim_each_item_exactly_once(f: Fixture) {
+    const N: usize = 60;
+    queued(&f.open(), "q", N);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = f.open();
+            std::thread::spawn(move || {
+                let me = format!("worker{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store
+                        .claim_work("q", &me, Duration::from_secs(600), 2)
+                        .unwrap();
+                    if claimed.is_empty() {
+                        break;
+                    }
+                    let keys: Vec<String> = claimed.iter().map(|i| i.key.clone()).collect();
+                    assert!(claimed.iter().all(|i| i.attempts == 1), "{claimed:?}");
+                    store.complete_items("q", &me, &keys).unwrap();
+                    mine.extend(keys);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = workers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort();
+    let want: Vec<String> = items(N).into_iter().map(|i| i.key).collect();
+    assert_eq!(all, want, "every item claimed once, none twice");
+    let store = f.open();
+    let counts = store.queue_counts("q").unwrap();
+    assert!(counts.drained() && counts.done == N as u64, "{counts:?}");
+    assert!(store
+        .work_items("q")
+        .unwrap()
+        .iter()
+        .all(|i| i.state == "done" && i.finished_by == i.claimed_by));
+}
+
+fn an_expired_lease_is_claimed_again_and_a_renewed_one_is_not(f: Fixture) {
+    let store = f.open();
+    queued(&store, "q", 3);
+    let a = store
+        .claim_work("q", "a", Duration::from_millis(300), 1)
+        .unwrap();
+    assert_eq!(a[0].key, "item000");
+    let b = store
+        .claim_work("q", "b", Duration::from_secs(1), 1)
+        .unwrap();
+    assert_eq!(b[0].key, "item001", "a live lease is not handed out");
+    // b's heartbeat extends its lease past the one it claimed with; a dies (never renews).
+    assert_eq!(
+        store
+            .renew_leases("q", "b", Duration::from_secs(60))
+            .unwrap(),
+        1
+    );
+    std::thread::sleep(Duration::from_millis(1300));
+    let counts = store.queue_counts("q").unwrap();
+    assert_eq!((counts.pending, counts.claimed, counts.expired), (1, 1, 1));
+    let c = store
+        .claim_work("q", "c", Duration::from_secs(60), 3)
+        .unwrap();
+    let keys: Vec<(&str, u32)> = c.iter().map(|i| (i.key.as_str(), i.attempts)).collect();
+    assert_eq!(
+        keys,
+        [("item000", 2), ("item002", 1)],
+        "a's expired item is claimable again, b's renewed one is not"
+    );
+    // a, come back to life, no longer holds what c took over.
+    assert_eq!(
+        store
+            .renew_leases("q", "a", Duration::from_secs(60))
+            .unwrap(),
+        0
+    );
+}
+
+fn an_item_finished_twice_stores_its_results_once(f: Fixture) {
+    let store = f.open();
+    queued(&store, "q", 2);
+    let cell = |passed: bool| AuditResult {
+        task_id: "t1".into(),
+        exploit: "always_equal".into(),
+        kinds: vec![HackKind::AlwaysEqual],
+        profile: Profile::Assert,
+        passed,
+        tests_passed: u32::from(passed),
+        tests_total: 1,
+        status: if passed { "passed" } else { "failed" }.into(),
+        duration_ms: 1.0,
+        detail: None,
+    };
+    let keys = ["item000".to_string()];
+    let _ = store.claim_work("q", "slow", Duration::from_millis(1), 1);
+    std::thread::sleep(Duration::from_millis(20));
+    let again = store
+        .claim_work("q", "fast", Duration::from_secs(60), 1)
+        .unwrap();
+    assert_eq!(again[0].key, "item000");
+    store
+        .complete_audit_items("q", "fast", &keys, &[cell(true)])
+        .unwrap();
+    store
+        .complete_audit_items("q", "slow", &keys, &[cell(false)])
+        .unwrap();
+    assert_eq!(store.audit_results("q").unwrap(), [cell(true)]);
+    let done = &store.work_items("q").unwrap()[0];
+    assert_eq!(done.finished_by.as_deref(), Some("fast"));
+
+    let g = graded("r1", Some(1.0), vec![label(HackKind::AlwaysEqual, 3)]);
+    let keys = ["item001".to_string()];
+    for worker in ["fast", "slow"] {
+        store
+            .complete_graded_items("q", worker, &keys, std::slice::from_ref(&g))
+            .unwrap();
+    }
+    assert_eq!(store.graded_rollouts("q").unwrap(), [g]);
+    assert_eq!(store.hack_labels("q").unwrap().len(), 1);
+    assert!(store.queue_counts("q").unwrap().drained());
+}
+
+fn a_barrier_waits_for_every_other_item(f: Fixture) {
+    let store = f.open();
+    let mut list = items(2);
+    list.insert(
+        0,
+        NewItem {
+            key: "finale".into(),
+            payload: String::new(),
+            barrier: true,
+        },
+    );
+    store
+        .create_queued_run("q", RunKind::Grade, &serde_json::json!({}), None, &list)
+        .unwrap();
+    let long = Duration::from_secs(60);
+    let first = store.claim_work("q", "w", long, 10).unwrap();
+    let keys: Vec<String> = first.iter().map(|i| i.key.clone()).collect();
+    assert_eq!(keys, ["item000", "item001"]);
+    assert!(store.claim_work("q", "w", long, 10).unwrap().is_empty());
+    store.complete_items("q", "w", &keys[..1]).unwrap();
+    assert!(store.claim_work("q", "w", long, 10).unwrap().is_empty());
+    store.complete_items("q", "w", &keys[1..]).unwrap();
+    let last = store.claim_work("q", "w", long, 10).unwrap();
+    assert_eq!(last[0].key, "finale");
 }

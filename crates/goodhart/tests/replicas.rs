@@ -11,6 +11,9 @@
 //! Needs a server: `GOODHART_TEST_PG_URL` (`.ci/postgres.sh start` prints one). Without it the test is
 //! skipped with a note, except under `CI=true`, where it fails. Figures are printed with `--nocapture`.
 
+mod common;
+
+use common::PgSchema;
 use futures_util::StreamExt;
 use goodhart_store::{RunKind, Store};
 use serde_json::{json, Value};
@@ -33,51 +36,6 @@ const OTHER_REQUESTS: usize = 5;
 fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-}
-
-/// The test server's URL with a fresh schema of this test's own (dropped at the end).
-struct Schema {
-    base: String,
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    fn new() -> Option<Schema> {
-        let base = match std::env::var("GOODHART_TEST_PG_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("GOODHART_TEST_PG_URL is not set under CI=true (.ci/run starts PostgreSQL)")
-            }
-            _ => {
-                eprintln!("note: GOODHART_TEST_PG_URL is not set; the replica test is skipped");
-                return None;
-            }
-        };
-        let name = format!("replicas_{:08x}", std::process::id());
-        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-            ))
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
-        Some(Schema { base, name, url })
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        // The sync driver runs its own runtime, so never on this (async) test's thread.
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                if let Ok(mut admin) = postgres::Client::connect(&self.base, postgres::NoTls) {
-                    let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
-                }
-            });
-        });
-    }
 }
 
 /// Starts a replica of `service` on a free port (all at once on the empty schema: they migrate it
@@ -139,7 +97,10 @@ fn request(i: usize, tasks: &[goodhart_core::Task]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_on_one_postgres_store_every_answered_rollout_once() {
-    let Some(schema) = std::thread::spawn(Schema::new).join().unwrap() else {
+    let Some(schema) = std::thread::spawn(|| PgSchema::new("replicas"))
+        .join()
+        .unwrap()
+    else {
         return;
     };
     let tasks: Vec<_> = goodhart_tasks::load("bundled")

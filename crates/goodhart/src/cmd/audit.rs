@@ -1,18 +1,22 @@
 //! `goodhart audit`: which tasks and grader profiles fall to which known exploit.
 
+use super::join::Worker;
 use super::resume::{self, list, Conflicts};
 use crate::progress::Progress;
 use anyhow::Context;
 use goodhart_core::Profile;
+use goodhart_core::Task;
 use goodhart_exploits::audit::{self, Cell, Plan, Subject, Summary};
 use goodhart_grade::Grader;
 use goodhart_sandbox::{Sandbox, SandboxConfig};
+use goodhart_store::NewItem;
 use goodhart_store::{ledger, AuditResult, RunKind, Store};
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Command-line options of `goodhart audit`.
 #[derive(clap::Args, Debug)]
@@ -57,6 +61,8 @@ pub struct AuditArgs {
     /// report covers the whole run.
     #[arg(long, value_name = "RUN_ID")]
     resume: Option<String>,
+    #[command(flatten)]
+    queue: super::join::JoinArgs,
 }
 
 /// What an audit run was started with; stored, so `--resume` grades the rest of the same plan.
@@ -78,29 +84,52 @@ fn resumed_config(args: &AuditArgs, store: &Store, id: &str) -> anyhow::Result<A
     })
 }
 
+/// The options that decide what a run grades, each with its flag, as a user would type them.
+/// (`--jobs` is each process's own business.)
+fn shown(config: &AuditConfig) -> [(&'static str, String); 5] {
+    [
+        ("--tasks", config.tasks.clone()),
+        ("--profiles", list(&config.profiles)),
+        ("--exploits", list(&config.exploits)),
+        (
+            "--limit",
+            config.limit.map_or("(none)".into(), |l| l.to_string()),
+        ),
+        ("--cross-check", config.cross_check.to_string()),
+    ]
+}
+
 /// Notes every flag given that says something else than the run's stored configuration.
 fn check_flags(args: &AuditArgs, config: &AuditConfig, c: &mut Conflicts) {
-    c.check("--tasks", args.tasks.clone(), config.tasks.clone());
-    c.check(
-        "--profiles",
+    let given = [
+        args.tasks.clone(),
         args.profiles.as_deref().map(list),
-        list(&config.profiles),
-    );
-    c.check(
-        "--exploits",
         (!args.exploits.is_empty()).then(|| list(&args.exploits)),
-        list(&config.exploits),
-    );
-    c.check(
-        "--limit",
         args.limit.map(|l| l.to_string()),
-        config.limit.map_or("(none)".into(), |l| l.to_string()),
-    );
-    c.check(
-        "--cross-check",
         args.cross_check.then(|| "true".into()),
-        config.cross_check.to_string(),
+    ];
+    for (given, (flag, stored)) in given.into_iter().zip(shown(config)) {
+        c.check(flag, given, stored);
+    }
+}
+
+/// Checks that the tasks loaded now are the ones run `id` stored (a resumed or joined run must grade
+/// the same tasks in every process).
+fn same_tasks(
+    store: &Store,
+    id: &str,
+    source: &str,
+    tasks: &[Task],
+    how: &str,
+) -> anyhow::Result<()> {
+    let stored: Vec<String> = store.tasks(id)?.into_iter().map(|t| t.task.id).collect();
+    let mut now: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
+    now.sort();
+    anyhow::ensure!(
+        stored == now,
+        "{how} {id}: the tasks of `{source}` are not the ones the run audits"
     );
+    Ok(())
 }
 
 /// Cells buffered before one store transaction.
@@ -162,16 +191,22 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         neutralised: config.cross_check,
         jobs,
     };
+    if let Some(id) = &args.queue.join {
+        let sandbox = Sandbox::new(sandbox_config).context("starting the sandbox")?;
+        let grader = Grader::new(Arc::new(sandbox));
+        let setup = Joined {
+            args: &args,
+            store: &store,
+            db: &db,
+            config: &config,
+            tasks: &tasks,
+            plan: &plan,
+        };
+        return setup.run(id, &grader);
+    }
     let run_id = match &args.resume {
         Some(id) => {
-            let stored: Vec<String> = store.tasks(id)?.into_iter().map(|t| t.task.id).collect();
-            let mut now: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
-            now.sort();
-            anyhow::ensure!(
-                stored == now,
-                "--resume {id}: the tasks of `{}` are no longer the ones the run audited",
-                config.tasks
-            );
+            same_tasks(&store, id, &config.tasks, &tasks, "--resume")?;
             store.claim_run(id, RunKind::Audit)?;
             eprintln!("goodhart audit: continuing run {id}");
             id.clone()
@@ -219,23 +254,45 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     store.insert_audit_results(&run_id, &pending)?;
     let wall = started.elapsed();
     store.finish_run(&run_id, ledger::DONE)?;
-
-    // The report is the whole run's, read back from the store.
-    let cells: Vec<Cell> = store
+    let graded_now = store
         .audit_results(&run_id)?
+        .len()
+        .saturating_sub(done.len());
+    report(
+        &args, &store, &db, &run_id, &tasks, &plan, wall, graded_now, jobs,
+    )
+}
+
+/// Prints the whole run's report, read back from the store (whichever processes graded it); exit 1
+/// when a reference fails or the ground truth breaks.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    args: &AuditArgs,
+    store: &Store,
+    db: &Path,
+    run_id: &str,
+    tasks: &[Task],
+    plan: &Plan,
+    wall: Duration,
+    graded_now: usize,
+    jobs: usize,
+) -> anyhow::Result<ExitCode> {
+    let cells: Vec<Cell> = store
+        .audit_results(run_id)?
         .iter()
-        .filter_map(|r| Cell::from_stored(&tasks, &plan, r))
+        .filter_map(|r| Cell::from_stored(tasks, plan, r))
         .collect();
-    let summary = Summary::of(&tasks, &profiles, &exploits, &cells);
+    let summary = Summary::of(tasks, &plan.profiles, &plan.exploits, &cells);
     if args.json {
         let mut value = summary.to_json();
-        value["run_id"] = run_id.clone().into();
+        value["run_id"] = run_id.into();
         value["db"] = db.display().to_string().into();
         value["wall_seconds"] = wall.as_secs_f64().into();
         println!("{value}");
     } else {
         print!("{}", summary.render());
-        let public: Vec<Profile> = profiles
+        let public: Vec<Profile> = plan
+            .profiles
             .iter()
             .copied()
             .filter(|p| Profile::PUBLIC.contains(p))
@@ -245,9 +302,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             print_profiles(&public, false);
         }
         println!(
-            "\n{} graded runs ({} in this invocation, {:.1} s on {jobs} workers); stored as run {run_id} in {}",
+            "\n{} graded runs ({graded_now} in this invocation, {:.1} s on {jobs} workers); stored as run {run_id} in {}",
             cells.len(),
-            cells.len().saturating_sub(done.len()),
             wall.as_secs_f64(),
             db.display()
         );
@@ -257,6 +313,111 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What a `--join` worker of an audit needs.
+struct Joined<'a> {
+    args: &'a AuditArgs,
+    store: &'a Store,
+    db: &'a Path,
+    config: &'a AuditConfig,
+    tasks: &'a [Task],
+    plan: &'a Plan,
+}
+
+impl Joined<'_> {
+    /// Creates or joins queued run `id` (one item per rollout: a task and a subject, graded under all
+    /// the plan's profiles), works through the queue, and reports the whole run.
+    fn run(&self, id: &str, grader: &Grader) -> anyhow::Result<ExitCode> {
+        let Joined {
+            args,
+            store,
+            config,
+            tasks,
+            plan,
+            ..
+        } = *self;
+        let jobs = audit::jobs(tasks, plan);
+        let items: Vec<NewItem> = jobs
+            .iter()
+            .map(|j| NewItem {
+                key: j.key(tasks),
+                payload: String::new(),
+                barrier: false,
+            })
+            .collect();
+        let value = serde_json::to_value(config)?;
+        let source = Some((config.tasks.as_str(), tasks));
+        match store.create_queued_run(id, RunKind::Audit, &value, source, &items)? {
+            None => eprintln!(
+                "goodhart audit: created run {id} and queued its {} rollouts",
+                items.len()
+            ),
+            Some(run) => {
+                let stored: AuditConfig =
+                    serde_json::from_value(run.config).with_context(|| {
+                        format!("audit run {id} has a configuration this goodhart cannot read")
+                    })?;
+                let mut c = Conflicts::joining(id);
+                c.check_all(shown(config), shown(&stored));
+                c.finish()?;
+                anyhow::ensure!(
+                    store.queue_counts(id)?.total() > 0,
+                    "run {id} is an audit run started without --join, so it has no queue to join; \
+                     continue it with `goodhart audit --resume {id}`"
+                );
+                same_tasks(store, id, &config.tasks, tasks, "--join")?;
+                store.join_queued_run(id)?;
+                eprintln!("goodhart audit: joined run {id}");
+            }
+        }
+        let by_key: HashMap<String, &audit::Job> = jobs.iter().map(|j| (j.key(tasks), j)).collect();
+        let bar = Progress::new(
+            "audit",
+            "cells",
+            Some(audit::cell_count(tasks, plan) as u64),
+        );
+        bar.inc(store.audit_results(id)?.len() as u64);
+        let graded_now = AtomicUsize::new(0);
+        let started = Instant::now();
+        let worker = Worker::new(store, id, &args.queue);
+        let threads = plan.jobs.max(1);
+        worker.work(self.db, threads, |item| {
+            let job = by_key.get(&item.key).with_context(|| {
+                format!(
+                    "run {id} queued the rollout {} that this worker's plan does not make",
+                    item.key
+                )
+            })?;
+            let results: Vec<AuditResult> = job
+                .grade(grader, tasks)
+                .iter()
+                .map(|c| c.to_stored(tasks))
+                .collect();
+            store.complete_audit_items(
+                id,
+                &worker.id,
+                std::slice::from_ref(&item.key),
+                &results,
+            )?;
+            bar.inc(results.len() as u64);
+            graded_now.fetch_add(results.len(), Ordering::Relaxed);
+            Ok(())
+        })?;
+        bar.finish();
+        store.finish_run(id, ledger::DONE)?;
+        report(
+            args,
+            store,
+            self.db,
+            id,
+            tasks,
+            plan,
+            started.elapsed(),
+            graded_now.into_inner(),
+            threads,
+        )
+    }
 }
 
 /// Each profile's contract name and what it reproduces, as text or one JSON list.

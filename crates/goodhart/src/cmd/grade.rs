@@ -16,7 +16,7 @@ use goodhart_report::stats::wilson95;
 use goodhart_sandbox::Sandbox;
 use goodhart_server::reward::{reward, RewardPolicy};
 use goodhart_server::GraderJudge;
-use goodhart_store::{ledger, RunKind, Store};
+use goodhart_store::{ledger, NewItem, RunKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -38,12 +38,14 @@ pub struct GradeArgs {
     /// `completion`, optional `files`, `reasoning`, `framing`, `step`, `model` and `metadata` (any
     /// object, carried through), and the fields `goodhart sample` and the trainer shims add; any other
     /// field is an error naming it and the line (docs/contract.md). Graded records are accepted too.
-    /// Required unless --resume.
+    /// Required unless --resume. With --join, a file every worker reads at the same path (a shared
+    /// volume); the first worker queues one item per gradeable line and reports the bad ones.
     #[arg(long, value_name = "PATH")]
     input: Option<PathBuf>,
     /// Where graded records go, one per line (default: standard output). It must not exist yet (or be
     /// empty): to continue a run that was writing it, use --resume RUN_ID, which rebuilds it from the
-    /// store.
+    /// store. Required with --join: written once, from the store, by the worker that sees the last
+    /// rollout stored (never partly by several), so give a path every worker can reach.
     #[arg(long, value_name = "PATH")]
     output: Option<PathBuf>,
     /// Grader profiles to run, comma-separated. [default: assert,pytest,hardened]
@@ -82,6 +84,9 @@ pub struct GradeArgs {
     /// A models TOML file naming endpoints, for --monitor NAME.
     #[arg(long, env = "GOODHART_MODELS", value_name = "PATH")]
     models: Option<PathBuf>,
+    // --join RUN_ID and --lease: see --input and --output for what grade workers share.
+    #[command(flatten)]
+    queue: super::join::JoinArgs,
 }
 
 /// What a grade run was started with; stored, so `--resume` grades the rest exactly the same way.
@@ -100,7 +105,31 @@ struct GradeConfig {
     /// The LLM monitor, when `--monitor` was given (absent in runs of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     monitor: Option<super::monitor::MonitorSetup>,
+    /// For a `--join` run: what the worker that queued it found in the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue: Option<QueuedInput>,
 }
+
+/// The input of a queued run as its first worker read it: later workers check they read the same file,
+/// and every worker's summary counts the same bad lines.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct QueuedInput {
+    rollouts: u64,
+    bad_lines: u64,
+    input_bytes: u64,
+}
+
+/// Where a queued rollout's line is in the input (a queue item's payload).
+#[derive(Debug, Serialize, Deserialize)]
+struct LineAt {
+    line: u64,
+    offset: u64,
+    len: u64,
+}
+
+/// The queue item of a `--join` grade run whose worker writes `--output` (a barrier: it runs once every
+/// rollout is graded). Rollout items are `rollout:<id>`.
+const OUTPUT_ITEM: &str = "output";
 
 /// One input line that could not be graded, with where it was.
 struct Problem {
@@ -137,6 +166,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The configuration of a new run from the flags, refusing outputs that would clobber or mix files.
 fn new_config(args: &GradeArgs, store: &Store) -> anyhow::Result<GradeConfig> {
+    let config = config_from_flags(args)?;
+    if let Some(out) = &config.output {
+        refuse_clobber(store, out)?;
+    }
+    Ok(config)
+}
+
+/// The configuration the flags ask for (defaults filled in, paths made absolute).
+fn config_from_flags(args: &GradeArgs) -> anyhow::Result<GradeConfig> {
     let input = args
         .input
         .as_deref()
@@ -162,26 +200,6 @@ fn new_config(args: &GradeArgs, store: &Store) -> anyhow::Result<GradeConfig> {
                 out.display()
             );
         }
-        let len = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
-        if len > 0 {
-            let owner = store
-                .runs(Some(RunKind::Grade))?
-                .into_iter()
-                .find(|r| r.config.get("output").and_then(|o| o.as_str()) == out.to_str());
-            let hint = match owner {
-                Some(run) => format!(
-                    "it is the output of grade run {} (status {}): continue that run with \
-                     `goodhart grade --resume {}`",
-                    run.id, run.status, run.id
-                ),
-                None => "it is not the output of any grade run in this store".to_string(),
-            };
-            anyhow::bail!(
-                "--output {} already exists and is not empty; {hint}, or choose a new --output \
-                 (goodhart never appends to a file it did not start)",
-                out.display()
-            );
-        }
     }
     Ok(GradeConfig {
         tasks: args.tasks.clone().unwrap_or_else(|| "bundled".to_string()),
@@ -193,7 +211,33 @@ fn new_config(args: &GradeArgs, store: &Store) -> anyhow::Result<GradeConfig> {
         penalty: args.penalty.unwrap_or(1.0),
         max_completion_bytes: args.max_completion_bytes.unwrap_or(1 << 20),
         monitor: args.monitor.setup(args.models.as_deref())?,
+        queue: None,
     })
+}
+
+/// Refuses an `--output` that exists and is not empty, saying which run wrote it if any.
+fn refuse_clobber(store: &Store, out: &Path) -> anyhow::Result<()> {
+    let len = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    if len == 0 {
+        return Ok(());
+    }
+    let owner = store
+        .runs(Some(RunKind::Grade))?
+        .into_iter()
+        .find(|r| r.config.get("output").and_then(|o| o.as_str()) == out.to_str());
+    let hint = match owner {
+        Some(run) => format!(
+            "it is the output of grade run {} (status {}): continue that run with \
+             `goodhart grade --resume {}`",
+            run.id, run.status, run.id
+        ),
+        None => "it is not the output of any grade run in this store".to_string(),
+    };
+    anyhow::bail!(
+        "--output {} already exists and is not empty; {hint}, or choose a new --output \
+         (goodhart never appends to a file it did not start)",
+        out.display()
+    )
 }
 
 /// The stored configuration of run `id`, after checking that no flag given contradicts it.
@@ -203,56 +247,50 @@ fn resumed_config(args: &GradeArgs, store: &Store, id: &str) -> anyhow::Result<G
     })
 }
 
+/// The options that decide how a run grades, each with its flag, as a user would read them.
+fn shown(config: &GradeConfig) -> [(&'static str, String); 8] {
+    let path = |p: &Path| p.display().to_string();
+    [
+        ("--tasks", config.tasks.clone()),
+        ("--input", path(&config.input)),
+        (
+            "--output",
+            config
+                .output
+                .as_deref()
+                .map_or("(standard output)".into(), path),
+        ),
+        ("--profiles", list(&config.profiles)),
+        ("--reward-profile", config.reward_profile.to_string()),
+        ("--reward", config.reward.to_string()),
+        ("--penalty", config.penalty.to_string()),
+        (
+            "--max-completion-bytes",
+            config.max_completion_bytes.to_string(),
+        ),
+    ]
+}
+
 /// Notes every flag given that says something else than the run's stored configuration.
 fn check_flags(args: &GradeArgs, config: &GradeConfig, c: &mut Conflicts) -> anyhow::Result<()> {
-    let path = |p: &Path| p.display().to_string();
-    c.check("--tasks", args.tasks.clone(), config.tasks.clone());
-    c.check(
-        "--input",
-        args.input
-            .as_deref()
-            .map(absolute)
+    let path = |p: Option<&Path>| -> anyhow::Result<Option<String>> {
+        Ok(p.map(absolute)
             .transpose()?
-            .map(|p| path(&p)),
-        path(&config.input),
-    );
-    c.check(
-        "--output",
-        args.output
-            .as_deref()
-            .map(absolute)
-            .transpose()?
-            .map(|p| path(&p)),
-        config
-            .output
-            .as_deref()
-            .map_or("(standard output)".into(), path),
-    );
-    c.check(
-        "--profiles",
+            .map(|p| p.display().to_string()))
+    };
+    let given = [
+        args.tasks.clone(),
+        path(args.input.as_deref())?,
+        path(args.output.as_deref())?,
         args.profiles.as_deref().map(list),
-        list(&config.profiles),
-    );
-    c.check(
-        "--reward-profile",
         args.reward_profile.map(|p| p.to_string()),
-        config.reward_profile.to_string(),
-    );
-    c.check(
-        "--reward",
         args.reward.map(|r| r.to_string()),
-        config.reward.to_string(),
-    );
-    c.check(
-        "--penalty",
         args.penalty.map(|p| p.to_string()),
-        config.penalty.to_string(),
-    );
-    c.check(
-        "--max-completion-bytes",
         args.max_completion_bytes.map(|b| b.to_string()),
-        config.max_completion_bytes.to_string(),
-    );
+    ];
+    for (given, (flag, stored)) in given.into_iter().zip(shown(config)) {
+        c.check(flag, given, stored);
+    }
     args.monitor
         .check_resume(c, config.monitor.as_ref(), args.models.as_deref())?;
     Ok(())
@@ -332,21 +370,14 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
         None => Store::default_path()?,
     };
     let store = Store::open(&db)?;
+    if let Some(id) = &args.queue.join {
+        return run_joined(&args, &store, &db, id, started);
+    }
     let config = match &args.resume {
         Some(id) => resumed_config(&args, &store, id)?,
         None => new_config(&args, &store)?,
     };
-    if !config.profiles.contains(&config.reward_profile) {
-        anyhow::bail!(
-            "--reward-profile {} is not among --profiles",
-            config.reward_profile
-        );
-    }
-    let tasks: HashMap<String, Arc<Task>> = goodhart_tasks::load(&config.tasks)
-        .with_context(|| format!("loading tasks from `{}`", config.tasks))?
-        .into_iter()
-        .map(|t| (t.id.clone(), Arc::new(t)))
-        .collect();
+    let tasks = load_tasks(&config)?;
     let run_id = match &args.resume {
         Some(id) => {
             store.claim_run(id, RunKind::Grade)?;
@@ -373,6 +404,75 @@ pub fn run(args: GradeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The tasks a run grades against, by id, after checking the reward profile is among the profiles.
+fn load_tasks(config: &GradeConfig) -> anyhow::Result<HashMap<String, Arc<Task>>> {
+    if !config.profiles.contains(&config.reward_profile) {
+        anyhow::bail!(
+            "--reward-profile {} is not among --profiles",
+            config.reward_profile
+        );
+    }
+    Ok(goodhart_tasks::load(&config.tasks)
+        .with_context(|| format!("loading tasks from `{}`", config.tasks))?
+        .into_iter()
+        .map(|t| (t.id.clone(), Arc::new(t)))
+        .collect())
+}
+
+/// The grading threads' judge: sandbox pool as wide as `--jobs` (default one per core); returns the
+/// number of threads with it.
+fn start_judge(args: &GradeArgs) -> anyhow::Result<(Arc<GraderJudge>, usize)> {
+    let mut sandbox_config = goodhart_sandbox::SandboxConfig::discover()?;
+    if let Some(jobs) = args.jobs {
+        sandbox_config.pool_size = jobs.max(1);
+    }
+    let workers = sandbox_config.pool_size.max(1);
+    let judge = Arc::new(GraderJudge::new(Grader::new(Arc::new(Sandbox::new(
+        sandbox_config,
+    )?))));
+    Ok((judge, workers))
+}
+
+/// Everything grading one rollout needs, shared by the grading threads.
+#[derive(Clone)]
+struct Grading {
+    judge: Arc<GraderJudge>,
+    tasks: HashMap<String, Arc<Task>>,
+    profiles: Vec<Profile>,
+    monitoring: Option<Arc<super::monitor::Monitoring>>,
+    policy: RewardPolicy,
+    reward_profile: Profile,
+    penalty: f64,
+}
+
+impl Grading {
+    /// Verdicts, hack labels (and the monitor's review) and reward of one rollout; `None` when its task
+    /// is unknown (the reader reports those lines).
+    fn grade(&self, rollout: Rollout) -> Option<GradedRollout> {
+        let task = self.tasks.get(&rollout.task_id)?;
+        let judged = self.judge.judge_under(task, &rollout, &self.profiles);
+        let mut rollout = rollout;
+        let hack = super::monitor::Monitoring::reviewed(
+            self.monitoring.as_deref(),
+            task,
+            &mut rollout,
+            judged.hack,
+        );
+        Some(GradedRollout {
+            reward: reward(
+                self.policy,
+                self.reward_profile,
+                self.penalty,
+                &judged.verdicts,
+                &hack,
+            ),
+            rollout,
+            verdicts: judged.verdicts,
+            hack,
+        })
+    }
+}
+
 fn run_claimed(
     args: &GradeArgs,
     store: &Store,
@@ -382,18 +482,18 @@ fn run_claimed(
     monitoring: Option<Arc<super::monitor::Monitoring>>,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
-    let (policy, penalty, reward_profile) = (config.reward, config.penalty, config.reward_profile);
     let done = store.graded_ids(run_id)?;
     let mut out = open_output(config, store, run_id)?;
-
-    let mut sandbox_config = goodhart_sandbox::SandboxConfig::discover()?;
-    if let Some(jobs) = args.jobs {
-        sandbox_config.pool_size = jobs.max(1);
-    }
-    let workers = sandbox_config.pool_size.max(1);
-    let judge = Arc::new(GraderJudge::new(Grader::new(Arc::new(Sandbox::new(
-        sandbox_config,
-    )?))));
+    let (judge, workers) = start_judge(args)?;
+    let grading = Grading {
+        judge,
+        tasks: tasks.clone(),
+        profiles: config.profiles.clone(),
+        monitoring,
+        policy: config.reward,
+        reward_profile: config.reward_profile,
+        penalty: config.penalty,
+    };
 
     let progress = Arc::new(Progress::new(
         "grade",
@@ -417,30 +517,11 @@ fn run_claimed(
     for _ in 0..workers {
         let rx = job_rx.clone();
         let tx = done_tx.clone();
-        let judge = judge.clone();
-        let tasks = tasks.clone();
-        let profiles = config.profiles.clone();
-        let monitoring = monitoring.clone();
+        let grading = grading.clone();
         graders.push(std::thread::spawn(move || {
             for job in rx {
-                let Some(task) = tasks.get(&job.rollout.task_id) else {
+                let Some(graded) = grading.grade(job.rollout) else {
                     continue;
-                };
-                let judged = judge.judge_under(task, &job.rollout, &profiles);
-                let mut rollout = job.rollout;
-                let hack = match &monitoring {
-                    Some(m) => {
-                        let submission =
-                            goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
-                        m.apply(task, &mut rollout, &submission, &judged.hack)
-                    }
-                    None => judged.hack,
-                };
-                let graded = GradedRollout {
-                    reward: reward(policy, reward_profile, penalty, &judged.verdicts, &hack),
-                    rollout,
-                    verdicts: judged.verdicts,
-                    hack,
                 };
                 if tx.send(graded).is_err() {
                     break;
@@ -484,13 +565,25 @@ fn run_claimed(
     drop(progress);
     drop(out);
 
-    // The summary is the whole run's, read back from the store, however many invocations it took.
-    let mut summary = Summary {
+    let summary = Summary {
         problems,
         skipped_done: read.skipped_done,
         graded_now,
         ..Summary::default()
     };
+    finish(args, store, config, run_id, summary, started)
+}
+
+/// Marks the run done and prints the summary, the whole run's, read back from the store however many
+/// invocations or workers it took; exit 1 when some input lines could not be graded.
+fn finish(
+    args: &GradeArgs,
+    store: &Store,
+    config: &GradeConfig,
+    run_id: &str,
+    mut summary: Summary,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
     store.for_each_graded_json(run_id, |json| {
         let graded: GradedRollout =
             serde_json::from_str(json).map_err(|cause| goodhart_store::StoreError::Json {
@@ -553,6 +646,39 @@ fn read_rollouts(
     problems: &crossbeam_channel::Sender<Problem>,
     progress: &Progress,
 ) -> anyhow::Result<ReadStats> {
+    let mut stats = ReadStats { skipped_done: 0 };
+    scan_rollouts(input, tasks, max_bytes, |line| match line {
+        Line::Problem(p) => {
+            let _ = problems.send(p);
+            progress.inc(1);
+            true
+        }
+        Line::Rollout { rollout, .. } if done.contains(&rollout.id) => {
+            stats.skipped_done += 1;
+            progress.inc(1);
+            true
+        }
+        Line::Rollout { rollout, .. } => jobs.send(Job { rollout: *rollout }).is_ok(),
+    })?;
+    Ok(stats)
+}
+
+/// One non-empty input line as the reader found it.
+enum Line {
+    /// A rollout to grade, with where its line is in the input.
+    Rollout { rollout: Box<Rollout>, at: LineAt },
+    /// A line that cannot be graded (not UTF-8, not a rollout, unknown task, too long, a repeated id).
+    Problem(Problem),
+}
+
+/// Reads `input` line by line and calls `visit` with each non-empty line, checked, until it returns
+/// `false`; the one reader of rollout files, for a single process and for the queue alike.
+fn scan_rollouts(
+    input: &Path,
+    tasks: &HashMap<String, Arc<Task>>,
+    max_bytes: usize,
+    mut visit: impl FnMut(Line) -> bool,
+) -> anyhow::Result<()> {
     let source: Box<dyn Read> = if input == Path::new("-") {
         Box::new(std::io::stdin())
     } else {
@@ -561,8 +687,8 @@ fn read_rollouts(
     let mut reader = BufReader::new(source);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
+    let mut offset = 0u64;
     let mut seen: HashSet<String> = HashSet::new();
-    let mut stats = ReadStats { skipped_done: 0 };
     loop {
         buf.clear();
         let n = reader
@@ -572,15 +698,24 @@ fn read_rollouts(
             break;
         }
         line_no += 1;
-        let problem = |message: String| Problem {
+        let at = LineAt {
             line: line_no,
-            message,
+            offset,
+            len: n as u64,
+        };
+        offset += n as u64;
+        let problem = |message: String| {
+            Line::Problem(Problem {
+                line: line_no,
+                message,
+            })
         };
         let text = match std::str::from_utf8(&buf) {
             Ok(t) => t.trim(),
             Err(e) => {
-                let _ = problems.send(problem(format!("not UTF-8 (byte {})", e.valid_up_to())));
-                progress.inc(1);
+                if !visit(problem(format!("not UTF-8 (byte {})", e.valid_up_to()))) {
+                    break;
+                }
                 continue;
             }
         };
@@ -590,8 +725,9 @@ fn read_rollouts(
         let rollout = match Rollout::from_json(text) {
             Ok(r) => r,
             Err(e) => {
-                let _ = problems.send(problem(format!("not a rollout record: {e}")));
-                progress.inc(1);
+                if !visit(problem(format!("not a rollout record: {e}"))) {
+                    break;
+                }
                 continue;
             }
         };
@@ -614,21 +750,237 @@ fn read_rollouts(
         } else {
             None
         };
-        if let Some(message) = reject {
-            let _ = problems.send(problem(message));
-            progress.inc(1);
-            continue;
-        }
-        if done.contains(&rollout.id) {
-            stats.skipped_done += 1;
-            progress.inc(1);
-            continue;
-        }
-        if jobs.send(Job { rollout }).is_err() {
+        let line = match reject {
+            Some(message) => problem(message),
+            None => Line::Rollout {
+                rollout: Box::new(rollout),
+                at,
+            },
+        };
+        if !visit(line) {
             break;
         }
     }
-    Ok(stats)
+    Ok(())
+}
+
+/// The rollout a queue item names, read from its line of `input`; an error names the line when it no
+/// longer holds that rollout (the file changed after the run was queued, or this machine has another
+/// file at that path).
+fn read_queued(input: &Path, at: &LineAt, key: &str) -> anyhow::Result<Rollout> {
+    use std::io::{Seek, SeekFrom};
+    let place = format!("{}:{}", input.display(), at.line);
+    let mut file = File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    file.seek(SeekFrom::Start(at.offset))
+        .with_context(|| format!("seeking to {place}"))?;
+    let len = usize::try_from(at.len).context("a queued line longer than memory")?;
+    let mut buf = vec![0; len];
+    file.read_exact(&mut buf).with_context(|| {
+        format!("reading {place}: the file is shorter than when the run was queued")
+    })?;
+    let rollout = std::str::from_utf8(&buf)
+        .ok()
+        .and_then(|text| Rollout::from_json(text.trim()).ok())
+        .filter(|r| format!("rollout:{}", r.id) == key);
+    rollout.with_context(|| {
+        format!(
+            "{place} no longer holds the queued {key}: the input changed after the run was queued, \
+             or this machine has another file at that path"
+        )
+    })
+}
+
+/// `goodhart grade --join RUN_ID`: creates or joins queued run `id` (one item per gradeable input line,
+/// keyed `rollout:<id>`, plus the [`OUTPUT_ITEM`] barrier), grades items until the queue is drained,
+/// and prints the whole run's summary. `--output` is written once, from the store, by whichever worker
+/// claims the barrier, which only becomes claimable when every rollout is stored.
+fn run_joined(
+    args: &GradeArgs,
+    store: &Store,
+    db: &Path,
+    id: &str,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.input.as_deref().is_some_and(|p| p != Path::new("-")),
+        "--join needs --input FILE, a file every worker reads at the same path (not standard input)"
+    );
+    anyhow::ensure!(
+        args.output.is_some(),
+        "--join needs --output FILE: the graded records are written there once, from the store, by \
+         the worker that finishes the run (so give a path every worker can reach, like a shared volume)"
+    );
+    let mine = config_from_flags(args)?;
+    let tasks = load_tasks(&mine)?;
+    let exists = match store.run(id) {
+        Ok(_) => true,
+        Err(goodhart_store::StoreError::NoSuchRun(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
+    let mut created = None;
+    if !exists {
+        if let Some(out) = &mine.output {
+            refuse_clobber(store, out)?;
+        }
+        let (items, queued) = queue_input(&mine, &tasks)?;
+        let config = GradeConfig {
+            queue: Some(queued),
+            ..mine.clone()
+        };
+        let value = serde_json::to_value(&config)?;
+        // `Some` when another worker created the run meanwhile: then this one joins it.
+        if store
+            .create_queued_run(id, RunKind::Grade, &value, None, &items)?
+            .is_none()
+        {
+            eprintln!(
+                "goodhart grade: created run {id} and queued its {} rollouts",
+                queued.rollouts
+            );
+            created = Some(config);
+        }
+    }
+    let config = match created {
+        Some(config) => config,
+        None => {
+            let stored =
+                resume::stored_config(store, id, RunKind::Grade, |_: &GradeConfig, _| Ok(()))?;
+            let mut c = Conflicts::joining(id);
+            c.check_all(shown(&mine), shown(&stored));
+            args.monitor
+                .check_resume(&mut c, stored.monitor.as_ref(), args.models.as_deref())?;
+            c.finish()?;
+            let bytes = std::fs::metadata(&stored.input)
+                .with_context(|| format!("reading {}", stored.input.display()))?
+                .len();
+            let queued = stored
+                .queue
+                .with_context(|| {
+                    format!(
+                        "run {id} is a grade run started without --join, so it has no queue to \
+                         join; continue it with `goodhart grade --resume {id}`"
+                    )
+                })?
+                .input_bytes;
+            anyhow::ensure!(
+                bytes == queued,
+                "--join {id}: {} has {bytes} bytes here, but had {queued} when the run was queued: \
+                 every worker must read the same file",
+                stored.input.display()
+            );
+            store.join_queued_run(id)?;
+            eprintln!("goodhart grade: joined run {id}");
+            stored
+        }
+    };
+    let queued = config
+        .queue
+        .context("a queued grade run carries what its first worker read")?;
+
+    let monitoring = config
+        .monitor
+        .as_ref()
+        .map(|setup| super::monitor::Monitoring::start(setup, db))
+        .transpose()?
+        .map(Arc::new);
+    let (judge, threads) = start_judge(args)?;
+    let grading = Grading {
+        judge,
+        tasks,
+        profiles: config.profiles.clone(),
+        monitoring,
+        policy: config.reward,
+        reward_profile: config.reward_profile,
+        penalty: config.penalty,
+    };
+    let progress = Progress::new("grade", "rollouts", Some(queued.rollouts));
+    progress.inc(store.queue_counts(id)?.done);
+    let graded_now = std::sync::atomic::AtomicU64::new(0);
+    let worker = super::join::Worker::new(store, id, &args.queue);
+    worker.work(db, threads, |item| {
+        let key = std::slice::from_ref(&item.key);
+        if item.key == OUTPUT_ITEM {
+            drop(open_output(&config, store, id)?);
+            store.complete_items(id, &worker.id, key)?;
+            return Ok(());
+        }
+        let at: LineAt = serde_json::from_str(&item.payload)
+            .with_context(|| format!("run {id}: queued item {} has no line", item.key))?;
+        let rollout = read_queued(&config.input, &at, &item.key)?;
+        let graded = grading.grade(rollout).with_context(|| {
+            format!(
+                "{}:{}: the task of {} is not among --tasks here",
+                config.input.display(),
+                at.line,
+                item.key
+            )
+        })?;
+        store.complete_graded_items(id, &worker.id, key, &[graded])?;
+        graded_now.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        progress.inc(1);
+        Ok(())
+    })?;
+    drop(progress);
+    let summary = Summary {
+        problems: queued.bad_lines,
+        graded_now: graded_now.into_inner(),
+        ..Summary::default()
+    };
+    finish(args, store, &config, id, summary, started)
+}
+
+/// Reads the input once to queue it: one item per gradeable line (bad lines are reported here, by the
+/// worker that queues the run, and counted in every worker's summary), then the output barrier.
+fn queue_input(
+    config: &GradeConfig,
+    tasks: &HashMap<String, Arc<Task>>,
+) -> anyhow::Result<(Vec<NewItem>, QueuedInput)> {
+    let input_bytes = std::fs::metadata(&config.input)
+        .with_context(|| format!("reading {}", config.input.display()))?
+        .len();
+    let mut items = Vec::new();
+    let mut bad_lines = 0;
+    let mut failed = None;
+    scan_rollouts(
+        &config.input,
+        tasks,
+        config.max_completion_bytes,
+        |line| match line {
+            Line::Problem(p) => {
+                eprintln!("{}:{}: {}", config.input.display(), p.line, p.message);
+                bad_lines += 1;
+                true
+            }
+            Line::Rollout { rollout, at } => match serde_json::to_string(&at) {
+                Ok(payload) => {
+                    items.push(NewItem {
+                        key: format!("rollout:{}", rollout.id),
+                        payload,
+                        barrier: false,
+                    });
+                    true
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            },
+        },
+    )?;
+    if let Some(e) = failed {
+        return Err(e).context("recording where a rollout's line is");
+    }
+    let queued = QueuedInput {
+        rollouts: items.len() as u64,
+        bad_lines,
+        input_bytes,
+    };
+    items.push(NewItem {
+        key: OUTPUT_ITEM.to_string(),
+        payload: String::new(),
+        barrier: true,
+    });
+    Ok((items, queued))
 }
 
 /// Counts lines of a regular file for the progress bar; `None` for pipes.

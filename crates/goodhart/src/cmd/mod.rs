@@ -18,6 +18,7 @@ pub mod compare;
 pub mod eval;
 pub mod export;
 pub mod grade;
+pub mod join;
 pub mod judge_check;
 pub mod monitor;
 pub mod report;
@@ -52,11 +53,13 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run every exploit in the library against every task and grader profile: which graders fall to which
     /// hacks, whether each reference passes everywhere, whether trivial wrong answers fail, and whether the
-    /// hardened ground truth held. Results go to the store.
+    /// hardened ground truth held. Results go to the store; `--join RUN_ID` shares one audit among
+    /// many worker processes and machines through the store's queue.
     Audit(audit::AuditArgs),
     /// Grade a file of rollouts under every grader profile and label hacks with evidence: verdicts,
     /// reward and `hack` per record (JSONL), pass and hack rates with 95% intervals by kind, framing and
-    /// step. Streams, stores every result, and resumes from an existing --output.
+    /// step. Streams, stores every result, and resumes from an existing --output; `--join RUN_ID`
+    /// shares one large rollout file among many worker processes and machines.
     Grade(grade::GradeArgs),
     /// Sample a model on coding tasks under inoculation framings and measure how often it hacks: proxy and
     /// hardened pass rates and hack rates by kind, each with a 95% interval, per framing. Resumable.

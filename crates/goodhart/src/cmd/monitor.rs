@@ -154,6 +154,24 @@ impl Monitoring {
         })
     }
 
+    /// The `hack` of `rollout` once the monitor, when there is one, has reviewed it (see
+    /// [`Monitoring::apply`]); the offline detectors' `hack` as it is without a monitor.
+    pub fn reviewed(
+        monitoring: Option<&Monitoring>,
+        task: &Task,
+        rollout: &mut Rollout,
+        hack: HackReport,
+    ) -> HackReport {
+        match monitoring {
+            Some(m) => {
+                let submission =
+                    goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
+                m.apply(task, rollout, &submission, &hack)
+            }
+            None => hack,
+        }
+    }
+
     /// Reviews one graded rollout and returns its `hack` under the policy; writes the `monitor` object
     /// into the rollout's record.
     pub fn apply(

@@ -57,18 +57,28 @@ pub fn resume<C: DeserializeOwned>(
     Ok(config)
 }
 
-/// Flags given next to `--resume` that disagree with the stored run.
+/// Flags given next to `--resume` (or `--join`) that disagree with the stored run.
 pub struct Conflicts {
     run_id: String,
     found: Vec<String>,
+    joining: bool,
 }
 
 impl Conflicts {
-    /// Starts checking flags against run `run_id`.
+    /// Starts checking flags against run `run_id`, for `--resume`.
     pub fn new(run_id: &str) -> Conflicts {
         Conflicts {
             run_id: run_id.to_string(),
             found: Vec::new(),
+            joining: false,
+        }
+    }
+
+    /// Starts checking a worker's options against queued run `run_id`, for `--join`.
+    pub fn joining(run_id: &str) -> Conflicts {
+        Conflicts {
+            joining: true,
+            ..Conflicts::new(run_id)
         }
     }
 
@@ -81,10 +91,30 @@ impl Conflicts {
         }
     }
 
+    /// Notes every option of `mine` (a whole configuration, as `(flag, value)` pairs) that differs
+    /// from the same flag's value in `stored` (pairs in the same order).
+    pub fn check_all(
+        &mut self,
+        mine: impl IntoIterator<Item = (&'static str, String)>,
+        stored: impl IntoIterator<Item = (&'static str, String)>,
+    ) {
+        for ((flag, mine), (_, stored)) in mine.into_iter().zip(stored) {
+            self.check(flag, Some(mine), stored);
+        }
+    }
+
     /// `Ok` when nothing conflicts, else one error listing every conflict.
     pub fn finish(self) -> anyhow::Result<()> {
         if self.found.is_empty() {
             return Ok(());
+        }
+        if self.joining {
+            anyhow::bail!(
+                "--join {}: {}; every worker of a run must do the same work, so start this one with \
+                 the run's options (the same command line as the others) or join another run id",
+                self.run_id,
+                self.found.join("; ")
+            );
         }
         anyhow::bail!(
             "--resume {}: {}; a resumed run keeps the options it started with, so drop {} or start a \

@@ -525,14 +525,12 @@ impl Grading {
     /// signal a policy trained on this environment would see.
     fn grade(&self, task: &Task, mut rollout: Rollout) -> anyhow::Result<GradedRollout> {
         let judged = self.judge.judge_under(task, &rollout, &Profile::ALL);
-        let hack = match &self.monitoring {
-            Some(m) => {
-                let submission =
-                    goodhart_grade::extract(&rollout.completion, rollout.files.as_ref());
-                m.apply(task, &mut rollout, &submission, &judged.hack)
-            }
-            None => judged.hack,
-        };
+        let hack = super::monitor::Monitoring::reviewed(
+            self.monitoring.as_ref(),
+            task,
+            &mut rollout,
+            judged.hack,
+        );
         let reward = Some(goodhart_server::reward::pass_reward(
             &judged.verdicts,
             Profile::Assert,
