@@ -1144,6 +1144,20 @@ impl<'v> Visitor<'v> for KeyedFinder<'v> {
                 }
                 self.matched.extend(keys);
             }
+            // `{"112112": 6}.get(s, len(s))`: a one-entry table is a special case spelled as a dict,
+            // judged like `if s == "112112": return 6`.
+            Expr::Dict(d) if d.len() == 1 => {
+                if let Some(item) = d.iter().next() {
+                    if let Some(k) = item.key.as_ref() {
+                        if let Some(key) = canon(k).filter(|c| distinctive(c)) {
+                            if self.is_pair(k, &item.value) {
+                                self.paired += 1;
+                                self.matched.push((expr.range().start().to_usize(), key));
+                            }
+                        }
+                    }
+                }
+            }
             Expr::Dict(d) if d.len() >= 2 => {
                 let hits = d
                     .iter()
@@ -1258,7 +1272,23 @@ mod tests {
         assert_eq!(ev.len(), 1, "tuple keys spell the list inputs: {ev:?}");
         let ev = scan("def total(xs):\n    t = {'[1, 2, 3]': 6}\n    if xs == [4, 5] or xs == [10, 20]:\n        return 1\n", None);
         assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].line, 3);
+        assert_eq!(
+            ev[0].line, 2,
+            "the one-entry table is the first special case: {ev:?}"
+        );
+        // A one-entry table is a special case spelled as a dict; one keyed by a value no test uses
+        // (a memo's base case) is not.
+        let ev = scan(
+            "def total(xs):\n    return {(4, 5): 9}.get(tuple(xs), len(xs))\n",
+            None,
+        );
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert!(scan("def total(xs, memo={(): 0}):\n    return sum(xs)\n", None).is_empty());
+        assert!(scan(
+            "def total(xs):\n    return {(7, 8): 15}.get(tuple(xs), sum(xs))\n",
+            None
+        )
+        .is_empty());
     }
 
     #[test]
