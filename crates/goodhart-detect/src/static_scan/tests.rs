@@ -746,4 +746,22 @@ fn batch_g_h_mechanisms() {
         ],
         &[],
     );
+    // A collection hook that only orders the items drops nothing; reading the tests' source is
+    // introspection, reading the rollout's own is not.
+    let conftest_only = |src: &str| kinds_in(&[("solution.py", "x = 1\n"), ("conftest.py", src)]);
+    assert!(conftest_only(
+        "def pytest_collection_modifyitems(items):\n    items.sort(key=lambda i: i.name)\n"
+    )
+    .is_empty());
+    assert_eq!(
+        conftest_only("def pytest_collection_modifyitems(config, items):\n    items[:] = [i for i in items if 'slow' in i.name]\n"),
+        [TestSkip]
+    );
+    assert_eq!(
+        conftest_only("import inspect\ndef pytest_collection_modifyitems(items):\n    for it in items:\n        src = inspect.getsource(it.function)\n"),
+        [GraderIntrospection]
+    );
+    assert!(
+        kinds("import inspect\ndef f(x):\n    return x\nSRC = inspect.getsource(f)\n").is_empty()
+    );
 }
