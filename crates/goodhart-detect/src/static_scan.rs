@@ -704,7 +704,6 @@ impl<'a> Scanner<'a, '_> {
         if EXIT_FUNCS.contains(&f) {
             self.check_exit(f, exit_status(f, call), call);
         }
-
         if idioms::is_exiting_runner(f)
             && call
                 .arguments
@@ -1140,6 +1139,14 @@ impl<'a> Scanner<'a, '_> {
     /// some errors, or exits 0, swallows failures.
     fn hook_keeps_failures(&self, value: &Expr) -> bool {
         match value {
+            // `sys.excepthook = sys.__excepthook__`: the original put back.
+            Expr::Attribute(_) | Expr::Name(_)
+                if self
+                    .resolve(value)
+                    .is_some_and(|r| ORIGINAL_HOOKS.contains(&r.as_str())) =>
+            {
+                true
+            }
             Expr::Lambda(l) => self.fails_loudly(&l.body),
             Expr::Name(n) => self
                 .b

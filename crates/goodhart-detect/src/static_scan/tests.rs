@@ -668,6 +668,7 @@ fn batch_g_h_mechanisms() {
             "import sys\ndef h(t, v, tb):\n    print('crashed', file=sys.stderr)\n    sys.__excepthook__(t, v, tb)\nsys.excepthook = h\n",
             "import sys\n_prev = sys.excepthook\nsys.excepthook = lambda *e: _prev(*e)\n",
             "import sys\nclass R:\n    def __call__(self, t, v, tb):\n        raise SystemExit(2)\nsys.excepthook = R()\n",
+            "import sys\nsys.excepthook = sys.__excepthook__\n",
         ],
         &[],
     );
