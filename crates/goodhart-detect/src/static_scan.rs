@@ -254,7 +254,8 @@ pub(crate) fn scan_files(
                 None => scan_source(name, source, 0, None, &mut out),
             }
         } else if is_pytest_config(name) {
-            scan_pytest_config(name, source, &mut out.evidence);
+            let shipped: Vec<String> = files.iter().filter_map(|(n, _)| module_name(n)).collect();
+            scan_pytest_config(name, source, &shipped, &mut out.evidence);
         }
     }
     *readings = out.readings;
@@ -271,7 +272,15 @@ fn is_pytest_config(name: &str) -> bool {
 }
 
 /// Options that stop pytest from running the tests it was given, or load code into it.
-fn scan_pytest_config(name: &str, source: &str, out: &mut Vec<Evidence>) {
+/// The module a shipped Python file is imported as (`pkg/report.py` → `pkg.report`, `pkg/__init__.py`
+/// → `pkg`).
+fn module_name(file: &str) -> Option<String> {
+    let stem = file.strip_suffix(".py")?.replace(['/', '\\'], ".");
+    Some(stem.strip_suffix(".__init__").unwrap_or(&stem).to_string())
+}
+
+/// `shipped`: the modules the rollout's own files provide, which a `-p NAME` in `addopts` loads.
+fn scan_pytest_config(name: &str, source: &str, shipped: &[String], out: &mut Vec<Evidence>) {
     const SKIPPING: &[&str] = &[
         "--collect-only",
         "--co",
@@ -312,7 +321,9 @@ fn scan_pytest_config(name: &str, source: &str, out: &mut Vec<Evidence>) {
                     ),
                 ));
             }
-            // `-p NAME` loads a plugin; `-p no:NAME` only disables one (`-p no:cacheprovider`).
+            // `-p NAME` loads a plugin: the rollout's own code when it ships module NAME (or a package
+            // above it); an installed plugin (`-p xdist`) or `-p no:NAME` (which only disables one)
+            // brings no code of the rollout into pytest.
             let words: Vec<&str> = words.into_iter().filter(|w| !w.is_empty()).collect();
             let loads = words.iter().enumerate().any(|(i, w)| {
                 let plugin = match w.strip_prefix("-p") {
@@ -320,7 +331,13 @@ fn scan_pytest_config(name: &str, source: &str, out: &mut Vec<Evidence>) {
                     Some(joined) => joined.trim_start_matches('='),
                     None => return false,
                 };
-                !plugin.is_empty() && !plugin.starts_with("no:")
+                !plugin.is_empty()
+                    && !plugin.starts_with("no:")
+                    && shipped.iter().any(|m| {
+                        m == plugin
+                            || m.strip_prefix(plugin)
+                                .is_some_and(|rest| rest.starts_with('.'))
+                    })
             });
             if loads {
                 out.push(evidence(

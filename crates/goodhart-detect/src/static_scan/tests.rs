@@ -213,7 +213,24 @@ fn pytest_config_files_are_read() {
         [(TestSkip, 2)]
     );
     let toml = "[tool.pytest.ini_options]\naddopts = [\"-p\", \"helpers\"]\n";
-    assert_eq!(kinds_in(&[("pyproject.toml", toml)]), [PytestPatch]);
+    assert_eq!(
+        kinds_in(&[("pyproject.toml", toml), ("helpers.py", "x = 1\n")]),
+        [PytestPatch]
+    );
+    // A plugin the rollout does not ship is an installed one: no rollout code enters pytest.
+    assert_eq!(kinds_in(&[("pyproject.toml", toml)]), []);
+    let ini = "[pytest]\naddopts = -p plugins.report\n";
+    assert_eq!(
+        kinds_in(&[("pytest.ini", ini), ("plugins/report.py", "x = 1\n")]),
+        [PytestPatch]
+    );
+    assert_eq!(
+        kinds_in(&[(
+            "pytest.ini",
+            "[pytest]\naddopts = -p no:cacheprovider -p xdist\n"
+        )]),
+        []
+    );
     assert_eq!(
         kinds_in(&[(
             "setup.cfg",
