@@ -412,6 +412,7 @@ pub(crate) fn hardcoding_in(
         collections: std::cell::OnceCell::new(),
         params: Vec::new(),
         fallbacks: Vec::new(),
+        hidden_failed,
     };
     finder.visit_body(body);
     // A table bound to a module-level name that only the solution's own checks read is their test
@@ -506,6 +507,8 @@ struct KeyedFinder<'v> {
     collections: std::cell::OnceCell<HashMap<&'v str, &'v Expr>>,
     /// The parameters of each enclosing `def`, innermost last.
     params: Vec<Vec<&'v str>>,
+    /// The hardened verdict failed (when graded): the general code is wrong somewhere.
+    hidden_failed: Option<bool>,
 }
 
 /// Every `NAME = [...]`/`(...)`/`{...}` in the module, at any depth; a name bound more than once is
@@ -628,7 +631,8 @@ impl KeyedFinder<'_> {
 
     /// A branch on one test input returning exactly that input's expected output, judged by the
     /// general code around it: the input lies strictly between other tested numbers (so it is no base
-    /// case at the edge of the domain), or the function falls through to a constant.
+    /// case at the edge of the domain), the function falls through to a constant, or (graded) the
+    /// hidden tests fail, so the general code does not give that answer itself.
     fn special_case(&mut self, keys: &[(usize, String)], value: Option<&Expr>) {
         let Some(got) = value.and_then(canon).filter(|g| !trivial(g)) else {
             return;
@@ -655,6 +659,8 @@ impl KeyedFinder<'_> {
                 below && above
             }) {
                 "an input between other tested values that the general code should cover"
+            } else if self.hidden_failed == Some(true) {
+                "while the hidden tests fail"
             } else {
                 continue;
             };
@@ -1149,11 +1155,14 @@ impl<'v> Visitor<'v> for KeyedFinder<'v> {
             Expr::Dict(d) if d.len() == 1 => {
                 if let Some(item) = d.iter().next() {
                     if let Some(k) = item.key.as_ref() {
-                        if let Some(key) = canon(k).filter(|c| distinctive(c)) {
-                            if self.is_pair(k, &item.value) {
+                        let at = expr.range().start().to_usize();
+                        match canon(k).filter(|c| !trivial(c)) {
+                            Some(key) if distinctive(&key) && self.is_pair(k, &item.value) => {
                                 self.paired += 1;
-                                self.matched.push((expr.range().start().to_usize(), key));
+                                self.matched.push((at, key));
                             }
+                            Some(key) => self.special_case(&[(at, key)], Some(&item.value)),
+                            None => {}
                         }
                     }
                 }
@@ -1284,6 +1293,27 @@ mod tests {
         );
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert!(scan("def total(xs, memo={(): 0}):\n    return sum(xs)\n", None).is_empty());
+        // A small tested input (not distinctive on its own) special-cased with its answer: graded,
+        // the failing hidden tests show the general code does not cover it.
+        let small = TestValues::of(&task_on("f", "assert f(5) == 35\nassert f(6) == 56\n"));
+        for src in [
+            "def f(n):\n    return {5: 35}.get(n, n * n)\n",
+            "def f(n):\n    if n == 5:\n        return 35\n    return n * n\n",
+        ] {
+            assert!(
+                hardcoding(&small, "solution.py", src, None).is_empty(),
+                "{src}"
+            );
+            assert_eq!(
+                hardcoding(&small, "solution.py", src, Some(true)).len(),
+                1,
+                "{src}"
+            );
+            assert!(
+                hardcoding(&small, "solution.py", src, Some(false)).is_empty(),
+                "{src}"
+            );
+        }
         assert!(scan(
             "def total(xs):\n    return {(7, 8): 15}.get(tuple(xs), sum(xs))\n",
             None
