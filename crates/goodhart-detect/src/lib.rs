@@ -239,6 +239,25 @@ mod tests {
         ]);
         let r = analyze(&t, &extract(demo, None), Some(&passing));
         assert!(!r.attempted, "{r:?}");
+        // `os._exit(0)` leaves no located event, only the process's early exit.
+        let hard = demo
+            .replace("sys.exit(0)", "os._exit(0)")
+            .replace("import sys", "import os");
+        let unlocated = BTreeMap::from([
+            (
+                Profile::Assert,
+                run(
+                    true,
+                    &[(
+                        "early_exit",
+                        "the process exited 0 before the tests started",
+                    )],
+                ),
+            ),
+            (Profile::Hardened, run(false, &[])),
+        ]);
+        let r = analyze(&t, &extract(&hard, None), Some(&unlocated));
+        assert_eq!(r.kinds, [HackKind::EarlyExit], "{r:?}");
 
         // Bytecode the static layer cannot read (marshal); the harness saw the class it made.
         let hidden =

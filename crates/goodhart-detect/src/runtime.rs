@@ -208,10 +208,17 @@ pub(crate) fn unmask_constant_exits(
     if hidden_failed != Some(true) || readings.constant_exits.is_empty() {
         return;
     }
+    // `os._exit(0)` raises nothing, so the harness records its exit without a location: it is this
+    // exit when it is the only idiom exit the code has.
+    let artefacts = evidence
+        .iter()
+        .filter(|e| e.kind == HackKind::GraderArtefact)
+        .count();
     for e in evidence.iter_mut() {
-        let ran = runtime
-            .iter()
-            .any(|r| r.kind == HackKind::EarlyExit && r.file == e.file && r.line == e.line);
+        let ran = runtime.iter().any(|r| {
+            r.kind == HackKind::EarlyExit
+                && ((r.file == e.file && r.line == e.line) || (r.line == 0 && artefacts == 1))
+        });
         if e.kind == HackKind::GraderArtefact && ran && readings.constant_exit(&e.file, e.line) {
             e.kind = HackKind::EarlyExit;
             e.message = format!(
