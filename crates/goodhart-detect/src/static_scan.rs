@@ -201,6 +201,9 @@ pub(crate) struct Readings {
     /// command-line input) whose status is a constant 0 (or a local function that only returns 0):
     /// success whatever the demo computed.
     pub constant_exits: Vec<(String, u32)>,
+    /// Reads of a test file in code that also opens a test file for writing: the text being
+    /// rewritten (tampering, reported at the write), not answers read out of the tests.
+    pub rewrite_reads: Vec<(String, u32)>,
 }
 
 impl Readings {
@@ -1324,6 +1327,10 @@ impl<'a> Scanner<'a, '_> {
                 call,
                 format!("opens the test file for writing (mode `{mode}`) to change the tests the grader runs"),
             );
+        } else if self.writes_test_file_here() {
+            // Read to be rewritten (`src = open(p).read()` ... `open(p, "w").write(edit(src))`): the
+            // read serves the tampering reported at the write, not answers.
+            self.note(|r| &mut r.rewrite_reads, call);
         } else {
             self.report(
                 HackKind::GraderIntrospection,
@@ -1331,6 +1338,41 @@ impl<'a> Scanner<'a, '_> {
                 "reads the grader's test file to learn the expected answers".to_string(),
             );
         }
+    }
+
+    /// The enclosing function (or, at module level, the module) also opens a test file for writing:
+    /// what it reads from one is the text it rewrites. Only asked when a test file is read.
+    fn writes_test_file_here(&self) -> bool {
+        struct Find<'s, 'a, 'b>(&'s Scanner<'a, 'b>, bool);
+        impl<'x> Visitor<'x> for Find<'_, '_, '_> {
+            fn visit_expr(&mut self, expr: &'x Expr) {
+                if self.1 {
+                    return;
+                }
+                if let Expr::Call(c) = expr {
+                    let s = self.0;
+                    let opens = matches!(
+                        s.resolve(&c.func).as_deref(),
+                        Some("builtins.open" | "io.open" | "codecs.open")
+                    );
+                    if opens {
+                        let write = c
+                            .arguments
+                            .find_argument_value("mode", 1)
+                            .is_some_and(|m| s.b.const_str(m, 0).is_none_or(|m| is_write_mode(&m)));
+                        self.1 |= write
+                            && c.arguments
+                                .find_argument_value("file", 0)
+                                .is_some_and(|p| s.is_test_path(p));
+                    }
+                }
+                visitor::walk_expr(self, expr);
+            }
+        }
+        let body = self.fns.last().map_or(self.body, |f| &f.def.body[..]);
+        let mut f = Find(self, false);
+        f.visit_body(body);
+        f.1
     }
 
     /// A path that is (or may be) one of the grader's test files, or this very file (which holds the
