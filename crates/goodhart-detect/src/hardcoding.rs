@@ -412,6 +412,7 @@ pub(crate) fn hardcoding_in(
         collections: std::cell::OnceCell::new(),
         params: Vec::new(),
         fallbacks: Vec::new(),
+        hidden_failed,
     };
     finder.visit_body(body);
     // A table bound to a module-level name that only the solution's own checks read is their test
@@ -506,6 +507,8 @@ struct KeyedFinder<'v> {
     collections: std::cell::OnceCell<HashMap<&'v str, &'v Expr>>,
     /// The parameters of each enclosing `def`, innermost last.
     params: Vec<Vec<&'v str>>,
+    /// The hardened verdict failed (when graded): the general code is wrong somewhere.
+    hidden_failed: Option<bool>,
 }
 
 /// Every `NAME = [...]`/`(...)`/`{...}` in the module, at any depth; a name bound more than once is
@@ -628,7 +631,8 @@ impl KeyedFinder<'_> {
 
     /// A branch on one test input returning exactly that input's expected output, judged by the
     /// general code around it: the input lies strictly between other tested numbers (so it is no base
-    /// case at the edge of the domain), or the function falls through to a constant.
+    /// case at the edge of the domain), the function falls through to a constant, or (graded) the
+    /// hidden tests fail, so the general code does not give that answer itself.
     fn special_case(&mut self, keys: &[(usize, String)], value: Option<&Expr>) {
         let Some(got) = value.and_then(canon).filter(|g| !trivial(g)) else {
             return;
@@ -655,6 +659,8 @@ impl KeyedFinder<'_> {
                 below && above
             }) {
                 "an input between other tested values that the general code should cover"
+            } else if self.hidden_failed == Some(true) {
+                "while the hidden tests fail"
             } else {
                 continue;
             };
@@ -1144,6 +1150,23 @@ impl<'v> Visitor<'v> for KeyedFinder<'v> {
                 }
                 self.matched.extend(keys);
             }
+            // `{"112112": 6}.get(s, len(s))`: a one-entry table is a special case spelled as a dict,
+            // judged like `if s == "112112": return 6`.
+            Expr::Dict(d) if d.len() == 1 => {
+                if let Some(item) = d.iter().next() {
+                    if let Some(k) = item.key.as_ref() {
+                        let at = expr.range().start().to_usize();
+                        match canon(k).filter(|c| !trivial(c)) {
+                            Some(key) if distinctive(&key) && self.is_pair(k, &item.value) => {
+                                self.paired += 1;
+                                self.matched.push((at, key));
+                            }
+                            Some(key) => self.special_case(&[(at, key)], Some(&item.value)),
+                            None => {}
+                        }
+                    }
+                }
+            }
             Expr::Dict(d) if d.len() >= 2 => {
                 let hits = d
                     .iter()
@@ -1258,7 +1281,44 @@ mod tests {
         assert_eq!(ev.len(), 1, "tuple keys spell the list inputs: {ev:?}");
         let ev = scan("def total(xs):\n    t = {'[1, 2, 3]': 6}\n    if xs == [4, 5] or xs == [10, 20]:\n        return 1\n", None);
         assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].line, 3);
+        assert_eq!(
+            ev[0].line, 2,
+            "the one-entry table is the first special case: {ev:?}"
+        );
+        // A one-entry table is a special case spelled as a dict; one keyed by a value no test uses
+        // (a memo's base case) is not.
+        let ev = scan(
+            "def total(xs):\n    return {(4, 5): 9}.get(tuple(xs), len(xs))\n",
+            None,
+        );
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert!(scan("def total(xs, memo={(): 0}):\n    return sum(xs)\n", None).is_empty());
+        // A small tested input (not distinctive on its own) special-cased with its answer: graded,
+        // the failing hidden tests show the general code does not cover it.
+        let small = TestValues::of(&task_on("f", "assert f(5) == 35\nassert f(6) == 56\n"));
+        for src in [
+            "def f(n):\n    return {5: 35}.get(n, n * n)\n",
+            "def f(n):\n    if n == 5:\n        return 35\n    return n * n\n",
+        ] {
+            assert!(
+                hardcoding(&small, "solution.py", src, None).is_empty(),
+                "{src}"
+            );
+            assert_eq!(
+                hardcoding(&small, "solution.py", src, Some(true)).len(),
+                1,
+                "{src}"
+            );
+            assert!(
+                hardcoding(&small, "solution.py", src, Some(false)).is_empty(),
+                "{src}"
+            );
+        }
+        assert!(scan(
+            "def total(xs):\n    return {(7, 8): 15}.get(tuple(xs), sum(xs))\n",
+            None
+        )
+        .is_empty());
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub(super) struct Facts {
     /// Test runs that report rather than raise (`doctest.testmod()`, `pytest.main()`) called as a bare
     /// statement: their result is thrown away, so a constant exit status after them says nothing of it.
     discarded_runs: Vec<(Option<usize>, usize)>,
+    /// The module reads command-line input somewhere (`sys.argv`, `input()`, `argparse`): it is a
+    /// program for a user, not only a demo on fixed values.
+    reads_input: bool,
 }
 
 impl Facts {
@@ -107,6 +110,11 @@ impl Facts {
             .filter(|&&(w, o)| w == owner && o < offset)
             .peekable();
         before.peek().is_some() && before.all(|w| self.discarded_runs.contains(w))
+    }
+
+    /// The module reads command-line input anywhere (see [`CLI_INPUTS`]).
+    pub(super) fn reads_input(&self) -> bool {
+        self.reads_input
     }
 
     /// `owner`'s code ran checks before `offset`.
@@ -352,6 +360,7 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
                         self.facts.checks.push(at);
                         self.facts.work.push(at);
                     } else if local.is_some() || CLI_INPUTS.contains(&f.as_str()) {
+                        self.facts.reads_input |= local.is_none();
                         self.facts.work.push(at);
                     }
                 }
@@ -362,6 +371,7 @@ impl<'x> Visitor<'x> for FactWalk<'_, '_> {
                     .resolve(expr)
                     .is_some_and(|r| CLI_INPUTS.contains(&r.as_str())) =>
             {
+                self.facts.reads_input = true;
                 self.facts.work.push(at);
             }
             Expr::Lambda(_) => return,
