@@ -10,6 +10,13 @@ mod store_cache;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: parsing a rollout allocates and frees many small AST nodes,
+/// and glibc's malloc/free were a quarter of static analysis' time (`perf`, `goodhart bench detect`).
+/// The sandbox's child processes never allocate between fork and exec (the jail's `pre_exec` walks a
+/// prepared plan with libc calls only), so the allocator cannot deadlock a forked child.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Study reward hacking in coding RL: hackable graders beside a hardened ground truth, hack detection
 /// with evidence, rewards for RL trainers, and misalignment evaluations.
 ///
