@@ -736,7 +736,7 @@ fn concurrent_starters_enqueue_a_queued_run_once(f: Fixture) {
             std::thread::spawn(move || {
                 let config = serde_json::json!({"starter": w});
                 store
-                    .create_queued_run("shared", RunKind::Audit, &config, None, &items(50))
+                    .create_queued_run("joint-run", RunKind::Audit, &config, None, &items(50))
                     .unwrap()
             })
         })
@@ -745,21 +745,21 @@ fn concurrent_starters_enqueue_a_queued_run_once(f: Fixture) {
         starters.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(outcomes.iter().filter(|o| o.is_none()).count(), 1);
     let store = f.open();
-    let winner = store.run("shared").unwrap();
+    let winner = store.run("joint-run").unwrap();
     for existing in outcomes.into_iter().flatten() {
         assert_eq!(
             existing.config, winner.config,
             "joiners see the creator's run"
         );
     }
-    assert_eq!(store.work_items("shared").unwrap().len(), 50);
-    assert_eq!(store.queue_counts("shared").unwrap().pending, 50);
+    assert_eq!(store.work_items("joint-run").unwrap().len(), 50);
+    assert_eq!(store.queue_counts("joint-run").unwrap().pending, 50);
     let err = store
-        .create_queued_run("shared", RunKind::Grade, &serde_json::json!({}), None, &[])
+        .create_queued_run("joint-run", RunKind::Grade, &serde_json::json!({}), None, &[])
         .unwrap_err();
     assert!(matches!(err, StoreError::WrongKind { .. }), "{err:?}");
-    store.join_queued_run("shared").unwrap();
-    assert_eq!(store.run("shared").unwrap().invocations, 2);
+    store.join_queued_run("joint-run").unwrap();
+    assert_eq!(store.run("joint-run").unwrap().invocations, 2);
 }
 
 fn concurrent_workers_claim_each_item_exactly_once(f: Fixture) {
