@@ -396,6 +396,10 @@ fn inspect_python() -> Option<PathBuf> {
     let venv = home.join(format!("inspect-ai-{INSPECT_AI}"));
     let python = venv.join("bin/python");
     let ready = venv.join(".installed");
+    // Several tests of this file ask for the venv at once; on a fresh machine two concurrent `python3 -m
+    // venv` runs on one directory fail, so the first makes it while the others wait here.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     if ready.exists() {
         return Some(python);
     }

@@ -755,7 +755,13 @@ fn concurrent_starters_enqueue_a_queued_run_once(f: Fixture) {
     assert_eq!(store.work_items("joint-run").unwrap().len(), 50);
     assert_eq!(store.queue_counts("joint-run").unwrap().pending, 50);
     let err = store
-        .create_queued_run("joint-run", RunKind::Grade, &serde_json::json!({}), None, &[])
+        .create_queued_run(
+            "joint-run",
+            RunKind::Grade,
+            &serde_json::json!({}),
+            None,
+            &[],
+        )
         .unwrap_err();
     assert!(matches!(err, StoreError::WrongKind { .. }), "{err:?}");
     store.join_queued_run("joint-run").unwrap();
