@@ -155,7 +155,7 @@ fn roots(file: Option<&str>) -> Result<RootCertStore, String> {
             let pem =
                 std::fs::read(path).map_err(|e| format!("reading sslrootcert `{path}`: {e}"))?;
             let mut found = 0;
-            for cert in rustls_pemfile_certs(&pem) {
+            for cert in pem_certs(&pem) {
                 let cert = cert.map_err(|e| format!("sslrootcert `{path}`: {e}"))?;
                 store
                     .add(cert)
@@ -186,9 +186,7 @@ fn roots(file: Option<&str>) -> Result<RootCertStore, String> {
 }
 
 /// The certificates of a PEM file.
-fn rustls_pemfile_certs(
-    pem: &[u8],
-) -> impl Iterator<Item = Result<CertificateDer<'static>, String>> + '_ {
+fn pem_certs(pem: &[u8]) -> impl Iterator<Item = Result<CertificateDer<'static>, String>> + '_ {
     use rustls::pki_types::pem::PemObject;
     CertificateDer::pem_slice_iter(pem).map(|r| r.map_err(|e| e.to_string()))
 }
